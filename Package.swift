@@ -1,0 +1,72 @@
+// swift-tools-version:6.2
+// One package, two executables: `provision` (Ansible-like provisioner over libssh2, plus
+// local nspawn labs) and `pgha` (the Patroni-compatible HA agent and its control CLI).
+// Language mode 5: the C handles (libssh2, libpq) are confined to one thread at a time by
+// their owning classes; strict Sendable checking would add ceremony, not safety, there.
+import PackageDescription
+
+let package = Package(
+    name: "pgha-provision",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "provision", targets: ["provision"]),
+        .executable(name: "pgha", targets: ["pgha"]),
+        .library(name: "Provision", targets: ["Provision"]),
+        .library(name: "AgentCore", targets: ["AgentCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+    ],
+    targets: [
+        // C behind one door each: only `SSH` imports CLibSSH2, only `PQ` imports CLibPQ.
+        .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .target(name: "SSH", dependencies: ["CLibSSH2"]),
+        .target(name: "PQ", dependencies: ["CLibPQ"]),
+
+        // provision: inventory, playbooks, modules, transports, labs, cluster workflows.
+        .target(name: "Provision", dependencies: [
+            "SSH",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Stencil", package: "Stencil"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "provision", dependencies: [
+            "Provision",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // pgha: the HA agent (DCS, Postgres, HA decision, REST API) and its control CLI.
+        .target(name: "AgentCore", dependencies: [
+            "PQ",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        .executableTarget(name: "pgha", dependencies: [
+            "AgentCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Real daemons on loopback (sshd, etcd, Postgres, pgha) for tests and benchmarks.
+        .target(name: "Fixtures", dependencies: ["PQ"]),
+        .executableTarget(name: "provision-bench", dependencies: ["Provision", "Fixtures"]),
+        .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
+
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ"]),
+        .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Provision", "Fixtures", "PQ"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,11 @@
+import AgentCore
+import ArgumentParser
+
+@main
+struct PGHACommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pgha",
+        abstract: "PostgreSQL HA agent (Patroni-compatible) and its control CLI.",
+        subcommands: []
+    )
+}

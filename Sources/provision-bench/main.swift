@@ -1,0 +1,1 @@
+print("provision-bench: not yet")
