@@ -53,6 +53,8 @@ public struct TaskSpec {
     public var retries = 3
     public var delay: Double = 5
     public var noLog = false
+    /// `check_mode: false` runs the task for real even under --check (read-only commands).
+    public var checkMode: Bool?
     public var become: Bool?
     public var becomeUser: String?
     public var vars: [String: Any] = [:]

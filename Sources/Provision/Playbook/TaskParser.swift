@@ -47,6 +47,7 @@ struct TaskParser {
             case "ignore_errors": task.ignoreErrors = try parser.boolean(p.value, p.key, file)
             case "run_once": task.runOnce = try parser.boolean(p.value, p.key, file)
             case "no_log": task.noLog = try parser.boolean(p.value, p.key, file)
+            case "check_mode": task.checkMode = try parser.boolean(p.value, p.key, file)
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)

@@ -62,8 +62,8 @@ public enum UnifiedDiff {
         var i = 0, j = 0
         while i < n || j < m {
             if i < n, j < m, a[i] == b[j] { ops.append((" ", a[i])); i += 1; j += 1 }
-            else if j < m, i == n || dp[i][j + 1] >= dp[i + 1][j] { ops.append(("+", b[j])); j += 1 }
-            else { ops.append(("-", a[i])); i += 1 }
+            else if i < n, j == m || dp[i + 1][j] >= dp[i][j + 1] { ops.append(("-", a[i])); i += 1 }
+            else { ops.append(("+", b[j])); j += 1 }
         }
         return ops
     }
