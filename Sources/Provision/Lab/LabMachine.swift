@@ -16,13 +16,10 @@ enum LabMachine {
                     "--network-namespace-path=/run/netns/\(layout.netns(host.name))",
                     "--bind-ro=\(layout.repoDir):\(LabLayout.repoMountPoint)",
                     "--resolv-conf=off", "--link-journal=no", "--console=read-only"]
-        // A background job of a non-interactive shell is no group leader, so setsid execs in
-        // place and $! is nspawn's own PID; the shell exits and nspawn outlives this command.
-        let quoted = args.map { "'\($0)'" }.joined(separator: " ")
         let log = layout.consoleLog(host.name)
-        let out = try ControlShell.run(["sh", "-c", "setsid \(quoted) </dev/null >>'\(log)' 2>&1 & echo $!"])
-        guard let pid = Int32(out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let nspawn = ProcessRef.of(pid) else {
+        let started = try DetachedSpawn.start(args, logPath: log)
+        let pid = started
+        guard let nspawn = ProcessRef.of(pid) else {
             throw LabError("host \(host.name): systemd-nspawn did not start; console log \(log):\n\(ControlShell.tail(of: log, lines: 15))")
         }
         var initRef: ProcessRef?

@@ -3,7 +3,7 @@ import Foundation
 /// The lab's network on the control machine: one bridge (gateway = the network's first address),
 /// one network namespace + veth pair per host, and one nftables table per family:
 /// `inet` drops anything routed to or from the bridge (the air gap: hosts reach only each other and
-/// the control machine), `bridge` drops frames between a partitioned host and every other lab host
+/// the control machine; with br_netfilter, bridged frames show in = out = bridge and pass), `bridge` drops frames between a partitioned host and every other lab host
 /// (the control machine still reaches a partitioned host, so drills can watch it).
 struct LabNetwork {
     let layout: LabLayout
@@ -63,8 +63,8 @@ struct LabNetwork {
             }
             table inet \(t) {
               chain forward { type filter hook forward priority 0; policy accept;
-                iifname "\(spec.bridge)" drop
-                oifname "\(spec.bridge)" drop
+                iifname "\(spec.bridge)" oifname != "\(spec.bridge)" drop
+                oifname "\(spec.bridge)" iifname != "\(spec.bridge)" drop
               }
             }
             """
