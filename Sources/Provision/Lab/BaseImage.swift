@@ -26,7 +26,7 @@ enum BaseImage {
         let building = "\(layout.imageDir)/rootfs.building"
         let logPath = "\(layout.imageDir)/build.log"
         try? fm.removeItem(atPath: logPath)
-        try? ControlShell.run(["rm", "-rf", "--one-file-system", building])
+        _ = try? ControlShell.run(["rm", "-rf", "--one-file-system", building])
         log("building the \(layout.spec.release) base image from \(mirror) (log: \(logPath))")
         do {
             try ControlShell.runLogged(["debootstrap", "--variant=minbase",
@@ -36,9 +36,9 @@ enum BaseImage {
         } catch let error as LabError {
             throw LabError("image build failed: \(error.message)")
         }
-        try? ControlShell.run(["rm", "-rf", "--one-file-system", layout.imageRoot])
+        _ = try? ControlShell.run(["rm", "-rf", "--one-file-system", layout.imageRoot])
         try fm.moveItem(atPath: building, toPath: layout.imageRoot)
-        fm.createFile(atPath: complete, contents: Data())
+        _ = fm.createFile(atPath: complete, contents: Data())
         return Date().timeIntervalSince(started)
     }
 

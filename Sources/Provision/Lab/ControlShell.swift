@@ -27,15 +27,16 @@ enum ControlShell {
             try? inPipe.fileHandleForWriting.close()
         }
         // Read both pipes concurrently so a chatty program never blocks on a full pipe.
-        var errData = Data()
+        let errBox = DataBox()
         let group = DispatchGroup()
         group.enter()
         DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         group.wait()
+        let errData = errBox.data
         process.waitUntilExit()
         let result = CommandResult(exitStatus: process.terminationStatus,
                                    stdout: String(decoding: outData, as: UTF8.self),
@@ -50,7 +51,7 @@ enum ControlShell {
     /// Runs `argv` with stdout and stderr appended to `logPath` (long jobs: debootstrap, apt).
     /// On failure the error carries the last lines of that log.
     static func runLogged(_ argv: [String], logPath: String) throws {
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         defer { try? log.close() }
         log.seekToEndOfFile()
@@ -87,3 +88,6 @@ enum ControlShell {
         return false
     }
 }
+
+/// Holds what the stderr reader thread read until the caller joins it.
+private final class DataBox: @unchecked Sendable { var data = Data() }

@@ -1,5 +1,5 @@
 import Foundation
-import Yams
+
 
 /// From inventory data to a `LabSpec`: the `lab:` mapping of the `all` group's variables and each
 /// host's `ansible_host`. Keys of `lab:` — provider (must be nspawn), network (CIDR, required),
@@ -51,5 +51,22 @@ extension LabSpec {
         let dir = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) && isDir.boolValue
             ? url : url.deletingLastPathComponent()
         return dir.lastPathComponent.lowercased()
+    }
+}
+
+extension Lab {
+    /// The lab an inventory declares: the `lab:` mapping of group `all` and the hosts' `ansible_host`.
+    public convenience init(inventory path: String, stateRoot: String = LabSpec.defaultStateRoot,
+                            cacheRoot: String = LabSpec.defaultCacheRoot, log: @escaping (String) -> Void = { print($0) }) throws {
+        let inventory: Inventory
+        do { inventory = try Inventory.load(path: path) } catch { throw LabError("\(error)") }
+        try self.init(inventory: inventory, path: path, stateRoot: stateRoot, cacheRoot: cacheRoot, log: log)
+    }
+
+    public convenience init(inventory: Inventory, path: String, stateRoot: String = LabSpec.defaultStateRoot,
+                            cacheRoot: String = LabSpec.defaultCacheRoot, log: @escaping (String) -> Void = { print($0) }) throws {
+        let hosts = inventory.hostNames.map { (name: $0, vars: inventory.variables(forHost: $0)) }
+        self.init(spec: try LabSpec.fromInventory(path: path, allVars: inventory.groups["all"]?.vars ?? [:], hosts: hosts,
+                                                  stateRoot: stateRoot, cacheRoot: cacheRoot), log: log)
     }
 }

@@ -44,7 +44,7 @@ enum OfflineRepo {
         var mounted: [String] = []
         defer {
             for m in mounted.reversed() { _ = try? ControlShell.run(["umount", m], allowFailure: true) }
-            if !Mounts.anyUnder(scratch) { try? ControlShell.run(["rm", "-rf", "--one-file-system", scratch]) }
+            if !Mounts.anyUnder(scratch) { _ = try? ControlShell.run(["rm", "-rf", "--one-file-system", scratch]) }
         }
         try ControlShell.run(["mount", "-t", "overlay", "overlay", "-o",
                               "lowerdir=\(layout.imageRoot),upperdir=\(scratch)/upper,workdir=\(scratch)/work", merged])
@@ -55,7 +55,7 @@ enum OfflineRepo {
         try BaseImage.write("deb \(mirror) \(layout.spec.release) main\n", to: "\(merged)/etc/apt/sources.list")
         if let resolv = fm.contents(atPath: "/etc/resolv.conf") {
             try? fm.removeItem(atPath: "\(merged)/etc/resolv.conf")
-            fm.createFile(atPath: "\(merged)/etc/resolv.conf", contents: resolv)
+            _ = fm.createFile(atPath: "\(merged)/etc/resolv.conf", contents: resolv)
         }
         do {
             try ControlShell.runLogged(["chroot", merged, "apt-get", "update", "-q"], logPath: logPath)
