@@ -188,6 +188,31 @@ import Testing
         #expect(!json.text.contains("s3cr3t") && json.text.contains("hidden due to the 'no_log: true'"))
     }
 
+    /// all < parent group < child group < host < play vars < task vars < set_fact/register < -e.
+    @Test func variablePrecedence() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          vars: {b: play, c: play, d: play, e: play, path: "{{ base }}.vars"}
+          tasks:
+            - set_fact: {d: fact, e: fact}
+            - copy:
+                dest: "{{ path }}"
+                content: "{{ a0 }},{{ a }},{{ b }},{{ c }},{{ d }},{{ e }}"
+              vars: {c: task, d: task}
+            - copy: {dest: "{{ base }}.bad", content: "{{ broken }}"}
+              vars: {broken: "{{ nowhere }}"}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        inv.setGroupVars("all", ["a0": "all", "a": "all", "b": "all"])
+        inv.addGroup("parent"); inv.addGroup("local", parent: "parent")
+        inv.setGroupVars("parent", ["a": "parent", "b": "parent"])
+        inv.setGroupVars("local", ["a": "child"])
+        inv.setHostVars("h1", ["b": "host"])
+        let (s, out) = run(inv, file, RunOptions(extraVars: ["e": "extra"]))
+        #expect(dir.read("h1.vars") == "all,child,play,task,fact,extra", "\(out.text)")
+        #expect(s.exitCode == 2 && out.text.contains("undefined variable 'nowhere'"), "\(out.text)")
+    }
+
     @Test func parseErrorExitsOneAndTouchesNothing() throws {
         let (dir, inv, file) = setup("""
         - hosts: local
