@@ -2,10 +2,10 @@ import AgentCore
 import ArgumentParser
 
 @main
-struct PGHACommand: ParsableCommand {
+struct PGHACommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pgha",
         abstract: "PostgreSQL HA agent (Patroni-compatible) and its control CLI.",
-        subcommands: []
+        subcommands: [Serve.self, Version.self]
     )
 }

@@ -1,0 +1,59 @@
+// The JSON bodies of /patroni, /cluster, /history and /config, in Patroni's field names.
+import Foundation
+
+public enum StatusJSON {
+    static func encode(_ object: Any) -> String {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    public static func patroni(_ s: AgentSnapshot) -> [String: Any] {
+        let l = s.local
+        var d: [String: Any] = [
+            "state": s.stateWord,
+            "role": s.roleWord,
+            "tags": s.config.tags.asJSON,
+            "patroni": ["version": pghaVersion, "scope": s.config.scope, "name": s.name],
+            "cluster_unlocked": s.cluster?.leader == nil,
+        ]
+        if let t = s.lastEtcdContact { d["dcs_last_seen"] = Int(t.timeIntervalSince1970) }
+        if l.run == .running {
+            d["postmaster_start_time"] = l.postmasterStartTime ?? ""
+            d["server_version"] = l.serverVersion
+            d["timeline"] = l.timeline
+            d["database_system_identifier"] = l.systemIdentifier ?? ""
+            d["pending_restart"] = l.pendingRestart
+            if l.inRecovery {
+                var x: [String: Any] = ["received_location": l.receivedLSN, "replayed_location": l.replayedLSN, "paused": l.replayPaused]
+                if let ts = l.replayedTimestamp { x["replayed_timestamp"] = ts }
+                d["xlog"] = x
+                d["replication_state"] = l.streaming ? "streaming" : "in archive recovery"
+            } else {
+                d["xlog"] = ["location": l.writeLSN]
+            }
+        }
+        return d
+    }
+
+    public static func cluster(_ s: AgentSnapshot) -> [String: Any] {
+        let view = s.cluster ?? ClusterView()
+        let sync = s.syncStandby
+        let members: [[String: Any]] = view.members.map { m in
+            var d: [String: Any] = [
+                "name": m.name,
+                "role": m.name == view.leader ? "leader" : (m.name == sync ? "sync_standby" : m.role),
+                "state": m.state == "running" && m.role == "replica" ? "streaming" : m.state,
+                "api_url": m.apiURL, "host": m.host, "port": m.port, "timeline": m.timeline,
+            ]
+            if m.tagsJSON != "{}", let tags = try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8)) { d["tags"] = tags }
+            if m.name != view.leader {
+                if let optime = view.leaderOptime, m.state == "running" { d["lag"] = max(0, optime - m.xlogLocation) } else { d["lag"] = "unknown" }
+            }
+            return d
+        }
+        return ["members": members, "scope": s.config.scope, "pause": false]
+    }
+
+    public static func history(_ s: AgentSnapshot) -> [[Any]] { (s.cluster?.history ?? []).map(\.json) }
+
+    public static func config(_ s: AgentSnapshot) -> String { s.cluster?.config?.raw ?? DynamicConfig.from(s.config).raw }
+}

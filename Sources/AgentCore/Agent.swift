@@ -1,0 +1,32 @@
+// The pgha agent: a ServiceGroup of [DCS watch, HA loop, HTTP API]; SIGTERM shuts down in reverse.
+// Config/ (patroni.yml subset), DCS/ (etcd v3), Postgres/, HA/ (the pure decision), API/ (REST), Control/ (CLI ops).
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+public enum Agent {
+    /// Runs until SIGTERM / SIGINT.
+    public static func serve(_ config: AgentConfig, logger: Logger) async throws {
+        let etcd = EtcdClient(endpoints: config.etcdEndpoints, requestTimeout: config.timing.retryTimeout)
+        let store = ClusterStore(config: config, etcd: etcd)
+        let postgres = PostgresControl(config: config)
+        let snapshot = Locked(AgentSnapshot(config: config))
+        let wakeup = Wakeup()
+        let loop = HALoop(config: config, store: store, postgres: postgres, snapshot: snapshot, wakeup: wakeup, logger: logger)
+        let watch = LeaderWatch(store: store, wakeup: wakeup, logger: logger)
+        let router = APIRouter.make(snapshot: snapshot, metrics: AgentMetrics(scope: config.scope, name: config.name))
+        var apiLogger = logger
+        apiLogger.logLevel = .warning  // HAProxy probes every second; request lines would drown the log
+        let app = Application(router: router,
+                              configuration: .init(address: .hostname(config.restListen.host, port: config.restListen.port),
+                                                   serverName: "pgha"),
+                              logger: apiLogger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: watch), .init(service: loop), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        logger.info("pgha \(pghaVersion) starting: member \(config.name) of \(config.scope), etcd \(config.etcdEndpoints.joined(separator: ",")), REST \(config.restListen)")
+        try await group.run()
+    }
+}

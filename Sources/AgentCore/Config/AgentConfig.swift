@@ -1,0 +1,119 @@
+// The agent's configuration (the common subset of patroni.yml) and every default, with the why.
+import Foundation
+
+/// host:port as written in patroni.yml (`listen`, `connect_address`).
+public struct HostPort: Equatable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) { self.host = host; self.port = port }
+    public var description: String { "\(host):\(port)" }
+}
+
+public struct Credentials: Equatable, Sendable {
+    public var username: String
+    public var password: String?
+    public init(username: String, password: String? = nil) { self.username = username; self.password = password }
+}
+
+/// The timing knobs. Safety rule (Patroni's): loopWait + 2 × retryTimeout ≤ ttl, so a leader that
+/// cannot renew for loopWait + retryTimeout demotes with at least retryTimeout to spare before its
+/// lease can lapse and a replica may promote.
+public struct Timing: Equatable, Sendable {
+    /// Lease TTL in seconds. 6 s (Patroni: 30): host loss is noticed when the lease lapses, on
+    /// average ttl − loopWait/2 after the crash, so this is what bounds host-loss failover (≈ 6–7 s).
+    public var ttl: Double = 6
+    /// Seconds between loops. 1 s (Patroni: 10): renewals are one small etcd request; a crashed
+    /// Postgres is noticed within a second (goal: writes back ≤ 3 s).
+    public var loopWait: Double = 1
+    /// Seconds an etcd or peer request may take before it counts as failed. 2.5 s (Patroni: 10):
+    /// 1 + 2 × 2.5 = 6 = ttl. A leader tolerates 3.5 s of etcd trouble before demoting, which a
+    /// loopback or LAN etcd only exceeds when it is really down.
+    public var retryTimeout: Double = 2.5
+    /// Replicas further behind the last leader position than this do not race (Patroni default 1 MiB).
+    public var maximumLagOnFailover: Int64 = 1_048_576
+    /// How long a crashed primary is restarted in place before the leader key is handed over.
+    /// 10 s (Patroni: 300): crash recovery of a busy server takes a few seconds; beyond that a
+    /// healthy replica serves writes sooner.
+    public var primaryStartTimeout: Double = 10
+    public init() {}
+
+    /// Returns the broken rule in words, nil when the combination is safe.
+    public var violation: String? {
+        if ttl < 2 { return "ttl \(ttl) is below etcd's minimum lease TTL (2 s)" }
+        if loopWait <= 0 || retryTimeout <= 0 { return "loop_wait and retry_timeout must be positive" }
+        if loopWait + 2 * retryTimeout > ttl {
+            return "loop_wait + 2 × retry_timeout (\(loopWait) + 2 × \(retryTimeout)) exceeds ttl \(ttl): a leader could lose its lease before it demotes"
+        }
+        return nil
+    }
+}
+
+public struct Tags: Equatable, Sendable {
+    public var nofailover = false
+    public var noloadbalance = false
+    /// Patroni's default priority: 1; 0 means never promote.
+    public var failoverPriority = 1
+    public var clonefrom = false
+    public var nosync = false
+    /// Tags pgha does not interpret, passed through to members/<name> and /patroni.
+    public var other: [String: String] = [:]
+    public init() {}
+
+    public var asJSON: [String: Any] {
+        var d: [String: Any] = other
+        if nofailover { d["nofailover"] = true }
+        if noloadbalance { d["noloadbalance"] = true }
+        if clonefrom { d["clonefrom"] = true }
+        if nosync { d["nosync"] = true }
+        if failoverPriority != 1 { d["failover_priority"] = failoverPriority }
+        return d
+    }
+}
+
+public struct PostgresConfig: Equatable, Sendable {
+    public var listen = HostPort(host: "127.0.0.1", port: 5432)
+    public var connectAddress = HostPort(host: "127.0.0.1", port: 5432)
+    public var dataDir = ""
+    /// Debian's postgresql-15 layout.
+    public var binDir = "/usr/lib/postgresql/15/bin"
+    /// A libpq password file the agent writes (0600) so secrets never appear in argv or logs.
+    public var pgpass = ""
+    public var superuser = Credentials(username: "postgres")
+    public var replication = Credentials(username: "replicator")
+    public var parameters: [String: String] = [:]
+    /// Written verbatim to pg_hba.conf; empty means `PostgresFiles.defaultHBA`.
+    public var pgHBA: [String] = []
+    public var useUnixSocket = true
+    public init() {}
+}
+
+public struct AgentConfig: Sendable {
+    public var scope = ""
+    /// Patroni's default namespace.
+    public var namespace = "/service"
+    public var name = ""
+    public var restListen = HostPort(host: "127.0.0.1", port: 8008)
+    public var restConnect = HostPort(host: "127.0.0.1", port: 8008)
+    public var restAuth: Credentials?
+    /// etcd endpoints, `http://host:port`; tried in order, moving on when one fails.
+    public var etcdEndpoints = ["http://127.0.0.1:2379"]
+    public var timing = Timing()
+    /// pg_rewind lets a former primary rejoin without a full clone (Patroni default: false; ours true
+    /// because re-cloning is the slow path after every failover).
+    public var usePgRewind = true
+    /// bootstrap.dcs.postgresql.parameters: written to the `config` key at bootstrap.
+    public var dcsParameters: [String: String] = [:]
+    /// bootstrap.initdb: extra initdb options (`--encoding=UTF8`, `--data-checksums`).
+    public var initdbOptions: [String] = []
+    public var postgres = PostgresConfig()
+    public var tags = Tags()
+    public var logLevel = "info"
+    public init() {}
+
+    /// `/<namespace>/<scope>/`, Patroni's etcd3 prefix.
+    public var keyPrefix: String {
+        let ns = namespace.hasPrefix("/") ? namespace : "/" + namespace
+        return (ns.hasSuffix("/") ? ns : ns + "/") + scope + "/"
+    }
+    public var apiURL: String { "http://\(restConnect)/patroni" }
+}

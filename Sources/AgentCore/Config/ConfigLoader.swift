@@ -1,0 +1,279 @@
+// Reads patroni.yml-style YAML into AgentConfig: unknown keys become warnings, bad values errors at file:line:column.
+import Foundation
+import Yams
+
+/// A configuration error naming the file, line, column and key.
+public struct ConfigError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public struct LoadedConfig: Sendable {
+    public var config: AgentConfig
+    /// "file:line:col: unknown key a.b (ignored)" lines, for the operator.
+    public var warnings: [String]
+}
+
+public enum ConfigLoader {
+    public static func load(path: String) throws -> LoadedConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ConfigError("\(path): cannot read the configuration file")
+        }
+        return try parse(text, file: path)
+    }
+
+    public static func parse(_ text: String, file: String) throws -> LoadedConfig {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw ConfigError("\(file): empty configuration") }
+            root = node
+        } catch let error as YamlError {
+            throw ConfigError("\(file): invalid YAML: \(error)")
+        }
+        var reader = Reader(file: file)
+        var config = AgentConfig()
+        try reader.read(root, into: &config)
+        try reader.finish(&config, root: root)
+        return LoadedConfig(config: config, warnings: reader.warnings)
+    }
+}
+
+/// Walks the YAML tree; each key either lands in the config or becomes a warning.
+struct Reader {
+    let file: String
+    var warnings: [String] = []
+    var restConnectSet = false
+    var pgConnectSet = false
+
+    func at(_ node: Node) -> String { "\(file):\(node.mark?.line ?? 0):\(node.mark?.column ?? 0)" }
+
+    func fail(_ node: Node, _ key: String, _ problem: String) -> ConfigError {
+        ConfigError("\(at(node)): \(key): \(problem)")
+    }
+
+    func entries(_ node: Node, _ key: String) throws -> [(String, Node, Node)] {
+        guard let mapping = node.mapping else { throw fail(node, key, "expected a mapping") }
+        return try mapping.map { k, v in
+            guard let name = k.scalar?.string else { throw fail(k, key, "keys must be plain strings") }
+            return (name, v, k)
+        }
+    }
+
+    func string(_ node: Node, _ key: String) throws -> String {
+        guard let s = node.scalar?.string else { throw fail(node, key, "expected a string") }
+        return s
+    }
+
+    func double(_ node: Node, _ key: String) throws -> Double {
+        guard let s = node.scalar?.string, let d = Double(s), d.isFinite else { throw fail(node, key, "expected a number, got \(node.scalar?.string ?? "a collection")") }
+        return d
+    }
+
+    func int(_ node: Node, _ key: String) throws -> Int {
+        guard let s = node.scalar?.string, let i = Int(s) else { throw fail(node, key, "expected an integer, got \(node.scalar?.string ?? "a collection")") }
+        return i
+    }
+
+    func bool(_ node: Node, _ key: String) throws -> Bool {
+        switch node.scalar?.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw fail(node, key, "expected true or false, got \(node.scalar?.string ?? "a collection")")
+        }
+    }
+
+    /// `host:port`; `defaultHost` fills a bare `:port`. Multiple listen hosts (`a,b:5432`) keep the first.
+    func hostPort(_ node: Node, _ key: String, defaultHost: String = "127.0.0.1") throws -> HostPort {
+        let s = try string(node, key)
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
+            throw fail(node, key, "expected host:port, got \(s)")
+        }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        host = host.split(separator: ",").first.map(String.init) ?? ""
+        return HostPort(host: host.isEmpty ? defaultHost : host, port: port)
+    }
+
+    /// Scalar parameter values as Postgres expects them in a .conf file (strings stay strings).
+    func parameters(_ node: Node, _ key: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v, _) in try entries(node, key) { out[k] = try string(v, "\(key).\(k)") }
+        return out
+    }
+
+    mutating func unknown(_ keyNode: Node, _ path: String) {
+        warnings.append("\(at(keyNode)): unknown key \(path) (ignored)")
+    }
+
+    mutating func read(_ root: Node, into c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(root, "(top level)") {
+            switch k {
+            case "scope": c.scope = try string(v, k)
+            case "namespace": c.namespace = try string(v, k)
+            case "name": c.name = try string(v, k)
+            case "restapi": try readRestAPI(v, &c)
+            case "etcd3", "etcd": try readEtcd(v, k, &c)
+            case "bootstrap": try readBootstrap(v, &c)
+            case "postgresql": try readPostgres(v, &c)
+            case "tags": try readTags(v, &c)
+            case "log":
+                for (lk, lv, lkn) in try entries(v, "log") {
+                    switch lk {
+                    case "level": c.logLevel = try string(lv, "log.level").lowercased()
+                    case "format", "dir", "file_num", "file_size", "traceback_level", "loggers": break
+                    default: unknown(lkn, "log.\(lk)")
+                    }
+                }
+            default: unknown(kn, k)
+            }
+        }
+    }
+
+    mutating func readRestAPI(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "restapi") {
+            let key = "restapi.\(k)"
+            switch k {
+            case "listen": c.restListen = try hostPort(v, key, defaultHost: "0.0.0.0")
+            case "connect_address": c.restConnect = try hostPort(v, key); restConnectSet = true
+            case "authentication": c.restAuth = try credentials(v, key)
+            default: unknown(kn, key)
+            }
+        }
+    }
+
+    mutating func readEtcd(_ node: Node, _ section: String, _ c: inout AgentConfig) throws {
+        var scheme = "http"
+        var hosts: [String] = []
+        for (k, v, kn) in try entries(node, section) {
+            let key = "\(section).\(k)"
+            switch k {
+            case "hosts":
+                if let seq = v.sequence { hosts = try seq.map { try string($0, key) } }
+                else { hosts = try string(v, key).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            case "host": hosts = [try string(v, key)]
+            case "protocol":
+                scheme = try string(v, key)
+                guard scheme == "http" else { throw fail(v, key, "only http is supported (etcd on a private network), got \(scheme)") }
+            default: unknown(kn, key)
+            }
+        }
+        guard !hosts.isEmpty else { throw fail(node, section, "needs hosts or host") }
+        c.etcdEndpoints = try hosts.map { h in
+            let hp = h.replacingOccurrences(of: "http://", with: "")
+            guard let colon = hp.lastIndex(of: ":"), Int(hp[hp.index(after: colon)...]) != nil else {
+                throw fail(node, "\(section).hosts", "expected host:port, got \(h)")
+            }
+            return "\(scheme)://\(hp)"
+        }
+    }
+
+    mutating func readBootstrap(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "bootstrap") {
+            switch k {
+            case "dcs": try readDCS(v, &c)
+            case "initdb":
+                guard let seq = v.sequence else { throw fail(v, "bootstrap.initdb", "expected a list") }
+                for item in seq {
+                    if let s = item.scalar?.string { c.initdbOptions.append("--\(s)") }
+                    else { for (ik, iv, _) in try entries(item, "bootstrap.initdb") { c.initdbOptions.append("--\(ik)=\(try string(iv, "bootstrap.initdb.\(ik)"))") } }
+                }
+            default: unknown(kn, "bootstrap.\(k)")
+            }
+        }
+    }
+
+    mutating func readDCS(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "bootstrap.dcs") {
+            let key = "bootstrap.dcs.\(k)"
+            switch k {
+            case "ttl": c.timing.ttl = try double(v, key)
+            case "loop_wait": c.timing.loopWait = try double(v, key)
+            case "retry_timeout": c.timing.retryTimeout = try double(v, key)
+            case "maximum_lag_on_failover": c.timing.maximumLagOnFailover = Int64(try int(v, key))
+            case "primary_start_timeout": c.timing.primaryStartTimeout = try double(v, key)
+            case "postgresql":
+                for (pk, pv, pkn) in try entries(v, key) {
+                    switch pk {
+                    case "use_pg_rewind": c.usePgRewind = try bool(pv, "\(key).use_pg_rewind")
+                    case "parameters": c.dcsParameters = try parameters(pv, "\(key).parameters")
+                    case "use_slots": break
+                    default: unknown(pkn, "\(key).\(pk)")
+                    }
+                }
+            default: unknown(kn, key)
+            }
+        }
+        if let problem = c.timing.violation { throw fail(node, "bootstrap.dcs", problem) }
+    }
+
+    func credentials(_ node: Node, _ key: String) throws -> Credentials {
+        var cred = Credentials(username: "")
+        for (k, v, _) in try entries(node, key) {
+            switch k {
+            case "username": cred.username = try string(v, "\(key).username")
+            case "password": cred.password = try string(v, "\(key).password")
+            default: break  // sslmode and friends: accepted, not used
+            }
+        }
+        guard !cred.username.isEmpty else { throw fail(node, key, "needs a username") }
+        return cred
+    }
+
+    mutating func readPostgres(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "postgresql") {
+            let key = "postgresql.\(k)"
+            switch k {
+            case "listen": c.postgres.listen = try hostPort(v, key, defaultHost: "0.0.0.0")
+            case "connect_address": c.postgres.connectAddress = try hostPort(v, key); pgConnectSet = true
+            case "data_dir": c.postgres.dataDir = try string(v, key)
+            case "bin_dir": c.postgres.binDir = try string(v, key)
+            case "pgpass": c.postgres.pgpass = try string(v, key)
+            case "parameters": c.postgres.parameters = try parameters(v, key)
+            case "use_unix_socket": c.postgres.useUnixSocket = try bool(v, key)
+            case "pg_hba":
+                guard let seq = v.sequence else { throw fail(v, key, "expected a list of lines") }
+                c.postgres.pgHBA = try seq.map { try string($0, key) }
+            case "authentication":
+                for (ak, av, akn) in try entries(v, key) {
+                    switch ak {
+                    case "superuser": c.postgres.superuser = try credentials(av, "\(key).superuser")
+                    case "replication": c.postgres.replication = try credentials(av, "\(key).replication")
+                    default: unknown(akn, "\(key).\(ak)")
+                    }
+                }
+            default: unknown(kn, key)
+            }
+        }
+    }
+
+    mutating func readTags(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, _) in try entries(node, "tags") {
+            let key = "tags.\(k)"
+            switch k {
+            case "nofailover": c.tags.nofailover = try bool(v, key)
+            case "noloadbalance": c.tags.noloadbalance = try bool(v, key)
+            case "clonefrom": c.tags.clonefrom = try bool(v, key)
+            case "nosync": c.tags.nosync = try bool(v, key)
+            case "failover_priority":
+                c.tags.failoverPriority = try int(v, key)
+                guard c.tags.failoverPriority >= 0 else { throw fail(v, key, "must be ≥ 0") }
+            default: c.tags.other[k] = try string(v, key)
+            }
+        }
+    }
+
+    /// Required keys and derived defaults, checked once everything is read.
+    func finish(_ c: inout AgentConfig, root: Node) throws {
+        for (value, key) in [(c.scope, "scope"), (c.name, "name"), (c.postgres.dataDir, "postgresql.data_dir")] where value.isEmpty {
+            throw ConfigError("\(at(root)): \(key): required key missing")
+        }
+        if c.postgres.pgpass.isEmpty {
+            c.postgres.pgpass = (c.postgres.dataDir as NSString).deletingLastPathComponent + "/.pgpass-pgha-\(c.name)"
+        }
+        // Without connect_address, peers reach us where we listen (0.0.0.0 means loopback).
+        if !pgConnectSet { c.postgres.connectAddress = c.postgres.listen }
+        if !restConnectSet { c.restConnect = c.restListen }
+        if c.postgres.connectAddress.host == "0.0.0.0" { c.postgres.connectAddress.host = "127.0.0.1" }
+        if c.restConnect.host == "0.0.0.0" { c.restConnect.host = c.postgres.connectAddress.host }
+    }
+}

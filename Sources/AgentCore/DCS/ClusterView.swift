@@ -1,0 +1,168 @@
+// What etcd says about the cluster, in Patroni's etcd3 layout, as plain values the decision reads.
+import Foundation
+
+/// members/<name>: Patroni's member JSON.
+public struct MemberInfo: Equatable, Sendable {
+    public var name: String
+    public var role: String = "replica"          // primary | replica | uninitialized
+    public var state: String = "stopped"         // running | streaming | starting | stopped | crashed | …
+    public var apiURL: String = ""
+    public var connURL: String = ""
+    public var timeline: Int = 0
+    /// Last WAL position: current on a primary, max(received, replayed) on a replica.
+    public var xlogLocation: Int64 = 0
+    public var nofailover = false
+    public var noloadbalance = false
+    public var clonefrom = false
+    public var failoverPriority = 1
+    public var pendingRestart = false
+    /// The tags object as stored, for /cluster.
+    public var tagsJSON: String = "{}"
+    public init(name: String) { self.name = name }
+
+    public var host: String { URLComponents(string: connURL)?.host ?? "" }
+    public var port: Int { URLComponents(string: connURL)?.port ?? 5432 }
+
+    public static func parse(name: String, json: String) -> MemberInfo {
+        var m = MemberInfo(name: name)
+        guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return m }
+        m.role = (d["role"] as? String).map { $0 == "master" ? "primary" : $0 } ?? m.role
+        m.state = d["state"] as? String ?? m.state
+        m.apiURL = d["api_url"] as? String ?? ""
+        m.connURL = d["conn_url"] as? String ?? ""
+        m.timeline = (d["timeline"] as? NSNumber)?.intValue ?? 0
+        m.xlogLocation = (d["xlog_location"] as? NSNumber)?.int64Value ?? 0
+        m.pendingRestart = d["pending_restart"] as? Bool ?? false
+        if let tags = d["tags"] as? [String: Any] {
+            m.nofailover = tags["nofailover"] as? Bool ?? false
+            m.noloadbalance = tags["noloadbalance"] as? Bool ?? false
+            m.clonefrom = tags["clonefrom"] as? Bool ?? false
+            m.failoverPriority = (tags["failover_priority"] as? NSNumber)?.intValue ?? 1
+            m.tagsJSON = (try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        }
+        return m
+    }
+}
+
+/// One line of the history key: [timeline, lsn, reason, timestamp, new_leader].
+public struct HistoryEntry: Equatable, Sendable {
+    public var timeline: Int
+    public var lsn: Int64
+    public var reason: String
+    public var timestamp: String
+    public var newLeader: String
+    public init(timeline: Int, lsn: Int64, reason: String, timestamp: String, newLeader: String) {
+        self.timeline = timeline; self.lsn = lsn; self.reason = reason; self.timestamp = timestamp; self.newLeader = newLeader
+    }
+    public var json: [Any] { [timeline, lsn, reason, timestamp, newLeader] }
+}
+
+/// The `config` key: Patroni's dynamic configuration (only the fields pgha acts on are typed).
+public struct DynamicConfig: Equatable, Sendable {
+    public var timing: Timing
+    public var usePgRewind: Bool
+    public var parameters: [String: String]
+    /// The whole object as stored, so keys pgha does not know survive a rewrite.
+    public var raw: String
+
+    public static func from(_ c: AgentConfig) -> DynamicConfig {
+        let t = c.timing
+        let object: [String: Any] = [
+            "ttl": t.ttl, "loop_wait": t.loopWait, "retry_timeout": t.retryTimeout,
+            "maximum_lag_on_failover": t.maximumLagOnFailover, "primary_start_timeout": t.primaryStartTimeout,
+            "postgresql": ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters],
+        ]
+        let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters, raw: raw)
+    }
+
+    /// Reads the stored JSON over `base` (values missing or malformed keep the base's).
+    public static func parse(_ json: String, base: AgentConfig) -> DynamicConfig {
+        var dc = from(base)
+        guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return dc }
+        dc.raw = json
+        var t = dc.timing
+        if let v = d["ttl"] as? NSNumber { t.ttl = v.doubleValue }
+        if let v = d["loop_wait"] as? NSNumber { t.loopWait = v.doubleValue }
+        if let v = d["retry_timeout"] as? NSNumber { t.retryTimeout = v.doubleValue }
+        if let v = d["maximum_lag_on_failover"] as? NSNumber { t.maximumLagOnFailover = v.int64Value }
+        if let v = d["primary_start_timeout"] as? NSNumber { t.primaryStartTimeout = v.doubleValue }
+        if t.violation == nil { dc.timing = t }  // an unsafe edit is ignored rather than obeyed
+        if let pg = d["postgresql"] as? [String: Any] {
+            if let v = pg["use_pg_rewind"] as? Bool { dc.usePgRewind = v }
+            if let p = pg["parameters"] as? [String: Any] {
+                dc.parameters = p.mapValues { v in (v as? NSNumber).map { "\($0)" } ?? "\(v)" }
+            }
+        }
+        return dc
+    }
+}
+
+/// The failover key: {leader, member, scheduled_at} (acted on by issue-4 switchover logic).
+public struct FailoverRequest: Equatable, Sendable {
+    public var leader: String?
+    public var member: String?
+    public var scheduledAt: String?
+    public var modRevision: Int64
+}
+
+/// Everything under /<namespace>/<scope>/ at one etcd revision.
+public struct ClusterView: Equatable, Sendable {
+    public var leader: String?
+    public var leaderModRevision: Int64 = 0
+    public var members: [MemberInfo] = []
+    /// The initialize key (the system identifier; "" while the winner is still bootstrapping).
+    public var initialize: String?
+    public var config: DynamicConfig?
+    public var configModRevision: Int64 = 0
+    public var history: [HistoryEntry] = []
+    /// status.optime: the leader's last published WAL position.
+    public var leaderOptime: Int64?
+    public var failover: FailoverRequest?
+    public var syncJSON: String?
+    public var failsafeJSON: String?
+    public var revision: Int64 = 0
+    public init() {}
+
+    public func member(_ name: String) -> MemberInfo? { members.first { $0.name == name } }
+
+    /// Builds the view from a range over the prefix.
+    public static func from(_ kvs: [KeyValue], prefix: String, revision: Int64, base: AgentConfig) -> ClusterView {
+        var view = ClusterView()
+        view.revision = revision
+        for kv in kvs where kv.key.hasPrefix(prefix) {
+            let key = String(kv.key.dropFirst(prefix.count))
+            switch key {
+            case "leader": view.leader = kv.value; view.leaderModRevision = kv.modRevision
+            case "initialize": view.initialize = kv.value
+            case "config": view.config = DynamicConfig.parse(kv.value, base: base); view.configModRevision = kv.modRevision
+            case "history": view.history = parseHistory(kv.value)
+            case "status", "optime/leader":
+                if let d = (try? JSONSerialization.jsonObject(with: Data(kv.value.utf8))) as? [String: Any] {
+                    view.leaderOptime = (d["optime"] as? NSNumber)?.int64Value
+                } else if let v = Int64(kv.value) { view.leaderOptime = v }
+            case "failover":
+                let d = (try? JSONSerialization.jsonObject(with: Data(kv.value.utf8))) as? [String: Any] ?? [:]
+                view.failover = FailoverRequest(leader: d["leader"] as? String, member: d["member"] as? String,
+                                                scheduledAt: d["scheduled_at"] as? String, modRevision: kv.modRevision)
+            case "sync": view.syncJSON = kv.value
+            case "failsafe": view.failsafeJSON = kv.value
+            default:
+                if key.hasPrefix("members/") {
+                    view.members.append(MemberInfo.parse(name: String(key.dropFirst("members/".count)), json: kv.value))
+                }
+            }
+        }
+        view.members.sort { $0.name < $1.name }
+        return view
+    }
+
+    static func parseHistory(_ json: String) -> [HistoryEntry] {
+        guard let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[Any]] else { return [] }
+        return rows.compactMap { r in
+            guard r.count >= 2, let tl = (r[0] as? NSNumber)?.intValue, let lsn = (r[1] as? NSNumber)?.int64Value else { return nil }
+            return HistoryEntry(timeline: tl, lsn: lsn, reason: r.count > 2 ? "\(r[2])" : "",
+                                timestamp: r.count > 3 ? "\(r[3])" : "", newLeader: r.count > 4 ? "\(r[4])" : "")
+        }
+    }
+}

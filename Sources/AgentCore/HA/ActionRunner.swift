@@ -1,0 +1,132 @@
+// Carries out the decision's actions against etcd and Postgres, in order, stopping at the first failure.
+import Foundation
+import Logging
+
+public struct ActionFailure: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
+
+/// The I/O side of the HA loop: one method per action.
+public final class ActionRunner: @unchecked Sendable {
+    let config: AgentConfig
+    let store: ClusterStore
+    let postgres: PostgresControl
+    let logger: Logger
+    /// Set when pg_rewind failed, so the next decision re-clones instead (cleared after a clone).
+    let rewindFailed = Locked(false)
+
+    init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, logger: Logger) {
+        self.config = config; self.store = store; self.postgres = postgres; self.logger = logger
+    }
+
+    func dynamicParameters(_ cluster: ClusterView?) -> [String: String] {
+        cluster?.config?.parameters ?? config.dcsParameters
+    }
+
+    func upstream(_ name: String?, _ cluster: ClusterView?) throws -> UpstreamServer? {
+        guard let name else { return nil }
+        guard let m = cluster?.member(name), !m.host.isEmpty else { throw ActionFailure("member \(name) has no conn_url in etcd yet") }
+        return UpstreamServer(name: name, host: m.host, port: m.port)
+    }
+
+    /// Runs `actions` in order; returns false at the first failure (logged).
+    func run(_ actions: [HAAction], cluster: ClusterView?, local: LocalPostgres) async -> Bool {
+        for action in actions {
+            do {
+                try await perform(action, cluster: cluster, local: local)
+            } catch {
+                logger.warning("\(action) did not succeed: \(error)")
+                return false
+            }
+        }
+        return true
+    }
+
+    func perform(_ action: HAAction, cluster: ClusterView?, local: LocalPostgres) async throws {
+        let dynamic = dynamicParameters(cluster)
+        switch action {
+        case .claimInitialize:
+            guard try await store.claimInitialize() else { throw ActionFailure("another member won the bootstrap race") }
+        case .bootstrap:
+            try await bootstrap()
+        case .acquireLeader:
+            guard try await store.acquireLeader() else { throw ActionFailure("the leader lock is taken") }
+        case .releaseLeader:
+            _ = try await store.releaseLeader()
+        case .promote:
+            try await postgres.promote(dynamic: dynamic)
+            try await recordPromotion(cluster: cluster, before: local)
+        case let .start(primary, upstreamName):
+            try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
+        case let .stop(mode):
+            try await postgres.stop(mode)
+        case let .follow(upstreamName):
+            try await postgres.follow(dynamic: dynamic, upstream: try upstream(upstreamName, cluster))
+        case let .clone(from):
+            guard let source = try upstream(from, cluster) else { return }
+            try await postgres.clone(from: source)
+            rewindFailed.set(false)
+        case let .rewind(from):
+            guard let source = try upstream(from, cluster) else { return }
+            do {
+                let said = try await postgres.rewind(from: source, dynamic: dynamic)
+                logger.info("pg_rewind from \(from): \(said)")
+            } catch { rewindFailed.set(true); throw error }
+        case .maintainSlots:
+            let others = (cluster?.members ?? []).map(\.name).filter { $0 != config.name }
+            try await postgres.maintainSlots(for: others)
+        case .publishStatus:
+            try await store.publishStatus(optime: local.writeLSN, slots: [:])
+        }
+    }
+
+    /// initdb, files, start, roles, leader key, config and initialize; undone on failure so another
+    /// member can try.
+    func bootstrap() async throws {
+        do {
+            try postgres.files.writePgpass()
+            try await postgres.initdb(extraOptions: config.initdbOptions)
+            logger.info("bootstrap: initdb done, starting the new primary")
+            try await postgres.start(dynamic: config.dcsParameters, upstream: nil, standby: false)
+            var state = LocalPostgres()
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline {
+                state = await postgres.probe()
+                if state.isPrimary { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            guard state.isPrimary else { throw ActionFailure("the new primary did not accept connections within 60 s") }
+            logger.info("bootstrap: primary is up, creating roles")
+            try await postgres.createRoles()
+            try await store.seedConfig(DynamicConfig.from(config).raw)
+            guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }
+            try await store.setInitialize(systemIdentifier: state.systemIdentifier ?? "")
+            logger.info("bootstrapped a new cluster (system identifier \(state.systemIdentifier ?? "?"))")
+        } catch {
+            try? await postgres.stop(.immediate)
+            try? FileManager.default.removeItem(atPath: config.postgres.dataDir)
+            try? await store.abandonInitialize()
+            throw error
+        }
+    }
+
+    /// Appends [old timeline, switch LSN, reason, time, me] to `history` after a promotion.
+    func recordPromotion(cluster: ClusterView?, before: LocalPostgres) async throws {
+        var state = LocalPostgres()
+        for _ in 0..<20 {
+            state = await postgres.probe()
+            if state.isPrimary { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        // pg_rewind reads the source's timeline from pg_control, which only shows the new timeline
+        // after a checkpoint: without one a former primary rejoining now would be told "no rewind required".
+        if state.isPrimary { _ = try? await postgres.query("CHECKPOINT") }
+        guard state.isPrimary, let (oldTimeline, lsn) = postgres.lastTimelineSwitch(timeline: state.timeline) else { return }
+        var history = cluster?.history ?? []
+        guard !history.contains(where: { $0.timeline == oldTimeline }) else { return }
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        history.append(HistoryEntry(timeline: oldTimeline, lsn: lsn, reason: "no recovery target specified", timestamp: stamp, newLeader: config.name))
+        try await store.writeHistory(history)
+    }
+}

@@ -1,0 +1,186 @@
+// The agent's whole judgement: one pure function from (cluster view, local Postgres, config, time) to actions.
+import Foundation
+
+/// What a peer's REST API (/patroni) said when asked during a leader race.
+public struct PeerStatus: Equatable, Sendable {
+    public var name: String
+    public var isPrimary: Bool
+    public var running: Bool
+    public var lsn: Int64
+    public var timeline: Int
+    public var nofailover: Bool
+    public var failoverPriority: Int
+    public init(name: String, isPrimary: Bool, running: Bool = true, lsn: Int64, timeline: Int,
+                nofailover: Bool = false, failoverPriority: Int = 1) {
+        self.name = name; self.isPrimary = isPrimary; self.running = running; self.lsn = lsn
+        self.timeline = timeline; self.nofailover = nofailover; self.failoverPriority = failoverPriority
+    }
+}
+
+/// One step for the executor. Actions run in order; one that fails (a lock taken by someone else,
+/// a command that errs) ends the list and the loop runs again at once.
+public enum HAAction: Equatable, Sendable {
+    /// Create `initialize` if absent (the bootstrap race).
+    case claimInitialize
+    /// initdb, files, start as primary, roles, take the leader key, publish config and system id.
+    case bootstrap
+    /// Create the leader key if absent, on our lease.
+    case acquireLeader
+    /// Delete the leader key if it still names us.
+    case releaseLeader
+    /// pg_ctl promote, then append to history.
+    case promote
+    /// Write the agent's files and start Postgres; `upstream` is the member a replica streams from.
+    case start(primary: Bool, upstream: String?)
+    case stop(StopMode)
+    /// Point a running replica at `upstream` (nil: no upstream) and reload.
+    case follow(upstream: String?)
+    /// Replace the data directory with a pg_basebackup of `from`.
+    case clone(from: String)
+    /// pg_rewind onto `from`'s timeline.
+    case rewind(from: String)
+    /// Leader: one physical slot per other member.
+    case maintainSlots
+    /// Leader: publish `status` (optime).
+    case publishStatus
+
+    /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
+    public var isLong: Bool {
+        switch self {
+        case .bootstrap, .clone, .rewind: return true
+        default: return false
+        }
+    }
+}
+
+public struct Decision: Equatable, Sendable {
+    public var actions: [HAAction]
+    /// One line an operator understands.
+    public var message: String
+    public init(_ actions: [HAAction], _ message: String) { self.actions = actions; self.message = message }
+}
+
+/// Everything the decision reads; built by the loop from etcd, Postgres, peers and its own memory.
+public struct DecisionInput: Sendable {
+    public var now: Double
+    public var me: String
+    public var tags = Tags()
+    public var timing = Timing()
+    public var usePgRewind = true
+    /// nil: etcd could not be read this loop.
+    public var cluster: ClusterView?
+    /// When the lease was last renewed (same clock as `now`).
+    public var lastRenewal: Double?
+    public var local = LocalPostgres()
+    /// Answers from peers' REST APIs (asked only while nobody holds the leader key).
+    public var peers: [PeerStatus] = []
+    /// When Postgres was first seen down while it should run (same clock as `now`).
+    public var postgresDownSince: Double?
+    /// A long action still running (clone, bootstrap, rewind).
+    public var busy: String?
+    /// pg_rewind failed for this data directory: re-clone instead.
+    public var rewindFailed = false
+    public init(now: Double, me: String) { self.now = now; self.me = me }
+}
+
+public enum HADecision {
+    public static func decide(_ i: DecisionInput) -> Decision {
+        if let job = i.busy { return Decision([], "waiting: \(job) in progress") }
+        guard let cluster = i.cluster else { return etcdUnreachable(i) }
+        if cluster.initialize == nil {
+            if i.local.run == .noData { return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it") }
+            return Decision([], "not initialized in etcd but a data directory exists: refusing to guess; remove it or initialize by hand")
+        }
+        switch cluster.leader {
+        case i.me?: return asLeader(i)
+        case let leader?: return asFollower(i, leader: leader, cluster: cluster)
+        case nil: return withoutLeader(i, cluster: cluster)
+        }
+    }
+
+    static func secs(_ d: Double) -> String { String(format: "%.1f s", d) }
+
+    /// etcd unreachable: a primary keeps serving only while its lease certainly still holds.
+    static func etcdUnreachable(_ i: DecisionInput) -> Decision {
+        guard i.local.isPrimary else { return Decision([], "etcd unreachable: keeping Postgres as it is") }
+        let since = i.lastRenewal.map { i.now - $0 } ?? .infinity
+        let limit = i.timing.loopWait + i.timing.retryTimeout
+        if since > limit {
+            return Decision([.stop(.fast), .start(primary: false, upstream: nil)],
+                            "demoting: lost the leader lease (no renewal for \(secs(since)), etcd unreachable); restarting read-only")
+        }
+        return Decision([], "etcd unreachable for \(secs(since)): still primary, demoting after \(secs(limit))")
+    }
+
+    static func asLeader(_ i: DecisionInput) -> Decision {
+        let down = i.postgresDownSince.map { i.now - $0 } ?? 0
+        switch i.local.run {
+        case .running where !i.local.inRecovery:
+            return Decision([.maintainSlots, .publishStatus], "no action: I am the leader with the lock")
+        case .running:
+            return Decision([.promote, .maintainSlots, .publishStatus], "promoting: I hold the leader lock but Postgres is a replica")
+        case .starting, .stopped:
+            if down > i.timing.primaryStartTimeout {
+                return Decision([.stop(.immediate), .releaseLeader],
+                                "releasing the leader lock: Postgres did not come back within \(secs(i.timing.primaryStartTimeout))")
+            }
+            if i.local.run == .starting { return Decision([], "waiting: Postgres is starting (down \(secs(down)))") }
+            return Decision([.start(primary: i.local.wasPrimary, upstream: nil)],
+                            "restarting crashed Postgres in place as primary (down \(secs(down)))")
+        case .noData:
+            return Decision([.releaseLeader], "releasing the leader lock: my data directory is gone")
+        }
+    }
+
+    static func asFollower(_ i: DecisionInput, leader: String, cluster: ClusterView) -> Decision {
+        let l = i.local
+        switch l.run {
+        case .running where !l.inRecovery:
+            return Decision([.stop(.immediate)], "demoting: \(leader) holds the leader lock; stopping my primary at once")
+        case .running:
+            if l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader)") }
+            return Decision([], l.streaming ? "no action: streaming from leader \(leader)" : "replica of \(leader), not streaming yet")
+        case .starting:
+            return Decision([], "waiting: Postgres is starting")
+        case .noData:
+            guard cluster.member(leader)?.state == "running" else { return Decision([], "waiting: leader \(leader) is not running yet, nothing to clone") }
+            return Decision([.clone(from: leader), .start(primary: false, upstream: leader)], "cloning from leader \(leader)")
+        case .stopped:
+            if !l.wasPrimary { return Decision([.start(primary: false, upstream: leader)], "starting as a replica of \(leader)") }
+            if i.usePgRewind && !i.rewindFailed {
+                return Decision([.rewind(from: leader), .start(primary: false, upstream: leader)], "former primary rejoining \(leader): pg_rewind, then replica")
+            }
+            return Decision([.clone(from: leader), .start(primary: false, upstream: leader)],
+                            i.rewindFailed ? "former primary rejoining \(leader): pg_rewind failed, re-cloning"
+                                           : "former primary rejoining \(leader): re-cloning (use_pg_rewind is off)")
+        }
+    }
+
+    static func withoutLeader(_ i: DecisionInput, cluster: ClusterView) -> Decision {
+        let l = i.local
+        switch l.run {
+        case .noData: return Decision([], "no leader in etcd and no data here: waiting for a leader to clone from")
+        case .starting: return Decision([], "no leader; waiting: Postgres is starting")
+        case .stopped: return Decision([.start(primary: false, upstream: nil)], "no leader: starting Postgres read-only before joining the race")
+        case .running: break
+        }
+        if i.tags.nofailover || i.tags.failoverPriority <= 0 {
+            return Decision([], "no leader, but not racing for the lock: nofailover / failover_priority 0")
+        }
+        if l.isPrimary { return Decision([.acquireLeader, .maintainSlots, .publishStatus], "no leader: taking the leader lock as the running primary") }
+        if let optime = cluster.leaderOptime, optime - l.lsn > i.timing.maximumLagOnFailover {
+            return Decision([], "no leader, not racing: \(optime - l.lsn) bytes behind the last leader position (maximum_lag_on_failover \(i.timing.maximumLagOnFailover))")
+        }
+        for p in i.peers where p.name != i.me && p.running {
+            if p.isPrimary { return Decision([], "no leader, not racing: \(p.name) still runs as primary") }
+            if p.nofailover || p.failoverPriority <= 0 { continue }
+            if p.timeline > l.timeline { return Decision([], "no leader, not racing: \(p.name) is on a newer timeline (\(p.timeline) > \(l.timeline))") }
+            if p.lsn > l.lsn { return Decision([], "no leader, not racing: \(p.name) has more WAL (\(p.lsn) > \(l.lsn))") }
+            if p.lsn == l.lsn && p.failoverPriority > i.tags.failoverPriority {
+                return Decision([], "no leader, not racing: \(p.name) has as much WAL and a higher failover_priority")
+            }
+        }
+        return Decision([.acquireLeader, .promote, .maintainSlots, .publishStatus],
+                        "promoted self to leader by acquiring session lock (healthiest of \(i.peers.count + 1) reachable, WAL \(l.lsn))")
+    }
+}

@@ -1,0 +1,212 @@
+// The HA loop service: every loop_wait (or when woken) read etcd and Postgres, decide, act, publish.
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+public final class HALoop: Service, @unchecked Sendable {
+    let config: AgentConfig
+    let store: ClusterStore
+    let postgres: PostgresControl
+    let runner: ActionRunner
+    let snapshot: Locked<AgentSnapshot>
+    let wakeup: Wakeup
+    let logger: Logger
+    let peerClient: HTTPClient
+
+    // Loop memory (touched only by the loop task, or through Locked).
+    var timing: Timing
+    var lastRenewal: Double?
+    var downSince: Double?
+    var lastMessage = ""
+    var lastLogged = 0.0
+    var etcdError: String?
+    let busy = Locked<String?>(nil)
+
+    public init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, snapshot: Locked<AgentSnapshot>,
+                wakeup: Wakeup, logger: Logger) {
+        self.config = config; self.store = store; self.postgres = postgres
+        self.snapshot = snapshot; self.wakeup = wakeup; self.logger = logger
+        timing = config.timing
+        runner = ActionRunner(config: config, store: store, postgres: postgres, logger: logger)
+        var c = HTTPClient.Configuration()
+        c.timeout = .init(connect: .milliseconds(800), read: .milliseconds(1000))
+        peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+    }
+
+    public func run() async throws {
+        do { try postgres.files.writePgpass() } catch { logger.error("cannot write pgpass file: \(error)") }
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully {
+                let acted = await iteration()
+                await wakeup.wait(seconds: acted ? min(0.3, timing.loopWait) : timing.loopWait)
+            }
+        } onGracefulShutdown: { [wakeup] in
+            wakeup.signal()
+        }
+        await shutdown()
+    }
+
+    /// SIGTERM: stop Postgres cleanly, then give the leader key up (orderly hand-over), then the lease.
+    func shutdown() async {
+        let wasLeader = snapshot.get().holdsLeader
+        logger.info("shutting down: stopping Postgres\(wasLeader ? " and releasing the leader lock" : "")")
+        do { try await postgres.stop(.fast) } catch { logger.error("stopping Postgres: \(error)") }
+        if wasLeader {
+            do { _ = try await store.releaseLeader() } catch { logger.error("releasing the leader lock: \(error)") }
+        }
+        await store.revokeLease()
+        try? await peerClient.shutdown()
+    }
+
+    /// One pass; returns whether actions ran (the loop then looks again sooner).
+    func iteration() async -> Bool {
+        let t0 = monotonicNow()
+        var cluster: ClusterView?
+        do {
+            try await store.renewLease(ttl: timing.ttl)
+            lastRenewal = t0
+            cluster = try await store.load()
+            if etcdError != nil { logger.info("etcd reachable again"); etcdError = nil }
+        } catch {
+            let text = "\(error)"
+            if etcdError != text { logger.warning("etcd: \(text)") }
+            etcdError = text
+        }
+        if let dynamic = cluster?.config?.timing { timing = dynamic }
+        var local = await postgres.probe()
+        if local.run == .running { downSince = nil } else if downSince == nil { downSince = t0 }
+        if let cluster { await publishMember(local, cluster: cluster) }
+
+        var input = DecisionInput(now: monotonicNow(), me: config.name)
+        input.tags = config.tags
+        input.timing = timing
+        input.usePgRewind = cluster?.config?.usePgRewind ?? config.usePgRewind
+        input.cluster = cluster
+        input.lastRenewal = lastRenewal
+        input.local = local
+        input.postgresDownSince = downSince
+        input.busy = busy.get()
+        input.rewindFailed = runner.rewindFailed.get()
+        if let cluster, cluster.leader == nil, local.isReplica {
+            input.peers = await askPeers(cluster.members.filter { $0.name != config.name })
+        }
+        let decision = HADecision.decide(input)
+        report(decision.message, now: t0)
+
+        var acted = false
+        if !decision.actions.isEmpty {
+            acted = true
+            if let longIndex = decision.actions.firstIndex(where: \.isLong) {
+                let ok = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
+                if ok { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
+            } else {
+                _ = await runner.run(decision.actions, cluster: cluster, local: local)
+            }
+            if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
+            local = await postgres.probe()
+            if local.run == .running { downSince = nil }
+            if let c = cluster, decision.actions.contains(where: { $0 == .acquireLeader || $0 == .releaseLeader }) {
+                cluster = (try? await store.load()) ?? c
+            }
+        }
+        let finalCluster = cluster
+        let finalLocal = local
+        let dcsOK = cluster != nil
+        snapshot.update { s in
+            s.timing = timing
+            s.local = finalLocal
+            if let finalCluster { s.cluster = finalCluster; s.holdsLeader = finalCluster.leader == config.name }
+            else if !finalLocal.isPrimary { s.holdsLeader = false }
+            s.lastLoop = Date()
+            if dcsOK { s.lastEtcdContact = Date() }
+            s.lastMessage = decision.message
+        }
+        return acted
+    }
+
+    /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.
+    func startJob(_ actions: [HAAction], cluster: ClusterView?, local: LocalPostgres) {
+        busy.set("\(actions[0])".components(separatedBy: "(").first ?? "job")
+        Task { [runner, busy, wakeup] in
+            _ = await runner.run(actions, cluster: cluster, local: local)
+            busy.set(nil)
+            wakeup.signal()
+        }
+    }
+
+    /// Logs the decision: every change at once, a repeated line every 30 s (one line per loop would
+    /// drown the log at loop_wait 1 s).
+    func report(_ message: String, now: Double) {
+        if message != lastMessage || now - lastLogged >= 30 {
+            logger.info("\(message)")
+            lastMessage = message
+            lastLogged = now
+        }
+    }
+
+    func memberJSON(_ local: LocalPostgres) -> String {
+        let snap = AgentSnapshot(config: config)
+        var s = snap
+        s.local = local
+        var d: [String: Any] = [
+            "conn_url": "postgres://\(config.postgres.connectAddress)/postgres",
+            "api_url": config.apiURL,
+            "state": s.stateWord,
+            "role": s.roleWord,
+            "version": pghaVersion,
+            "tags": config.tags.asJSON,
+        ]
+        if local.run == .running {
+            d["xlog_location"] = local.lsn
+            d["timeline"] = local.timeline
+            if local.isReplica {
+                d["replication_state"] = local.streaming ? "streaming" : "in archive recovery"
+                d["receive_lsn"] = local.receivedLSN
+                d["replay_lsn"] = local.replayedLSN
+            }
+            if local.pendingRestart { d["pending_restart"] = true }
+        }
+        return (try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    func publishMember(_ local: LocalPostgres, cluster: ClusterView) async {
+        do { try await store.publishMember(memberJSON(local)) } catch { logger.warning("publishing members/\(config.name): \(error)") }
+    }
+
+    /// Asks every peer's /patroni in parallel with a short timeout; silent peers are left out.
+    func askPeers(_ members: [MemberInfo]) async -> [PeerStatus] {
+        let timeout = min(1.0, timing.retryTimeout)
+        return await withTaskGroup(of: PeerStatus?.self) { group in
+            for m in members where !m.apiURL.isEmpty {
+                group.addTask { [peerClient] in
+                    do {
+                        let response = try await peerClient.execute(HTTPClientRequest(url: m.apiURL), timeout: .milliseconds(Int64(timeout * 1000)))
+                        let body = try await response.body.collect(upTo: 1 << 20)
+                        return PeerStatus.parse(name: m.name, json: Data(buffer: body))
+                    } catch { return nil }
+                }
+            }
+            var out: [PeerStatus] = []
+            for await p in group { if let p { out.append(p) } }
+            return out.sorted { $0.name < $1.name }
+        }
+    }
+}
+
+extension PeerStatus {
+    /// Reads a peer's /patroni answer (Patroni's or ours).
+    static func parse(name: String, json: Data) -> PeerStatus? {
+        guard let d = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { return nil }
+        let role = d["role"] as? String ?? ""
+        let xlog = d["xlog"] as? [String: Any] ?? [:]
+        let lsn = [xlog["location"], xlog["received_location"], xlog["replayed_location"]]
+            .compactMap { ($0 as? NSNumber)?.int64Value }.max() ?? 0
+        let tags = d["tags"] as? [String: Any] ?? [:]
+        return PeerStatus(name: name, isPrimary: role == "primary" || role == "master", running: (d["state"] as? String) == "running",
+                          lsn: lsn, timeline: (d["timeline"] as? NSNumber)?.intValue ?? 0,
+                          nofailover: tags["nofailover"] as? Bool ?? false,
+                          failoverPriority: (tags["failover_priority"] as? NSNumber)?.intValue ?? 1)
+    }
+}

@@ -1,0 +1,245 @@
+// Postgres as the agent drives it: initdb, start/stop/promote, clone, rewind, slots, and the state probe.
+import Foundation
+import PQ
+
+/// What the agent sees of its own Postgres in one probe.
+public struct LocalPostgres: Equatable, Sendable {
+    public enum Run: String, Sendable { case noData = "uninitialized", stopped, starting, running }
+    public var run: Run = .noData
+    public var inRecovery = false
+    public var timeline = 0
+    /// pg_current_wal_lsn on a primary.
+    public var writeLSN: Int64 = 0
+    public var receivedLSN: Int64 = 0
+    public var replayedLSN: Int64 = 0
+    public var replayedTimestamp: String?
+    public var replayPaused = false
+    public var streaming = false
+    public var systemIdentifier: String?
+    public var hasStandbySignal = false
+    /// pg_controldata's "Database cluster state" when stopped ("shut down", "in production", …).
+    public var controlState: String?
+    /// The member the replica's pgha.conf streams from.
+    public var following: String?
+    public var pendingRestart = false
+    public var postmasterStartTime: String?
+    public var serverVersion = 0
+    public init() {}
+
+    /// A stopped data directory that last ran as a primary (cleanly stopped or crashed): it may hold
+    /// WAL the new leader never saw, so it rejoins through pg_rewind.
+    public var wasPrimary: Bool {
+        if let state = controlState { return state == "shut down" || state == "in production" || state == "shutting down" }
+        return !hasStandbySignal
+    }
+
+    public var isPrimary: Bool { run == .running && !inRecovery }
+    public var isReplica: Bool { run == .running && inRecovery }
+    /// The WAL position used to compare candidates.
+    public var lsn: Int64 { inRecovery ? max(receivedLSN, replayedLSN) : writeLSN }
+}
+
+public enum StopMode: String, Sendable { case smart, fast, immediate }
+
+public final class PostgresControl: @unchecked Sendable {
+    public let files: PostgresFiles
+    let session: PGSession
+    var pg: PostgresConfig { files.config.postgres }
+    var env: [String: String] { ["PGPASSFILE": pg.pgpass, "PGCONNECT_TIMEOUT": "3"] }
+
+    public init(config: AgentConfig) {
+        files = PostgresFiles(config: config)
+        session = PGSession(conninfo: files.localConninfo, connectTimeout: 2, label: "pgha.local")
+    }
+
+    func bin(_ name: String) -> String { pg.binDir + "/" + name }
+
+    func check(_ what: String, _ r: CommandResult) throws {
+        guard r.ok else { throw PostgresError("\(what) failed (exit \(r.status)): \(r.output.suffix(600))") }
+    }
+
+    // MARK: State
+
+    /// Whether the postmaster in postmaster.pid is alive (what `pg_ctl status` checks).
+    public var postmasterPID: Int32? {
+        guard let text = try? String(contentsOfFile: files.dataDir + "/postmaster.pid", encoding: .utf8),
+              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0
+        else { return nil }
+        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+    }
+
+    public func probe() async -> LocalPostgres {
+        var s = LocalPostgres()
+        guard files.hasData else { return s }
+        s.hasStandbySignal = files.hasStandbySignal
+        s.following = files.following()
+        guard postmasterPID != nil else {
+            s.run = .stopped
+            s.controlState = await controlState()
+            return s
+        }
+        let sql = """
+            SELECT pg_is_in_recovery() AS rec,
+              CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint END AS w,
+              pg_wal_lsn_diff(pg_last_wal_receive_lsn(), '0/0')::bigint AS rcv,
+              pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS rpl,
+              pg_last_xact_replay_timestamp()::text AS rts,
+              CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS paused,
+              CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+                   ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tl,
+              (SELECT status FROM pg_stat_wal_receiver) AS wr,
+              (SELECT system_identifier FROM pg_control_system())::text AS sysid,
+              (SELECT count(*) FROM pg_settings WHERE pending_restart) AS pending,
+              pg_postmaster_start_time()::text AS started,
+              current_setting('server_version_num') AS ver
+            """
+        do {
+            let r = try await session.query(sql)
+            s.run = .running
+            s.inRecovery = r.value("rec") == "t"
+            s.writeLSN = Int64(r.value("w") ?? "") ?? 0
+            s.receivedLSN = Int64(r.value("rcv") ?? "") ?? 0
+            s.replayedLSN = Int64(r.value("rpl") ?? "") ?? 0
+            s.replayedTimestamp = r.value("rts")
+            s.replayPaused = r.value("paused") == "t"
+            s.timeline = Int(r.value("tl") ?? "") ?? 0
+            s.streaming = r.value("wr") == "streaming"
+            s.systemIdentifier = r.value("sysid")
+            s.pendingRestart = (Int(r.value("pending") ?? "0") ?? 0) > 0
+            s.postmasterStartTime = r.value("started")
+            s.serverVersion = Int(r.value("ver") ?? "") ?? 0
+        } catch {
+            s.run = .starting  // postmaster alive but not accepting connections: recovery or shutdown
+        }
+        return s
+    }
+
+    func controlState() async -> String? {
+        let r = await Command.run(bin("pg_controldata"), ["-D", files.dataDir], environment: ["LC_ALL": "C"], timeout: 10)
+        guard r.ok else { return nil }
+        for line in r.output.split(separator: "\n") where line.hasPrefix("Database cluster state:") {
+            return line.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    public func query(_ sql: String, _ params: [String?] = []) async throws -> PGResult {
+        try await session.query(sql, params)
+    }
+
+    // MARK: Lifecycle
+
+    public func initdb(extraOptions: [String]) async throws {
+        let pwfile = files.dataDir + ".pwfile"
+        try atomicWrite(pwfile, (pg.superuser.password ?? "") + "\n")
+        defer { try? FileManager.default.removeItem(atPath: pwfile) }
+        var args = ["-D", files.dataDir, "-U", pg.superuser.username, "--auth-local=trust", "--auth-host=scram-sha-256"]
+        if pg.superuser.password != nil { args.append("--pwfile=\(pwfile)") }
+        try check("initdb", await Command.run(bin("initdb"), args + extraOptions, timeout: 120))
+    }
+
+    /// Writes the agent's files and starts the postmaster without waiting (the loop watches it come up).
+    public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        try? FileManager.default.removeItem(atPath: files.dataDir + "/recovery.signal")
+        await session.close()
+        try check("pg_ctl start", await Command.run(bin("pg_ctl"), ["start", "-D", files.dataDir, "-l", files.logPath, "-W", "-s"], timeout: 30))
+        // pg_ctl -W returns before the postmaster writes postmaster.pid; until it does, a probe would
+        // mistake a starting server for a stopped one.
+        for _ in 0..<100 where postmasterPID == nil { try await Task.sleep(nanoseconds: 50_000_000) }
+        guard postmasterPID != nil else { throw PostgresError("Postgres did not start; see \(files.logPath)") }
+    }
+
+    public func stop(_ mode: StopMode, timeout: Double = 30) async throws {
+        await session.close()
+        guard postmasterPID != nil else { return }
+        let r = await Command.run(bin("pg_ctl"), ["stop", "-D", files.dataDir, "-m", mode.rawValue, "-w", "-t", "\(Int(timeout))", "-s"], timeout: timeout + 5)
+        if !r.ok && postmasterPID != nil { throw PostgresError("pg_ctl stop -m \(mode.rawValue) failed: \(r.output.suffix(400))") }
+    }
+
+    public func promote(dynamic: [String: String]) async throws {
+        try files.write(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
+        try check("pg_ctl promote", await Command.run(bin("pg_ctl"), ["promote", "-D", files.dataDir, "-w", "-t", "30", "-s"], timeout: 40))
+    }
+
+    /// Points a running replica at a new upstream (primary_conninfo reloads without restart since PG 13).
+    public func follow(dynamic: [String: String], upstream: UpstreamServer?) async throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: true)
+        _ = try await session.query("SELECT pg_reload_conf()")
+    }
+
+    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        _ = try await session.query("SELECT pg_reload_conf()")
+    }
+
+    /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
+    public func clone(from upstream: UpstreamServer) async throws {
+        try? FileManager.default.removeItem(atPath: files.dataDir)
+        let args = ["-D", files.dataDir, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
+                    "-X", "stream", "-c", "fast", "--no-password"]
+        let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
+        if !r.ok { try? FileManager.default.removeItem(atPath: files.dataDir) }
+        try check("pg_basebackup from \(upstream.name)", r)
+        _ = chmod(files.dataDir, 0o700)
+    }
+
+    /// Rewinds a former primary onto the leader's timeline. pg_rewind (PG 13+) first finishes crash
+    /// recovery itself when the server was not shut down cleanly.
+    /// Returns pg_rewind's last line ("Done!", "no rewind required").
+    @discardableResult
+    public func rewind(from upstream: UpstreamServer, dynamic: [String: String]) async throws -> String {
+        // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
+        // to start if its last primary run had, say, more max_connections than it has now.
+        try files.write(dynamic: dynamic, upstream: nil, standby: false)
+        let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
+        try check("pg_rewind from \(upstream.name)", r)
+        return r.output.split(separator: "\n").last.map(String.init) ?? ""
+    }
+
+    // MARK: Primary duties
+
+    public func createRoles() async throws {
+        let su = pg.superuser, repl = pg.replication
+        if let pw = su.password {
+            _ = try await session.query("ALTER ROLE \(ident(su.username)) WITH PASSWORD \(literal(pw))")
+        }
+        let exists = try await session.query("SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [repl.username])
+        let verb = exists.rows.isEmpty ? "CREATE" : "ALTER"
+        _ = try await session.query("\(verb) ROLE \(ident(repl.username)) WITH LOGIN REPLICATION PASSWORD \(literal(repl.password ?? ""))")
+    }
+
+    /// Keeps one physical slot per other member; drops inactive slots of members that are gone.
+    public func maintainSlots(for members: [String]) async throws {
+        let wanted = Set(members.map(PostgresFiles.slotName))
+        let r = try await session.query("SELECT slot_name, active::text FROM pg_replication_slots WHERE slot_type = 'physical'")
+        let have = Set(r.rows.compactMap { $0[0] })
+        for slot in wanted.subtracting(have) {
+            _ = try await session.query("SELECT pg_create_physical_replication_slot($1, true)", [slot])
+        }
+        for row in r.rows where !wanted.contains(row[0] ?? "") && row[1] == "false" {
+            _ = try await session.query("SELECT pg_drop_replication_slot($1)", [row[0]])
+        }
+    }
+
+    /// The switch point of the newest timeline from its .history file: (previous timeline, lsn).
+    public func lastTimelineSwitch(timeline: Int) -> (Int, Int64)? {
+        let path = files.dataDir + "/pg_wal/" + String(format: "%08X.history", timeline)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+              let last = text.split(separator: "\n").last(where: { !$0.hasPrefix("#") && !$0.isEmpty }) else { return nil }
+        let cols = last.split(separator: "\t").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard cols.count >= 2, let tl = Int(cols[0]), let lsn = parseLSN(cols[1]) else { return nil }
+        return (tl, lsn)
+    }
+
+    func ident(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    func literal(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+}
+
+/// "16/B374D848" → byte position.
+public func parseLSN(_ s: String) -> Int64? {
+    let parts = s.split(separator: "/")
+    guard parts.count == 2, let hi = UInt64(parts[0], radix: 16), let lo = UInt64(parts[1], radix: 16) else { return nil }
+    return Int64(bitPattern: hi << 32 | lo)
+}

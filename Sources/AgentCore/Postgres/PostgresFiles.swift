@@ -1,0 +1,142 @@
+// The files the agent owns in a data directory: pgha.conf (included by postgresql.conf), pg_hba.conf,
+// standby.signal, and the pgpass file that keeps passwords out of argv.
+import Foundation
+
+/// Where a replica streams from.
+public struct UpstreamServer: Equatable, Sendable {
+    public var name: String
+    public var host: String
+    public var port: Int
+    public init(name: String, host: String, port: Int) { self.name = name; self.host = host; self.port = port }
+}
+
+public struct PostgresFiles: Sendable {
+    public let config: AgentConfig
+    public init(config: AgentConfig) { self.config = config }
+
+    var pg: PostgresConfig { config.postgres }
+    public var dataDir: String { pg.dataDir }
+    public var confPath: String { dataDir + "/pgha.conf" }
+    public var logPath: String { dataDir + ".log" }
+    /// The unix socket directory: `<data_dir>.sock`, mode 0700 so only the postgres user reaches it
+    /// (which is what makes `local all all trust` safe), unless parameters name one. Not inside the
+    /// data dir: pg_rewind would try to copy the socket file from the source and fail.
+    public var socketDir: String {
+        let configured = pg.parameters["unix_socket_directories"] ?? ""
+        return configured.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? dataDir + ".sock"
+    }
+
+    /// Physical slot name for a member (Patroni's rule: lower case, [a-z0-9_]).
+    public static func slotName(_ member: String) -> String {
+        String(member.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
+    }
+
+    /// pg_hba.conf when the configuration gives none: the socket (private dir) trusted, every TCP
+    /// client by password.
+    public var defaultHBA: [String] {
+        ["local all all trust",
+         "host replication \(pg.replication.username) 0.0.0.0/0 scram-sha-256",
+         "host all all 0.0.0.0/0 scram-sha-256",
+         "host replication \(pg.replication.username) ::/0 scram-sha-256",
+         "host all all ::/0 scram-sha-256"]
+    }
+
+    /// Parameters pgha needs for replication, then bootstrap.dcs / `config` parameters, then the
+    /// local postgresql.parameters (the most specific wins).
+    public func parameters(dynamic: [String: String]) -> [String: String] {
+        var p: [String: String] = [
+            "listen_addresses": "'\(pg.listen.host == "0.0.0.0" ? "*" : pg.listen.host)'",
+            "port": "\(pg.listen.port)",
+            "unix_socket_directories": "'\(socketDir)'",
+            "wal_level": "replica", "hot_standby": "on", "wal_log_hints": "on",
+            "max_wal_senders": "10", "max_replication_slots": "10", "wal_keep_size": "128MB",
+            // The walreceiver retries a missing slot or a not-yet-promoted primary this often (default 5 s).
+            "wal_retrieve_retry_interval": "500ms",
+            "hba_file": "'\(dataDir)/pg_hba.conf'",
+        ]
+        for (k, v) in dynamic.merging(pg.parameters, uniquingKeysWith: { $1 }) { p[k] = quote(v) }
+        return p
+    }
+
+    func quote(_ v: String) -> String {
+        if v.hasPrefix("'") || Double(v) != nil || v.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return v }
+        return "'" + v.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// pgha.conf text: parameters plus, on a replica, where to stream from.
+    public func confText(dynamic: [String: String], upstream: UpstreamServer?) -> String {
+        var lines = ["# Written by pgha for member \(config.name); rewritten on every start. Do not edit."]
+        lines.append("# pgha-following: \(upstream?.name ?? "")")
+        for (k, v) in parameters(dynamic: dynamic).sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
+        if let upstream {
+            let conninfo = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2"
+            lines.append("primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'")
+            lines.append("primary_slot_name = '\(Self.slotName(config.name))'")
+            lines.append("recovery_target_timeline = 'latest'")
+        } else {
+            lines.append("primary_conninfo = ''")
+            lines.append("primary_slot_name = ''")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The member a replica's pgha.conf points at ("" for none), read back from the file.
+    public func following() -> String? {
+        guard let text = try? String(contentsOfFile: confPath, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("# pgha-following:") {
+            let name = line.dropFirst("# pgha-following:".count).trimmingCharacters(in: .whitespaces)
+            return name.isEmpty ? nil : name
+        }
+        return nil
+    }
+
+    /// Writes pgha.conf, pg_hba.conf, the include line and (for a replica) standby.signal.
+    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+        if !FileManager.default.fileExists(atPath: socketDir) {
+            try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
+        try atomicWrite(dataDir + "/pg_hba.conf", ((pg.pgHBA.isEmpty ? defaultHBA : pg.pgHBA).joined(separator: "\n")) + "\n")
+        let main = dataDir + "/postgresql.conf"
+        let text = (try? String(contentsOfFile: main, encoding: .utf8)) ?? ""
+        if !text.contains("include 'pgha.conf'") {
+            try atomicWrite(main, text + "\n# pgha: the agent's settings come last and win.\ninclude 'pgha.conf'\n")
+        }
+        let signal = dataDir + "/standby.signal"
+        if standby { FileManager.default.createFile(atPath: signal, contents: Data()) }
+        else { try? FileManager.default.removeItem(atPath: signal) }
+    }
+
+    /// The pgpass file (0600) with the superuser's and the replication user's passwords.
+    public func writePgpass() throws {
+        func esc(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:") }
+        var lines: [String] = []
+        for cred in [pg.superuser, pg.replication] {
+            if let pw = cred.password { lines.append("*:*:*:\(esc(cred.username)):\(esc(pw))") }
+        }
+        try atomicWrite(pg.pgpass, lines.joined(separator: "\n") + "\n", mode: 0o600)
+    }
+
+    public var hasData: Bool { FileManager.default.fileExists(atPath: dataDir + "/PG_VERSION") }
+    public var hasStandbySignal: Bool { FileManager.default.fileExists(atPath: dataDir + "/standby.signal") }
+
+    /// The conninfo the agent itself uses (unix socket, superuser, passfile).
+    public var localConninfo: String {
+        let host = pg.useUnixSocket ? socketDir : "127.0.0.1"
+        return "host=\(host) port=\(pg.listen.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) application_name=pgha"
+    }
+}
+
+/// Writes through a temporary file and rename, so a reader never sees half a file.
+func atomicWrite(_ path: String, _ text: String, mode: Int = 0o600) throws {
+    let tmp = path + ".pgha-tmp"
+    guard FileManager.default.createFile(atPath: tmp, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
+        throw PostgresError("cannot write \(path)")
+    }
+    guard rename(tmp, path) == 0 else { throw PostgresError("cannot rename \(tmp) to \(path): \(String(cString: strerror(errno)))") }
+}
+
+public struct PostgresError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

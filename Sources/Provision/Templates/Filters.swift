@@ -1,0 +1,160 @@
+import Foundation
+
+/// The filters of `{{ x | f(args) }}` (and of the template module) and the few Python string
+/// and dict methods Ansible users call (`x.items()`, `s.startswith('a')`, `s.split(',')`).
+/// `default` is handled by the evaluator because it must see undefined values.
+enum Filters {
+    static let names: Set<String> = [
+        "default", "d", "join", "length", "count", "int", "float", "bool", "lower", "upper", "to_json", "to_nice_json",
+        "to_yaml", "to_nice_yaml", "from_json", "b64encode", "b64decode", "regex_replace", "regex_search", "trim", "string",
+        "first", "last", "replace", "list", "sort", "unique", "min", "max", "sum", "dict2items", "items2dict", "map",
+        "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
+        "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
+    ]
+
+    static func apply(_ name: String, to v: Any, args: [Any], named: [String: Any] = [:]) throws -> Any {
+        func arg(_ i: Int) -> Any? { args.count > i ? args[i] : nil }
+        func str(_ i: Int, _ d: String = "") -> String { arg(i).map { Values.string($0) } ?? d }
+        func list() throws -> [Any] {
+            if let a = v as? [Any] { return a }
+            if let d = v as? [String: Any] { return d.keys.sorted() }
+            if let s = v as? String { return s.map { String($0) } }
+            throw ProvisionError("filter '\(name)' needs a list, got \(Values.typeName(v))")
+        }
+        switch name {
+        case "join": return try list().map { Values.string($0) }.joined(separator: str(0))
+        case "length", "count":
+            if let s = v as? String { return s.count }
+            if let d = v as? [String: Any] { return d.count }
+            return try list().count
+        case "int":
+            if let b = v as? Bool { return b ? 1 : 0 }
+            if let i = v as? Int { return i }
+            if let d = v as? Double { return Int(d) }
+            let s = Values.string(v).trimmingCharacters(in: .whitespaces)
+            return Int(s) ?? Double(s).map { Int($0) } ?? (arg(0) as? Int ?? 0)
+        case "float": return Values.number(v) ?? Double(Values.string(v).trimmingCharacters(in: .whitespaces)) ?? 0.0
+        case "abs": if let i = v as? Int { return abs(i) }; return abs(Values.number(v) ?? 0)
+        case "round": return ((Values.number(v) ?? 0) * pow(10, Double(arg(0) as? Int ?? 0))).rounded() / pow(10, Double(arg(0) as? Int ?? 0))
+        case "bool":
+            if let b = v as? Bool { return b }
+            if let s = v as? String { return ["true", "yes", "on", "1", "y"].contains(s.lowercased().trimmingCharacters(in: .whitespaces)) }
+            return Values.truthy(v)
+        case "lower": return Values.string(v).lowercased()
+        case "upper": return Values.string(v).uppercased()
+        case "capitalize": let s = Values.string(v); return s.prefix(1).uppercased() + s.dropFirst().lowercased()
+        case "trim": return Values.string(v).trimmingCharacters(in: .whitespacesAndNewlines)
+        case "string": return Values.string(v)
+        case "quote": return Values.shellQuote(Values.string(v))
+        case "to_json": return Values.json(v)
+        case "to_nice_json": return Values.json(v, pretty: true)
+        case "from_json": return try Values.parseJSON(Values.string(v))
+        case "to_yaml", "to_nice_yaml": return Values.yaml(v)
+        case "b64encode": return Data(Values.string(v).utf8).base64EncodedString()
+        case "b64decode":
+            guard let d = Data(base64Encoded: Values.string(v)) else { throw ProvisionError("b64decode: not base64") }
+            return String(decoding: d, as: UTF8.self)
+        case "regex_replace":
+            let re = try regex(str(0))
+            let s = Values.string(v)
+            let template = str(1).replacingOccurrences(of: #"\\(\d)"#, with: "\\$$1", options: .regularExpression)
+            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+        case "regex_search":
+            let s = Values.string(v)
+            guard let m = try regex(str(0)).firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
+                  let r = Range(m.range, in: s) else { return NSNull() }
+            return String(s[r])
+        case "replace": return Values.string(v).replacingOccurrences(of: str(0), with: str(1))
+        case "split": return Values.string(v).components(separatedBy: arg(0) == nil ? " " : str(0)).filter { arg(0) != nil || !$0.isEmpty }
+        case "first": return try list().first ?? NSNull()
+        case "last": return try list().last ?? NSNull()
+        case "list": return try list()
+        case "keys": return (v as? [String: Any])?.keys.sorted() ?? []
+        case "values": return (v as? [String: Any]).map { d in d.keys.sorted().map { d[$0]! } } ?? []
+        case "flatten": return try list().flatMap { ($0 as? [Any]) ?? [$0] }
+        case "sort":
+            return try list().sorted { Values.compare($0, $1) == .orderedAscending }
+        case "unique":
+            var out: [Any] = []
+            for e in try list() where !out.contains(where: { Values.equal($0, e) }) { out.append(e) }
+            return out
+        case "difference": let o = arg(0) as? [Any] ?? []; return try list().filter { e in !o.contains { Values.equal($0, e) } }
+        case "intersect": let o = arg(0) as? [Any] ?? []; return try list().filter { e in o.contains { Values.equal($0, e) } }
+        case "union": return try apply("unique", to: try list() + (arg(0) as? [Any] ?? []), args: [])
+        case "zip": let o = arg(0) as? [Any] ?? []; return zip(try list(), o).map { [$0, $1] as [Any] }
+        case "min": return try list().min { Values.compare($0, $1) == .orderedAscending } ?? NSNull()
+        case "max": return try list().max { Values.compare($0, $1) == .orderedAscending } ?? NSNull()
+        case "sum":
+            let l = try list()
+            if l.allSatisfy({ $0 is Int }) { return l.reduce(0) { $0 + ($1 as! Int) } }
+            return l.reduce(0.0) { $0 + (Values.number($1) ?? 0) }
+        case "dict2items":
+            guard let d = v as? [String: Any] else { throw ProvisionError("dict2items needs a mapping") }
+            return d.keys.sorted().map { ["key": $0, "value": d[$0]!] as [String: Any] }
+        case "items2dict":
+            var d: [String: Any] = [:]
+            for case let e as [String: Any] in try list() { d[Values.string(e["key"])] = e["value"] ?? NSNull() }
+            return d
+        case "combine":
+            var d = v as? [String: Any] ?? [:]
+            for case let o as [String: Any] in args { d.merge(o) { _, n in n } }
+            return d
+        case "map":
+            if let attr = named["attribute"] { return try list().map { ($0 as? [String: Any])?[Values.string(attr)] ?? NSNull() } }
+            guard let f = arg(0) else { throw ProvisionError("map needs a filter name or attribute=") }
+            return try list().map { try apply(Values.string(f), to: $0, args: Array(args.dropFirst())) }
+        case "select", "reject":
+            let keep = name == "select"
+            return try list().filter { e in
+                let ok = arg(0) == nil ? Values.truthy(e) : try ExpressionEvaluator(lookup: { $0 == "x" ? e : nil })
+                    .test(.name("x"), str(0), Array(args.dropFirst()))
+                return ok == keep
+            }
+        case "selectattr", "rejectattr":
+            let keep = name == "selectattr"
+            return try list().filter { e in
+                let d = e as? [String: Any] ?? [:]
+                let ok = arg(1) == nil ? Values.truthy(d[str(0)]) : try ExpressionEvaluator(lookup: { $0 == "x" ? d[self.str0(args)] : nil })
+                    .test(.name("x"), str(1), Array(args.dropFirst(2)))
+                return ok == keep
+            }
+        case "basename": return (Values.string(v) as NSString).lastPathComponent
+        case "dirname": return (Values.string(v) as NSString).deletingLastPathComponent
+        case "hash", "sha256":
+            return SHA256.hex(Data(Values.string(v).utf8))
+        case "mandatory": return v
+        default: throw ProvisionError("unknown filter '\(name)'")
+        }
+    }
+
+    private static func str0(_ args: [Any]) -> String { args.first.map { Values.string($0) } ?? "" }
+
+    static func regex(_ p: String) throws -> NSRegularExpression {
+        do { return try NSRegularExpression(pattern: p) } catch { throw ProvisionError("bad regular expression '\(p)'") }
+    }
+
+    static func method(_ name: String, on v: Any, args: [Any]) throws -> Any {
+        let s = v as? String
+        switch (name, v) {
+        case ("items", let d as [String: Any]): return d.keys.sorted().map { [$0, d[$0]!] as [Any] }
+        case ("keys", let d as [String: Any]): return d.keys.sorted()
+        case ("values", let d as [String: Any]): return d.keys.sorted().map { d[$0]! }
+        case ("get", let d as [String: Any]): return d[Values.string(args.first)] ?? (args.count > 1 ? args[1] : NSNull())
+        default: break
+        }
+        if let s {
+            let a = args.first.map { Values.string($0) } ?? ""
+            switch name {
+            case "startswith": return s.hasPrefix(a)
+            case "endswith": return s.hasSuffix(a)
+            case "strip": return s.trimmingCharacters(in: .whitespacesAndNewlines)
+            case "lower": return s.lowercased()
+            case "upper": return s.uppercased()
+            case "split": return args.isEmpty ? s.split(separator: " ").map(String.init) : s.components(separatedBy: a)
+            case "replace": return s.replacingOccurrences(of: a, with: args.count > 1 ? Values.string(args[1]) : "")
+            default: break
+            }
+        }
+        throw ProvisionError("unknown method '\(name)' on a \(Values.typeName(v))")
+    }
+}

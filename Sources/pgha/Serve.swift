@@ -1,0 +1,30 @@
+import AgentCore
+import ArgumentParser
+import Foundation
+import Logging
+
+/// `pgha serve --config FILE`: runs the agent in the foreground until SIGTERM.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the HA agent for this member.")
+
+    @Option(name: .long, help: "patroni.yml-style configuration file.")
+    var config: String
+
+    func run() async throws {
+        let loaded: LoadedConfig
+        do { loaded = try ConfigLoader.load(path: config) } catch {
+            FileHandle.standardError.write(Data("pgha: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let level = Logger.Level(rawValue: loaded.config.logLevel == "warn" ? "warning" : loaded.config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        var logger = Logger(label: "pgha[\(loaded.config.name)]")
+        logger.logLevel = level
+        for warning in loaded.warnings { logger.warning("\(warning)") }
+        try await Agent.serve(loaded.config, logger: logger)
+    }
+}

@@ -1,0 +1,142 @@
+// The HA decision as a table: no etcd, no Postgres, no clock — inputs in, actions out.
+import AgentCore
+import Testing
+
+struct DecisionCase: CustomStringConvertible, Sendable {
+    var description: String
+    var input: DecisionInput
+    var expected: [HAAction]
+    var says: String
+}
+
+func primary(lsn: Int64 = 5000, timeline: Int = 1) -> LocalPostgres {
+    var l = LocalPostgres(); l.run = .running; l.inRecovery = false; l.writeLSN = lsn; l.timeline = timeline; return l
+}
+func replica(lsn: Int64 = 5000, following: String? = "n1", timeline: Int = 1) -> LocalPostgres {
+    var l = LocalPostgres(); l.run = .running; l.inRecovery = true; l.receivedLSN = lsn; l.replayedLSN = lsn
+    l.following = following; l.streaming = true; l.timeline = timeline; l.hasStandbySignal = true; return l
+}
+func stopped(controlState: String?, standby: Bool = false) -> LocalPostgres {
+    var l = LocalPostgres(); l.run = .stopped; l.controlState = controlState; l.hasStandbySignal = standby; return l
+}
+func view(leader: String?, optime: Int64? = 5000) -> ClusterView {
+    var v = ClusterView()
+    v.initialize = "7300000000000000001"
+    v.leader = leader
+    v.leaderOptime = optime
+    for n in ["n1", "n2", "n3"] {
+        var m = MemberInfo(name: n); m.state = "running"; m.connURL = "postgres://127.0.0.1:5432/postgres"; v.members.append(m)
+    }
+    return v
+}
+func input(_ me: String, _ cluster: ClusterView?, _ local: LocalPostgres, now: Double = 100, renewed: Double? = 99.5,
+           _ tweak: (inout DecisionInput) -> Void = { _ in }) -> DecisionInput {
+    var i = DecisionInput(now: now, me: me)
+    i.cluster = cluster; i.local = local; i.lastRenewal = renewed
+    tweak(&i)
+    return i
+}
+func peer(_ name: String, lsn: Int64, primary: Bool = false, priority: Int = 1, nofailover: Bool = false) -> PeerStatus {
+    PeerStatus(name: name, isPrimary: primary, lsn: lsn, timeline: 1, nofailover: nofailover, failoverPriority: priority)
+}
+
+let promoteSelf: [HAAction] = [.acquireLeader, .promote, .maintainSlots, .publishStatus]
+
+let decisionTable: [DecisionCase] = [
+    // The leader with a running primary renews (the loop's keepalive) and does its duties.
+    DecisionCase(description: "leader renews", input: input("n1", view(leader: "n1"), primary()),
+                 expected: [.maintainSlots, .publishStatus], says: "I am the leader with the lock"),
+    // etcd unreachable: keep serving while the lease surely holds, demote before it can lapse.
+    DecisionCase(description: "leader loses etcd briefly", input: input("n1", nil, primary(), now: 102, renewed: 100),
+                 expected: [], says: "still primary"),
+    DecisionCase(description: "leader loses etcd: demotes before lease expiry", input: input("n1", nil, primary(), now: 103.6, renewed: 100),
+                 expected: [.stop(.fast), .start(primary: false, upstream: nil)], says: "demoting: lost the leader lease"),
+    DecisionCase(description: "replica with etcd gone stays", input: input("n2", nil, replica(), now: 200, renewed: 100),
+                 expected: [], says: "etcd unreachable"),
+    // No leader: the healthiest races; the others wait.
+    DecisionCase(description: "no leader, healthiest replica promotes",
+                 input: input("n2", view(leader: nil), replica(lsn: 5000)) { $0.peers = [peer("n3", lsn: 4900)] },
+                 expected: promoteSelf, says: "promoted self to leader by acquiring session lock"),
+    DecisionCase(description: "no leader, a peer has more WAL",
+                 input: input("n2", view(leader: nil), replica(lsn: 4900)) { $0.peers = [peer("n3", lsn: 5000)] },
+                 expected: [], says: "n3 has more WAL"),
+    DecisionCase(description: "no leader, old primary still answers as primary",
+                 input: input("n2", view(leader: nil), replica()) { $0.peers = [peer("n1", lsn: 5000, primary: true)] },
+                 expected: [], says: "n1 still runs as primary"),
+    DecisionCase(description: "no leader, equal WAL, peer has higher priority",
+                 input: input("n2", view(leader: nil), replica()) { $0.peers = [peer("n3", lsn: 5000, priority: 5)] },
+                 expected: [], says: "higher failover_priority"),
+    DecisionCase(description: "no leader, peer ahead but nofailover is ignored",
+                 input: input("n2", view(leader: nil), replica(lsn: 4000, timeline: 1)) { $0.peers = [peer("n3", lsn: 5000, nofailover: true)]; $0.cluster?.leaderOptime = 4500 },
+                 expected: promoteSelf, says: "promoted self"),
+    DecisionCase(description: "lagging replica stays out",
+                 input: input("n2", view(leader: nil, optime: 10_000_000), replica(lsn: 1000)),
+                 expected: [], says: "bytes behind the last leader position"),
+    DecisionCase(description: "nofailover never races",
+                 input: input("n2", view(leader: nil), replica()) { $0.tags.nofailover = true },
+                 expected: [], says: "not racing for the lock: nofailover"),
+    DecisionCase(description: "failover_priority 0 never races",
+                 input: input("n2", view(leader: nil), replica()) { $0.tags.failoverPriority = 0 },
+                 expected: [], says: "nofailover / failover_priority 0"),
+    DecisionCase(description: "no leader and running primary takes the key",
+                 input: input("n1", view(leader: nil), primary()),
+                 expected: [.acquireLeader, .maintainSlots, .publishStatus], says: "taking the leader lock as the running primary"),
+    // Someone else leads.
+    DecisionCase(description: "replica streams from leader", input: input("n2", view(leader: "n1"), replica()),
+                 expected: [], says: "streaming from leader n1"),
+    DecisionCase(description: "replica follows a new leader", input: input("n2", view(leader: "n3"), replica(following: "n1")),
+                 expected: [.follow(upstream: "n3")], says: "following new leader n3"),
+    DecisionCase(description: "primary without the key demotes at once", input: input("n1", view(leader: "n2"), primary()),
+                 expected: [.stop(.immediate)], says: "demoting: n2 holds the leader lock"),
+    DecisionCase(description: "former primary rejoins with pg_rewind", input: input("n1", view(leader: "n2"), stopped(controlState: "in production")),
+                 expected: [.rewind(from: "n2"), .start(primary: false, upstream: "n2")], says: "pg_rewind, then replica"),
+    DecisionCase(description: "former primary re-clones when rewind failed",
+                 input: input("n1", view(leader: "n2"), stopped(controlState: "shut down")) { $0.rewindFailed = true },
+                 expected: [.clone(from: "n2"), .start(primary: false, upstream: "n2")], says: "pg_rewind failed, re-cloning"),
+    DecisionCase(description: "former primary re-clones when rewind is off",
+                 input: input("n1", view(leader: "n2"), stopped(controlState: "shut down")) { $0.usePgRewind = false },
+                 expected: [.clone(from: "n2"), .start(primary: false, upstream: "n2")], says: "use_pg_rewind is off"),
+    DecisionCase(description: "stopped replica starts following", input: input("n3", view(leader: "n2"), stopped(controlState: "shut down in recovery", standby: true)),
+                 expected: [.start(primary: false, upstream: "n2")], says: "starting as a replica of n2"),
+    DecisionCase(description: "empty member clones from the leader", input: input("n3", view(leader: "n1"), LocalPostgres()),
+                 expected: [.clone(from: "n1"), .start(primary: false, upstream: "n1")], says: "cloning from leader n1"),
+    // Postgres crashed under a live agent.
+    DecisionCase(description: "crashed primary restarts in place",
+                 input: input("n1", view(leader: "n1"), stopped(controlState: "in production"), now: 100) { $0.postgresDownSince = 99 },
+                 expected: [.start(primary: true, upstream: nil)], says: "restarting crashed Postgres in place"),
+    DecisionCase(description: "crashed primary still recovering waits",
+                 input: input("n1", view(leader: "n1"), { var l = LocalPostgres(); l.run = .starting; return l }(), now: 100) { $0.postgresDownSince = 97 },
+                 expected: [], says: "Postgres is starting"),
+    DecisionCase(description: "crashed primary hands over after the bound",
+                 input: input("n1", view(leader: "n1"), stopped(controlState: "in production"), now: 100) { $0.postgresDownSince = 85 },
+                 expected: [.stop(.immediate), .releaseLeader], says: "releasing the leader lock: Postgres did not come back"),
+    DecisionCase(description: "leader whose Postgres is a replica promotes", input: input("n1", view(leader: "n1"), replica()),
+                 expected: [.promote, .maintainSlots, .publishStatus], says: "promoting: I hold the leader lock"),
+    // Bootstrap race: every empty member races for initialize; losers wait for a leader.
+    DecisionCase(description: "bootstrap race: empty cluster",
+                 input: input("n2", { var v = ClusterView(); v.initialize = nil; return v }(), LocalPostgres()),
+                 expected: [.claimInitialize, .bootstrap], says: "racing to initialize"),
+    DecisionCase(description: "bootstrap race: lost, waiting for leader",
+                 input: input("n2", { var v = ClusterView(); v.initialize = ""; return v }(), LocalPostgres()),
+                 expected: [], says: "waiting for a leader to clone from"),
+    DecisionCase(description: "busy member only waits",
+                 input: input("n2", view(leader: "n1"), LocalPostgres()) { $0.busy = "clone" },
+                 expected: [], says: "clone in progress"),
+]
+
+@Suite struct DecisionTests {
+    @Test(arguments: decisionTable)
+    func decides(_ c: DecisionCase) {
+        let d = HADecision.decide(c.input)
+        #expect(d.actions == c.expected, "\(c.description): \(d.message)")
+        #expect(d.message.contains(c.says), "\(c.description): said \"\(d.message)\"")
+    }
+
+    @Test func timingDefaultsKeepPatroniRule() {
+        let t = Timing()
+        #expect(t.violation == nil)
+        #expect(t.loopWait + 2 * t.retryTimeout <= t.ttl)
+        var bad = t; bad.retryTimeout = 10
+        #expect(bad.violation != nil)
+    }
+}
