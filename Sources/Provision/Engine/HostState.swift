@@ -94,8 +94,15 @@ final class VariableScope {
         guard containsTemplate(v), depth < 20 else { return v }
         depth += 1
         defer { depth -= 1 }
-        return try? templater.renderDeep(v, location: "variable '\(name)'")
+        do { return try templater.renderDeep(v, location: "variable '\(name)'") } catch {
+            nestedErrors[name] = error
+            return nil
+        }
     }
+
+    /// Why a variable whose value is a template could not be rendered (reported instead of
+    /// a plain "undefined").
+    var nestedErrors: [String: Error] = [:]
 
     var templater: Templater { Templater(lookup: { [unowned self] in self.lookup($0) }) }
 

@@ -36,6 +36,8 @@ struct TaskExecutor {
             outcome = TaskOutcome(status: .unreachable, message: "\(e)")
         } catch let e as TransportError {
             outcome = TaskOutcome(status: .failed, message: "\(e)")
+        } catch let e as UndefinedVariableError where scope.nestedErrors[e.name] != nil {
+            outcome = TaskOutcome(status: .failed, message: "\(scope.nestedErrors[e.name]!) (task '\(task.displayName)' at \(task.location))")
         } catch let e as UndefinedVariableError {
             var e = e
             if e.location == nil { e.location = "task '\(task.displayName)' at \(task.location)" }
@@ -59,6 +61,7 @@ struct TaskExecutor {
     private func runGuarded() throws -> TaskOutcome {
         scope.taskVars = task.vars
         scope.locals = [:]
+        scope.nestedErrors = [:]
         let t = scope.templater
         guard let loopSpec = task.loop else {
             if !(try t.condition(task.when, location: location)) {
@@ -104,7 +107,18 @@ struct TaskExecutor {
         guard let module = ModuleRegistry.module(named: task.module) else { throw ProvisionError("unknown module '\(task.module)'") }
         let t = scope.templater
         var attempts = 0
-        let maxAttempts = task.until == nil ? 1 : max(1, task.retries + 1)
+        var retries = task.retries, delay = task.delay
+        if let r = task.retriesTemplate {
+            let v = try t.render(r, location: location)
+            guard let n = Int(Values.string(v)) else { throw ProvisionError("retries must be an integer, got '\(Values.string(v))'") }
+            retries = n
+        }
+        if let d = task.delayTemplate {
+            let v = try t.render(d, location: location)
+            guard let n = Double(Values.string(v)) else { throw ProvisionError("delay must be a number, got '\(Values.string(v))'") }
+            delay = n
+        }
+        let maxAttempts = task.until == nil ? 1 : max(1, retries + 1)
         while true {
             attempts += 1
             var args: [String: Any] = [:]
@@ -141,7 +155,7 @@ struct TaskExecutor {
             }
             if let r = task.register { scope.locals[r] = registered }
             if let until = task.until, attempts < maxAttempts, !(try t.condition(until, location: location)) {
-                Thread.sleep(forTimeInterval: task.delay)
+                Thread.sleep(forTimeInterval: delay)
                 continue
             }
             if let until = task.until, !(try t.condition(until, location: location)) {
