@@ -37,10 +37,20 @@ public final class ClusterWorkflow {
         return summary
     }
 
-    /// `provision up`: the pgha binary built if missing or stale, then site.yml.
-    /// (The lab, when the inventory declares one, is brought up by the caller first.)
+    /// Whether the inventory declares a lab (`lab:` in group all's variables).
+    public var declaresLab: Bool { inventory.groups["all"]?.vars["lab"] != nil }
+
+    /// The lab the inventory declares, brought up (hosts already running are left alone).
+    public func labUp() throws -> LabUpReport {
+        let lab = try Lab(inventory: inventory, path: inventoryPath, log: log)
+        return try lab.up()
+    }
+
+    /// `provision up`: the lab when the inventory declares one, the pgha binary built if
+    /// missing or stale, then site.yml.
     @discardableResult
     public func up() throws -> RunSummary {
+        if declaresLab { log("\(try labUp())") }
         let binary = try PghaBuild(layout: layout).ensureBuilt(log: log)
         return try runPlaybook("site.yml", vars: ["pgha_binary": binary])
     }
