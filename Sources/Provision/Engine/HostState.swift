@@ -7,8 +7,20 @@ final class HostState {
     let name: String
     let inventoryVars: [String: Any]
     let magicVars: [String: Any]
-    /// set_fact / register / gathered facts (above play and task vars, below -e).
-    var facts: [String: Any] = [:]
+    /// set_fact / register / gathered facts (above play and task vars, below -e). Written by
+    /// this host's worker (loops) or the main thread; other hosts' workers read them through
+    /// `hostvars`, so writes and cross-thread reads go through `factsLock`.
+    private(set) var facts: [String: Any] = [:]
+    private let factsLock = NSLock()
+
+    func mergeFacts(_ new: [String: Any]) {
+        factsLock.lock(); facts.merge(new) { _, n in n }; factsLock.unlock()
+    }
+
+    func factsSnapshot() -> [String: Any] {
+        factsLock.lock(); defer { factsLock.unlock() }
+        return facts
+    }
     var failed = false
     var unreachable = false
     var unreachableReason: String?

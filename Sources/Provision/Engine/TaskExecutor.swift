@@ -90,7 +90,7 @@ struct TaskExecutor {
             one.registered["item"] = item
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
-            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.facts.merge(f) { _, n in n } }
+            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }
             anyChanged = anyChanged || one.status == .changed
             if one.status == .failed { anyFailed = true; outcome.message = one.message }
         }
