@@ -27,6 +27,11 @@ public final class Lab {
         try Self.checkPrerequisites()
         let started = Date()
         var report = LabUpReport(lab: spec.name)
+        // Refuse a clashing network or bridge name before anything is built or recorded.
+        let existed = FileManager.default.fileExists(atPath: layout.labRecordPath)
+        if !LabNetwork.linkExists(spec.bridge) { try network.checkAddressesFree() } else if !existed {
+            _ = try network.ensureBridge(owned: false)  // throws: a link of that name is not ours
+        }
         report.imageBuildSeconds = try BaseImage.ensure(layout, log: log)
         report.repoSeconds = try OfflineRepo.ensure(layout, log: log)
         let owned = try recordLab()
