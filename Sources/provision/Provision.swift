@@ -6,6 +6,6 @@ struct ProvisionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provision",
         abstract: "Provision and run PostgreSQL HA clusters over SSH.",
-        subcommands: [InventoryCommand.self]
+        subcommands: [RunCommand.self, InventoryCommand.self]
     )
 }

@@ -1,0 +1,323 @@
+import Foundation
+
+/// Runs playbooks against an inventory — the programmatic API behind `provision run`.
+///
+/// ```swift
+/// let inventory = try Inventory.load(path: "inventories/lab")
+/// let runner = PlaybookRunner(inventory: inventory,
+///                             options: RunOptions(check: false, limit: "db", extraVars: ["x": "1"]))
+/// let summary = runner.run(playbookPath: "playbooks/switchover.yml")
+/// if summary.exitCode != 0 { … summary.failedHosts, summary.recap["db1"]?.failed … }
+/// ```
+///
+/// Strategy is Ansible's `linear`: each task runs on every active host of the batch in
+/// parallel (at most `forks` at once), then the next task starts. Every host keeps one
+/// transport (one SSH session) for the whole run, shared by all plays; call `close()` (or let
+/// the runner go) to end them. A failed host leaves the play (and later plays), the others go on,
+/// unless `any_errors_fatal` or `max_fail_percentage` stop the batch. Unreachable is its own
+/// state. Handlers run once at the end of each batch or at `meta: flush_handlers`, only on hosts
+/// that notified them with a change. Output goes to `output` (human text on stdout by default;
+/// `JSONOutput` for one JSON event per line). Parse errors make `run` return exit code 1 before
+/// anything is touched.
+public final class PlaybookRunner {
+    public let inventory: Inventory
+    public let options: RunOptions
+    public let output: OutputSink
+    /// Builds a host's transport from its inventory variables (default: `Connector`).
+    public var transportFactory: (String, [String: Any]) throws -> Transport = Connector.transport(forHost:variables:)
+
+    private var hosts: [String: HostState] = [:]
+    private var summary = RunSummary()
+
+    public init(inventory: Inventory, options: RunOptions = RunOptions(), output: OutputSink? = nil) {
+        self.inventory = inventory
+        self.options = options
+        self.output = output ?? HumanOutput(verbosity: options.verbosity)
+    }
+
+    deinit { close() }
+
+    /// Ends every host's connection.
+    public func close() { for h in hosts.values { h.close() } }
+
+    /// Parses (and fully validates) then runs a playbook file.
+    public func run(playbookPath: String) -> RunSummary {
+        let playbook: Playbook
+        do { playbook = try PlaybookParser.parse(path: playbookPath) } catch {
+            var s = RunSummary()
+            s.exitCode = 1
+            s.error = "\(error)"
+            return s
+        }
+        return run(playbook: playbook)
+    }
+
+    public func run(playbook: Playbook) -> RunSummary {
+        let start = Date()
+        summary = RunSummary()
+        let limit: Set<String>?
+        do { limit = try options.limit.map { Set(try inventory.hosts(matching: $0)) } } catch {
+            summary.exitCode = 1; summary.error = "\(error)"; return summary
+        }
+        for play in playbook.plays {
+            do { try runPlay(play, limit: limit, playbookDir: play.directory) } catch {
+                summary.exitCode = 1; summary.error = "\(error)"
+                output.emit(.warning("\(error)"))
+                break
+            }
+        }
+        summary.seconds = Date().timeIntervalSince(start)
+        for h in summary.hosts { summary.recap[h] = hosts[h]?.recap ?? HostRecap() }
+        if summary.exitCode == 0 {
+            if !summary.failedHosts.isEmpty { summary.exitCode = 2 } else if !summary.unreachableHosts.isEmpty { summary.exitCode = 4 }
+        }
+        output.emit(.recap(hosts: summary.hosts, recap: summary.recap, seconds: summary.seconds))
+        return summary
+    }
+
+    private func state(_ name: String) -> HostState {
+        if let h = hosts[name] { return h }
+        let h = HostState(name: name, inventory: inventory)
+        hosts[name] = h
+        summary.hosts.append(name)
+        return h
+    }
+
+    // MARK: plays
+
+    private func runPlay(_ play: Play, limit: Set<String>?, playbookDir: String) throws {
+        var names = try inventory.hosts(matching: play.hosts)
+        if let limit { names = names.filter { limit.contains($0) } }
+        output.emit(.playStart(name: play.name))
+        guard !names.isEmpty else {
+            output.emit(.warning("no hosts matched '\(play.hosts)'\(options.limit.map { " with --limit \($0)" } ?? ""); skipping play"))
+            return
+        }
+        var playVars = play.vars
+        for f in play.varsFiles {
+            let rendered = Values.string(try Templater(variables: options.extraVars.merging(playVars) { a, _ in a }).render(f))
+            let path = rendered.hasPrefix("/") ? rendered : "\(play.directory)/\(rendered)"
+            guard let node = try YAMLSource.load(path: path) else { continue }
+            guard let d = YAMLSource.value(node) as? [String: Any] else {
+                throw ProvisionError("vars_files entry must be a mapping", at: YAMLSource.location(node, file: path))
+            }
+            playVars.merge(d) { _, n in n }
+        }
+        playVars["playbook_dir"] = play.directory
+        playVars["ansible_check_mode"] = options.check
+        for batch in batches(names.map(state), play.serial) {
+            var active = batch.filter(\.active)
+            guard !active.isEmpty else { continue }
+            for h in active { h.notified = [] }
+            let scopes = Dictionary(uniqueKeysWithValues: active.map { h in
+                (h.name, VariableScope(host: h, extraVars: options.extraVars, playVars: playVars, hostvars: { [unowned self] in self.hostvars() }))
+            })
+            var context = PlayContext(play: play, scopes: scopes, batch: batch)
+            if play.gatherFacts {
+                let facts = TaskSpec(name: "Gathering Facts", module: "setup", location: play.location)
+                if !runTask(facts, &context, &active) { continue }
+            }
+            var aborted = false
+            for task in play.tasks where selected(task) {
+                if task.module == "meta" {
+                    if Values.string(task.args["action"] ?? task.args["_raw_params"]) == "flush_handlers" { runHandlers(&context, &active) }
+                    continue
+                }
+                if !runTask(task, &context, &active) { aborted = true; break }
+                if active.isEmpty { break }
+            }
+            if !aborted { runHandlers(&context, &active) }
+        }
+    }
+
+    struct PlayContext {
+        let play: Play
+        let scopes: [String: VariableScope]
+        let batch: [HostState]
+    }
+
+    /// Splits hosts by `serial` (numbers, percentages, last one repeating).
+    private func batches(_ all: [HostState], _ serial: [SerialStep]) -> [[HostState]] {
+        guard !serial.isEmpty else { return [all] }
+        var out: [[HostState]] = [], rest = all[...], i = 0
+        while !rest.isEmpty {
+            let step = serial[min(i, serial.count - 1)]
+            var n: Int
+            switch step {
+            case let .count(c): n = c
+            case let .percent(p): n = Int((Double(all.count) * p / 100).rounded(.down))
+            }
+            n = max(1, min(n, rest.count))
+            out.append(Array(rest.prefix(n)))
+            rest = rest.dropFirst(n)
+            i += 1
+        }
+        return out
+    }
+
+    private func selected(_ task: TaskSpec) -> Bool {
+        let tags = Set(task.tags)
+        if tags.contains("never") && !options.tags.contains(where: tags.contains) { return false }
+        if !options.skipTags.isEmpty && !tags.isDisjoint(with: options.skipTags) { return false }
+        if options.tags.isEmpty || options.tags.contains("all") || tags.contains("always") { return true }
+        if options.tags.contains("untagged") && tags.isEmpty { return true }
+        return !tags.isDisjoint(with: options.tags)
+    }
+
+    private func hostvars() -> [String: Any] {
+        var out: [String: Any] = [:]
+        for name in inventory.hostNames {
+            var v = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { a, _ in a }
+            if let h = hosts[name] { v.merge(h.facts) { _, n in n } }
+            out[name] = v
+        }
+        return out
+    }
+
+    // MARK: tasks
+
+    /// Runs one task on the active hosts in parallel; returns false when the batch must stop
+    /// (any_errors_fatal, max_fail_percentage).
+    private func runTask(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState], handler: Bool = false) -> Bool {
+        let play = context.play
+        let title: String
+        if let name = task.name, let rendered = try? context.scopes[active[0].name]?.templater.render(name, location: nil) {
+            title = Values.string(rendered)
+        } else { title = task.displayName }
+        output.emit(.taskStart(name: title, handler: handler))
+        let targets = task.runOnce ? [active[0]] : active
+        let scopes = context.scopes
+        var outcomes: [String: TaskOutcome] = [:]
+        let lock = NSLock()
+        parallel(targets, title: title) { host in
+            let scope = scopes[host.name]!
+            let executor = TaskExecutor(task: task, host: host, scope: scope, options: self.options,
+                                        become: (task.become ?? play.become, task.becomeUser ?? play.becomeUser ?? "root"),
+                                        playbookDir: play.directory,
+                                        connection: { try self.connection(for: host, task: task, scope: scope) })
+            let outcome = executor.run()
+            lock.lock(); outcomes[host.name] = outcome; lock.unlock()
+            self.report(host, outcome)
+        }
+        // run_once: every host of the batch gets the result.
+        if task.runOnce, let first = outcomes[active[0].name] {
+            for h in active.dropFirst() { outcomes[h.name] = first }
+        }
+        var failedNow = 0
+        for h in active {
+            guard let o = outcomes[h.name] else { continue }
+            if let f = o.facts { h.facts.merge(f) { _, n in n } }
+            if let r = task.register { h.facts[r] = o.registered }
+            if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
+            if o.status == .unreachable { h.unreachable = true }
+            if o.status == .failed && !o.ignored { h.failed = true; failedNow += 1 }
+        }
+        active = active.filter(\.active)
+        if failedNow > 0 && play.anyErrorsFatal {
+            output.emit(.warning("any_errors_fatal: stopping the play"))
+            for h in active { h.failed = true; h.recap.failed += 1 }
+            active = []
+            return false
+        }
+        if let maxPct = play.maxFailPercentage {
+            let failedInBatch = context.batch.filter { !$0.active }.count
+            if Double(failedInBatch) * 100 / Double(context.batch.count) > maxPct {
+                output.emit(.warning("max_fail_percentage \(maxPct)% exceeded: stopping the play"))
+                for h in active { h.failed = true; h.recap.failed += 1 }
+                active = []
+                return false
+            }
+        }
+        return true
+    }
+
+    private func connection(for host: HostState, task: TaskSpec, scope: VariableScope) throws -> (Transport, NSLock) {
+        guard let d = task.delegateTo else { return (try host.connection(transportFactory), host.connectionLock) }
+        let target = Values.string(try scope.templater.render(d, location: "\(task.location)"))
+        if target == host.name { return (try host.connection(transportFactory), host.connectionLock) }
+        guard inventory.hostNames.contains(target) || target == "localhost" else {
+            throw ProvisionError("delegate_to: host '\(target)' is not in the inventory")
+        }
+        let delegate: HostState = lockedState(target)
+        return (try delegate.connection(transportFactory), delegate.connectionLock)
+    }
+
+    private let statesLock = NSLock()
+    private func lockedState(_ name: String) -> HostState {
+        statesLock.lock(); defer { statesLock.unlock() }
+        if let h = hosts[name] { return h }
+        if !inventory.hostNames.contains(name) {
+            // Implicit localhost, as in Ansible.
+            inventory.addHost(name, vars: ["ansible_connection": "local"])
+        }
+        let h = HostState(name: name, inventory: inventory)
+        hosts[name] = h
+        return h
+    }
+
+    private func report(_ host: HostState, _ o: TaskOutcome) {
+        if o.items.isEmpty {
+            output.emit(.hostResult(host: host.name, status: o.status, message: o.message, item: nil, ignored: o.ignored,
+                                    diff: o.diff, details: o.details))
+        } else {
+            for i in o.items {
+                output.emit(.hostResult(host: host.name, status: i.status, message: i.message, item: i.label, ignored: o.ignored,
+                                        diff: i.diff, details: nil))
+            }
+        }
+        statesLock.lock()
+        switch o.status {
+        case .ok: host.recap.ok += 1
+        case .changed: host.recap.ok += 1; host.recap.changed += 1
+        case .skipped: host.recap.skipped += 1
+        case .unreachable: host.recap.unreachable += 1
+        case .failed: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.failed += 1 }
+        }
+        statesLock.unlock()
+    }
+
+    /// Runs handlers notified in this batch, in the order the play defines them.
+    private func runHandlers(_ context: inout PlayContext, _ active: inout [HostState]) {
+        for handler in context.play.handlers {
+            let names = Set([handler.name ?? ""] + handler.listen)
+            let notifiedHosts = active.filter { !$0.notified.isDisjoint(with: names) }
+            guard !notifiedHosts.isEmpty else { continue }
+            var subset = notifiedHosts
+            _ = runTask(handler, &context, &subset, handler: true)
+            for h in notifiedHosts { h.notified.subtract(names) }
+            active = active.filter(\.active)
+        }
+    }
+
+    /// Runs `body` for every host on its own worker thread, at most `forks` at once, and prints
+    /// a progress line when the task runs long.
+    private func parallel(_ targets: [HostState], title: String, _ body: @escaping (HostState) -> Void) {
+        let slots = DispatchSemaphore(value: options.forks)
+        let group = DispatchGroup()
+        final class Pending { let lock = NSLock(); var names: Set<String> = [] }
+        let pending = Pending()
+        pending.names = Set(targets.map(\.name))
+        for host in targets {
+            slots.wait()
+            group.enter()
+            let thread = Thread {
+                body(host)
+                pending.lock.lock(); pending.names.remove(host.name); pending.lock.unlock()
+                slots.signal()
+                group.leave()
+            }
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+        let start = Date()
+        var next = options.progressAfter
+        while group.wait(timeout: .now() + .milliseconds(200)) == .timedOut {
+            let elapsed = Date().timeIntervalSince(start)
+            if elapsed >= next {
+                pending.lock.lock(); let names = pending.names.sorted(); pending.lock.unlock()
+                output.emit(.progress(task: title, pending: names, seconds: Int(elapsed)))
+                next += 10
+            }
+        }
+    }
+}

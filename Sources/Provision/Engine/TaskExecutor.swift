@@ -1,0 +1,164 @@
+import Foundation
+
+/// One task's result on one host (loop items folded in), ready for output and recap.
+struct TaskOutcome {
+    var status: HostStatus
+    var message: String?
+    var ignored = false
+    var diff: String?
+    var items: [(label: String, status: HostStatus, message: String?, diff: String?)] = []
+    /// The value `register:` stores.
+    var registered: [String: Any] = [:]
+    var facts: [String: Any]?
+    var noLog = false
+    var details: [String: Any]?
+}
+
+/// Runs one task on one host: `when`, `loop`, templating of arguments, become, the module,
+/// `until`/`retries`, `changed_when`/`failed_when`, `register`, `set_fact`, no_log.
+struct TaskExecutor {
+    let task: TaskSpec
+    let host: HostState
+    let scope: VariableScope
+    let options: RunOptions
+    let become: (enabled: Bool, user: String)
+    let playbookDir: String
+    /// Gives the transport to run on (the host's own, or the delegate's) and its lock.
+    let connection: () throws -> (Transport, NSLock)
+
+    static let hidden = "the output has been hidden due to the 'no_log: true' specified for this result"
+
+    func run() -> TaskOutcome {
+        var outcome: TaskOutcome
+        do {
+            outcome = try runGuarded()
+        } catch let e as TransportError where e.isUnreachable {
+            outcome = TaskOutcome(status: .unreachable, message: "\(e)")
+        } catch let e as TransportError {
+            outcome = TaskOutcome(status: .failed, message: "\(e)")
+        } catch let e as UndefinedVariableError {
+            var e = e
+            if e.location == nil { e.location = "task '\(task.displayName)' at \(task.location)" }
+            outcome = TaskOutcome(status: .failed, message: "\(e)")
+        } catch {
+            outcome = TaskOutcome(status: .failed, message: "\(error) (task '\(task.displayName)' at \(task.location))")
+        }
+        if outcome.status == .failed && task.ignoreErrors { outcome.ignored = true }
+        if task.noLog {
+            outcome.noLog = true
+            if outcome.message != nil { outcome.message = Self.hidden }
+            outcome.diff = nil
+            outcome.details = nil
+            outcome.items = outcome.items.map { ($0.label.isEmpty ? "" : "(censored)", $0.status, $0.message == nil ? nil : Self.hidden, nil) }
+        }
+        return outcome
+    }
+
+    private var location: String { "\(task.location)" }
+
+    private func runGuarded() throws -> TaskOutcome {
+        scope.taskVars = task.vars
+        scope.locals = [:]
+        let t = scope.templater
+        guard let loopSpec = task.loop else {
+            if !(try t.condition(task.when, location: location)) {
+                return TaskOutcome(status: .skipped, registered: ["skipped": true, "changed": false, "skip_reason": "Conditional result was False"])
+            }
+            return try single()
+        }
+        let loopValue = try t.renderDeep(loopSpec, location: location)
+        guard let items = loopValue as? [Any] else {
+            throw ProvisionError("loop must be a list, got \(Values.typeName(loopValue))")
+        }
+        var outcome = TaskOutcome(status: .skipped)
+        var results: [Any] = []
+        var anyRan = false, anyChanged = false, anyFailed = false
+        for item in items {
+            scope.locals = [task.loopVar: item]
+            let label = item is String || item is Int ? Values.string(item) : Values.json(item)
+            if !(try t.condition(task.when, location: location)) {
+                outcome.items.append((label, .skipped, nil, nil))
+                results.append(["item": item, "skipped": true, "changed": false])
+                continue
+            }
+            anyRan = true
+            var one = try single()
+            if one.status == .unreachable { return one }
+            one.registered["item"] = item
+            results.append(one.registered)
+            outcome.items.append((label, one.status, one.message, one.diff))
+            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.facts.merge(f) { _, n in n } }
+            anyChanged = anyChanged || one.status == .changed
+            if one.status == .failed { anyFailed = true; outcome.message = one.message }
+        }
+        scope.locals = [:]
+        outcome.status = !anyRan ? .skipped : anyFailed ? .failed : anyChanged ? .changed : .ok
+        outcome.registered = ["results": results, "changed": anyChanged, "failed": anyFailed, "skipped": !anyRan,
+                              "msg": anyFailed ? "One or more items failed" : "All items completed"]
+        if anyFailed { outcome.message = outcome.message ?? "One or more items failed" }
+        return outcome
+    }
+
+    /// Runs the module once (with until/retries), then applies changed_when / failed_when.
+    private func single() throws -> TaskOutcome {
+        guard let module = ModuleRegistry.module(named: task.module) else { throw ProvisionError("unknown module '\(task.module)'") }
+        let t = scope.templater
+        var attempts = 0
+        let maxAttempts = task.until == nil ? 1 : max(1, task.retries + 1)
+        while true {
+            attempts += 1
+            var args: [String: Any] = [:]
+            for (k, v) in task.args {
+                args[k] = module.rawOptions.contains(k) ? v : try t.renderDeep(v, location: location)
+            }
+            try TaskParser.validate(module, args, positions: [:], moduleAt: task.location)
+            let (transport, lock) = try connection()
+            let useBecome = become.enabled && become.user != host.remoteUser
+            let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
+                                    becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir)
+            lock.lock()
+            let result: ModuleResult
+            do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }
+            lock.unlock()
+            var registered = result.data
+            registered["changed"] = result.changed
+            registered["failed"] = result.failed
+            if result.skipped { registered["skipped"] = true }
+            if let m = result.msg { registered["msg"] = m }
+            if attempts > 1 || task.until != nil { registered["attempts"] = attempts }
+            var status: HostStatus = result.skipped ? .skipped : result.failed ? .failed : result.changed ? .changed : .ok
+            // changed_when / failed_when / until see the result under the register name.
+            if let r = task.register { scope.locals[r] = registered }
+            if let cw = task.changedWhen, status != .skipped {
+                let changed = try t.condition(cw, location: location)
+                registered["changed"] = changed
+                if status != .failed { status = changed ? .changed : .ok }
+            }
+            if let fw = task.failedWhen, status != .skipped {
+                let failed = try t.condition(fw, location: location)
+                registered["failed"] = failed
+                status = failed ? .failed : (registered["changed"] as? Bool == true ? .changed : .ok)
+            }
+            if let r = task.register { scope.locals[r] = registered }
+            if let until = task.until, attempts < maxAttempts, !(try t.condition(until, location: location)) {
+                Thread.sleep(forTimeInterval: task.delay)
+                continue
+            }
+            if let until = task.until, !(try t.condition(until, location: location)) {
+                status = .failed
+                registered["failed"] = true
+                registered["msg"] = "condition '\(Values.string(until))' still false after \(attempts) attempts"
+            }
+            var outcome = TaskOutcome(status: status, message: registered["msg"].map { Values.string($0) }, diff: result.diff,
+                                      registered: registered, facts: result.facts)
+            if status == .ok || status == .changed {
+                // debug shows its message; other modules stay quiet unless -v.
+                outcome.message = task.module == "debug" ? result.msg : nil
+            } else if status == .failed, outcome.message == nil || outcome.message == "" {
+                outcome.message = "failed_when condition is true"
+            }
+            if options.verbosity > 0 { outcome.details = result.data }
+            return outcome
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+
+/// `copy`: `content` or a controller-side `src` (looked up in files/) to `dest`; compares
+/// sha256 from one round trip and writes atomically only when it differs.
+public struct CopyModule: ProvisionModule {
+    public static let name = "copy"
+    public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
+                                 OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool)]
+
+    public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        var dest = try args.string("dest")
+        let data: Data
+        if args.has("content") {
+            let c = args.values["content"]!
+            data = Data((c is String ? Values.string(c) : Values.json(c)).utf8)
+        } else if let src = args.optionalString("src") {
+            let local = try ctx.localFile(src, kind: "files")
+            guard let d = FileManager.default.contents(atPath: local) else { return .fail("cannot read \(local)") }
+            data = d
+            if dest.hasSuffix("/") { dest += (src as NSString).lastPathComponent }
+        } else {
+            return .fail("copy needs 'src' or 'content'")
+        }
+        var facts = try FileFacts.gather(ctx, dest)
+        if facts.type == "directory", let src = args.optionalString("src") {
+            dest += "/" + (src as NSString).lastPathComponent
+            facts = try FileFacts.gather(ctx, dest)
+        }
+        if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
+        return try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
+                                     group: args.optionalString("group"), facts: facts)
+    }
+}
+
+/// `template`: renders a Stencil template (found in templates/) with the host's variables —
+/// an undefined variable fails the task naming it and the template line — then writes it like
+/// `copy`.
+public struct TemplateModule: ProvisionModule {
+    public static let name = "template"
+    public static let options = [OptionSpec("src", required: true), OptionSpec("dest", required: true), OptionSpec("mode", .any),
+                                 OptionSpec("owner"), OptionSpec("group")]
+
+    public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        let src = try ctx.localFile(args.string("src"), kind: "templates")
+        let text = try StencilTemplate(path: src).render(lookup: ctx.templater.lookup)
+        return try FileWriter.ensure(ctx, path: args.string("dest"), data: Data(text.utf8), mode: args.mode("mode"),
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"))
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+
+/// `file`: directory / file / absent / link / touch with owner, group, mode. Plans from one
+/// round trip of facts and sends one command with only the needed steps. `touch` creates a
+/// missing file and is otherwise unchanged (so re-runs stay at changed=0).
+public struct FileModule: ProvisionModule {
+    public static let name = "file"
+    public static let options = [
+        OptionSpec("path", required: true, aliases: ["dest", "name"]),
+        OptionSpec("state", choices: ["file", "directory", "absent", "link", "touch"]),
+        OptionSpec("owner"), OptionSpec("group"), OptionSpec("mode", .any), OptionSpec("src"), OptionSpec("force", .bool),
+        OptionSpec("recurse", .bool),
+    ]
+
+    public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
+        let f = try FileFacts.gather(ctx, path)
+        let state = try args.choice("state", ["file", "directory", "absent", "link", "touch"],
+                                    default: f.exists ? (f.type == "directory" ? "directory" : f.type == "link" ? "link" : "file") : "file")
+        let mode = try args.mode("mode"), owner = args.optionalString("owner"), group = args.optionalString("group")
+        var steps: [String] = []
+        var before = ["state": f.exists ? f.type : "absent"], after = before
+        let p = q(path)
+        switch state {
+        case "absent":
+            if f.exists { steps.append("rm -rf -- \(p)"); after["state"] = "absent" }
+            return try finish(ctx, path, steps, before, after)
+        case "directory":
+            if !f.exists { steps.append("mkdir -p -- \(p)") }
+            else if f.type != "directory" { return .fail("\(path) exists and is a \(f.type), not a directory") }
+            after["state"] = "directory"
+        case "file":
+            if !f.exists { return .fail("file \(path) does not exist (use state=touch to create it)") }
+        case "touch":
+            if !f.exists { steps.append("touch -- \(p)"); after["state"] = "file" }
+        case "link":
+            let src = try args.string("src")
+            if !(f.type == "link" && f.linkTarget == src) {
+                if f.exists && f.type == "directory" { return .fail("\(path) is a directory; refusing to replace it with a link") }
+                if try f.exists && f.type == "file" && !args.bool("force") { return .fail("\(path) exists as a file; set force: yes to replace it with a link") }
+                steps.append("ln -sfn -- \(q(src)) \(p)")
+                before["link"] = f.linkTarget; after["link"] = src; after["state"] = "link"
+            }
+            return try finish(ctx, path, steps, before, after)
+        default: break
+        }
+        let fresh = !f.exists
+        if let mode, fresh || f.mode != mode {
+            steps.append("chmod \(String(mode, radix: 8)) -- \(p)")
+            before["mode"] = fresh ? "" : f.modeString; after["mode"] = String(format: "%04o", mode)
+        }
+        if let owner, owner != f.owner { steps.append("chown \(q(owner)) -- \(p)"); before["owner"] = f.owner; after["owner"] = owner }
+        if let group, group != f.group { steps.append("chgrp \(q(group)) -- \(p)"); before["group"] = f.group; after["group"] = group }
+        return try finish(ctx, path, steps, before, after)
+    }
+
+    static func finish(_ ctx: ModuleContext, _ path: String, _ steps: [String], _ before: [String: String],
+                       _ after: [String: String]) throws -> ModuleResult {
+        var result = ModuleResult(changed: !steps.isEmpty, data: ["path": path, "state": after["state"] ?? ""])
+        if ctx.diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
+        guard result.changed, !ctx.check else { return result }
+        let r = try ctx.sh(steps.joined(separator: " && "))
+        if r.exitStatus != 0 { return .fail("\(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        return result
+    }
+}

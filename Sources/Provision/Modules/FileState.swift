@@ -1,0 +1,85 @@
+import Foundation
+
+/// What one `run` round trip tells about a path: type, mode, owner, group, link target,
+/// sha256 and (optionally) content. Shared by file, copy, template, lineinfile, blockinfile.
+struct FileFacts {
+    var exists = false
+    var type = ""          // "file", "directory", "link", "other"
+    var mode: UInt32 = 0
+    var owner = ""
+    var group = ""
+    var linkTarget = ""
+    var sha256 = ""
+    var content: Data?
+
+    static func gather(_ ctx: ModuleContext, _ path: String, content: Bool = false) throws -> FileFacts {
+        let p = q(path)
+        let cat = content ? "; [ -f \(p) ] && { echo __CONTENT__; base64 -w0 -- \(p); echo; }" : ""
+        let script = "if [ -L \(p) ] || [ -e \(p) ]; then stat -c '%F|%a|%U|%G' -- \(p); readlink -- \(p) || echo; "
+            + "if [ -f \(p) ]; then sha256sum -- \(p) | cut -d' ' -f1; else echo; fi\(cat); else echo __MISSING__; fi"
+        let r = try ctx.sh(script)
+        guard r.exitStatus == 0 else { throw ProvisionError("cannot inspect \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        var f = FileFacts()
+        let lines = r.stdout.components(separatedBy: "\n")
+        guard lines.first != "__MISSING__", lines.count >= 3 else { return f }
+        f.exists = true
+        let parts = lines[0].split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+        if parts.count == 4 {
+            f.type = parts[0].contains("directory") ? "directory" : parts[0].contains("symbolic") ? "link"
+                : parts[0].contains("regular") ? "file" : "other"
+            f.mode = UInt32(parts[1], radix: 8) ?? 0
+            f.owner = parts[2]; f.group = parts[3]
+        }
+        f.linkTarget = lines[1]
+        f.sha256 = lines[2]
+        if content, let i = lines.firstIndex(of: "__CONTENT__"), i + 1 < lines.count {
+            f.content = Data(base64Encoded: lines[i + 1]) ?? Data()
+        }
+        return f
+    }
+
+    var modeString: String { String(format: "%04o", mode) }
+}
+
+/// Makes a file hold `data` with the given attributes: one round trip of facts, then a put
+/// and a chown/chmod only when something differs. --check reports, --diff shows content.
+enum FileWriter {
+    static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode: UInt32?, owner: String?, group: String?,
+                       facts known: FileFacts? = nil) throws -> ModuleResult {
+        let facts = try known ?? FileFacts.gather(ctx, path)
+        if facts.exists && facts.type == "directory" {
+            return .fail("\(path) is a directory")
+        }
+        let wantSum = SHA256.hex(data)
+        let contentChanged = !facts.exists || facts.sha256 != wantSum
+        let finalMode = mode ?? (facts.exists ? facts.mode : 0o644)
+        var result = ModuleResult()
+        result.data = ["path": path, "dest": path, "checksum": wantSum]
+        var attrCmds: [String] = []
+        if let owner, !owner.isEmpty, owner != facts.owner { attrCmds.append("chown \(q(owner)) \(q(path))") }
+        if let group, !group.isEmpty, group != facts.group { attrCmds.append("chgrp \(q(group)) \(q(path))") }
+        let modeChanged = facts.exists && !contentChanged && mode != nil && facts.mode != mode!
+        if modeChanged { attrCmds.append("chmod \(String(finalMode, radix: 8)) \(q(path))") }
+        result.changed = contentChanged || !attrCmds.isEmpty
+        if ctx.diff && result.changed {
+            var d = ""
+            if contentChanged {
+                let old = facts.exists ? (try ctx.read(path)).map { String(decoding: $0, as: UTF8.self) } ?? "" : ""
+                d += UnifiedDiff.text(old, String(decoding: data, as: UTF8.self), from: facts.exists ? path : "/dev/null", to: path)
+            }
+            var before: [String: String] = [:], after: [String: String] = [:]
+            if modeChanged { before["mode"] = facts.modeString; after["mode"] = String(format: "%04o", finalMode) }
+            if let owner, owner != facts.owner { before["owner"] = facts.owner; after["owner"] = owner }
+            if let group, group != facts.group { before["group"] = facts.group; after["group"] = group }
+            if !before.isEmpty || (!facts.exists && !after.isEmpty) { d += UnifiedDiff.state(before, after) }
+            result.diff = d
+        }
+        guard result.changed, !ctx.check else { return result }
+        if contentChanged { try ctx.put(data, to: path, mode: finalMode) }
+        if !attrCmds.isEmpty {
+            let r = try ctx.sh(attrCmds.joined(separator: " && "))
+            if r.exitStatus != 0 { return .fail("cannot set attributes of \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        }
+        return result
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// `lineinfile`: ensures one line is present (replacing the last `regexp` match, else inserted
+/// after/before a match, at EOF or BOF) or absent. Reads facts and content in one round trip.
+public struct LineInFileModule: ProvisionModule {
+    public static let name = "lineinfile"
+    public static let options = [
+        OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("line", .any, aliases: ["value"]),
+        OptionSpec("regexp", aliases: ["regex"]), OptionSpec("state", choices: ["present", "absent"]),
+        OptionSpec("insertafter"), OptionSpec("insertbefore"), OptionSpec("create", .bool), OptionSpec("mode", .any),
+        OptionSpec("owner"), OptionSpec("group"),
+    ]
+
+    public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
+        let facts = try FileFacts.gather(ctx, path, content: true)
+        let state = try args.choice("state", ["present", "absent"], default: "present")
+        if !facts.exists {
+            if state == "absent" { return ModuleResult(data: ["path": path]) }
+            guard try args.bool("create") else { return .fail("\(path) does not exist (set create: yes to create it)") }
+        }
+        let old = String(decoding: facts.content ?? Data(), as: UTF8.self)
+        var lines = UnifiedDiff.lines(old)
+        let regex = try args.optionalString("regexp").map { try Filters.regex($0) }
+        func matches(_ l: String) -> Bool { regex.map { $0.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)) != nil } ?? false }
+        if state == "absent" {
+            let line = args.optionalString("line")
+            lines.removeAll { matches($0) || (regex == nil && $0 == line) }
+        } else {
+            let line = try args.string("line")
+            if let idx = lines.lastIndex(where: matches) {
+                lines[idx] = line
+            } else if !lines.contains(line) {
+                lines.insert(line, at: try insertionIndex(args, lines))
+            }
+        }
+        let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        // Same lines (a missing final newline alone is not worth a rewrite).
+        if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
+        return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+    }
+
+    static func insertionIndex(_ args: ModuleArgs, _ lines: [String]) throws -> Int {
+        func lastMatch(_ pattern: String) throws -> Int? {
+            let re = try Filters.regex(pattern)
+            return lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+        }
+        if let before = args.optionalString("insertbefore") {
+            if before == "BOF" { return 0 }
+            return try lastMatch(before) ?? lines.count
+        }
+        if let after = args.optionalString("insertafter"), after != "EOF" {
+            return try lastMatch(after).map { $0 + 1 } ?? lines.count
+        }
+        return lines.count
+    }
+}
+
+/// `blockinfile`: a block of lines between `# BEGIN/END ANSIBLE MANAGED BLOCK` markers,
+/// inserted, replaced or removed as a whole.
+public struct BlockInFileModule: ProvisionModule {
+    public static let name = "blockinfile"
+    public static let options = [
+        OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("block", .any, aliases: ["content"]),
+        OptionSpec("marker"), OptionSpec("marker_begin"), OptionSpec("marker_end"),
+        OptionSpec("state", choices: ["present", "absent"]), OptionSpec("insertafter"), OptionSpec("insertbefore"),
+        OptionSpec("create", .bool), OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"),
+    ]
+
+    public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
+        let facts = try FileFacts.gather(ctx, path, content: true)
+        let state = try args.choice("state", ["present", "absent"], default: "present")
+        if !facts.exists {
+            if state == "absent" { return ModuleResult(data: ["path": path]) }
+            guard try args.bool("create") else { return .fail("\(path) does not exist (set create: yes to create it)") }
+        }
+        let marker = args.string("marker", default: "# {mark} ANSIBLE MANAGED BLOCK")
+        let begin = marker.replacingOccurrences(of: "{mark}", with: args.string("marker_begin", default: "BEGIN"))
+        let end = marker.replacingOccurrences(of: "{mark}", with: args.string("marker_end", default: "END"))
+        let old = String(decoding: facts.content ?? Data(), as: UTF8.self)
+        var lines = UnifiedDiff.lines(old)
+        var at: Int?
+        if let b = lines.firstIndex(of: begin), let e = lines[b...].firstIndex(of: end) {
+            lines.removeSubrange(b...e); at = b
+        }
+        let block = UnifiedDiff.lines(args.string("block", default: ""))
+        if state == "present" && !block.isEmpty {
+            var idx = at ?? lines.count
+            if at == nil {
+                if args.optionalString("insertbefore") == "BOF" { idx = 0 }
+                else if let ia = args.optionalString("insertafter"), ia != "EOF" {
+                    let re = try Filters.regex(ia)
+                    idx = lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }.map { $0 + 1 } ?? lines.count
+                } else if let ib = args.optionalString("insertbefore") {
+                    let re = try Filters.regex(ib)
+                    idx = lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil } ?? lines.count
+                }
+            }
+            lines.insert(contentsOf: [begin] + block + [end], at: idx)
+        }
+        let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
+        return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+
+/// How one option of a module is declared, for validation before anything runs.
+public struct OptionSpec {
+    public enum Kind: String { case string, int, bool, list, dict, any, number }
+    public var name: String
+    public var kind: Kind
+    public var required: Bool
+    public var choices: [String]
+    public var aliases: [String]
+
+    public init(_ name: String, _ kind: Kind = .string, required: Bool = false, choices: [String] = [], aliases: [String] = []) {
+        self.name = name; self.kind = kind; self.required = required; self.choices = choices; self.aliases = aliases
+    }
+}
+
+/// A provisioning module: declares its options and turns arguments into a result, planning
+/// from facts read in as few `run` round trips as possible and acting only when needed.
+public protocol ProvisionModule {
+    static var name: String { get }
+    static var options: [OptionSpec] { get }
+    /// Options passed to the module untemplated (they are expressions, e.g. assert's `that`).
+    static var rawOptions: Set<String> { get }
+    /// The `k=v` string form's leftover words become this option (command/shell: `cmd`).
+    static var freeFormOption: String? { get }
+    static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult
+}
+
+extension ProvisionModule {
+    public static var rawOptions: Set<String> { [] }
+    public static var freeFormOption: String? { nil }
+}
+
+/// What a module did. `data` is what `register:` stores (rc, stdout, rows, ...), plus
+/// `changed`/`failed`/`msg` added by the engine.
+public struct ModuleResult {
+    public var changed = false
+    public var failed = false
+    public var skipped = false
+    public var msg: String?
+    /// Unified diff of file content or state, shown with --diff.
+    public var diff: String?
+    public var data: [String: Any] = [:]
+    /// set_fact: variables to add to the host's scope.
+    public var facts: [String: Any]?
+    public init(changed: Bool = false, failed: Bool = false, msg: String? = nil, data: [String: Any] = [:]) {
+        self.changed = changed; self.failed = failed; self.msg = msg; self.data = data
+    }
+    public static func fail(_ msg: String, data: [String: Any] = [:]) -> ModuleResult {
+        ModuleResult(failed: true, msg: msg, data: data)
+    }
+}
+
+/// A module's templated arguments with typed getters whose errors name the option.
+public struct ModuleArgs {
+    public var values: [String: Any]
+    public let module: String
+    public init(_ values: [String: Any], module: String) { self.values = values; self.module = module }
+
+    func err(_ key: String, _ msg: String) -> ProvisionError { ProvisionError("\(module): option '\(key)' \(msg)") }
+    public func has(_ key: String) -> Bool { values[key] != nil && !(values[key] is NSNull) }
+
+    public func string(_ key: String) throws -> String {
+        guard let v = optionalString(key) else { throw err(key, "is required") }
+        return v
+    }
+    public func optionalString(_ key: String) -> String? {
+        guard let v = values[key], !(v is NSNull) else { return nil }
+        return Values.string(v)
+    }
+    public func string(_ key: String, default d: String) -> String { optionalString(key) ?? d }
+    public func bool(_ key: String, default d: Bool = false) throws -> Bool {
+        guard let v = values[key], !(v is NSNull) else { return d }
+        if let b = v as? Bool { return b }
+        if let i = v as? Int { return i != 0 }
+        switch Values.string(v).lowercased() {
+        case "yes", "true", "on", "1", "y": return true
+        case "no", "false", "off", "0", "n": return false
+        default: throw err(key, "must be a boolean, got '\(Values.string(v))'")
+        }
+    }
+    public func int(_ key: String, default d: Int) throws -> Int {
+        guard let v = values[key], !(v is NSNull) else { return d }
+        if let i = v as? Int { return i }
+        if let dd = v as? Double { return Int(dd) }
+        guard let i = Int(Values.string(v).trimmingCharacters(in: .whitespaces)) else { throw err(key, "must be an integer, got '\(Values.string(v))'") }
+        return i
+    }
+    public func double(_ key: String, default d: Double) throws -> Double {
+        guard let v = values[key], !(v is NSNull) else { return d }
+        if let n = Values.number(v) { return n }
+        guard let x = Double(Values.string(v)) else { throw err(key, "must be a number, got '\(Values.string(v))'") }
+        return x
+    }
+    /// A list option; a comma-separated string is accepted too.
+    public func list(_ key: String) -> [Any] {
+        guard let v = values[key], !(v is NSNull) else { return [] }
+        if let a = v as? [Any] { return a }
+        return Values.string(v).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+    public func choice(_ key: String, _ allowed: [String], default d: String) throws -> String {
+        let v = optionalString(key) ?? d
+        guard allowed.contains(v) else { throw err(key, "must be one of \(allowed.joined(separator: ", ")), got '\(v)'") }
+        return v
+    }
+    /// A file mode: "0644", "644", "u=rw,g=r" is not supported; an Int is taken as already
+    /// numeric (YAML 0644 parses to 420, as in Ansible).
+    public func mode(_ key: String) throws -> UInt32? {
+        guard let v = values[key], !(v is NSNull) else { return nil }
+        if let i = v as? Int { return UInt32(i) }
+        let s = Values.string(v)
+        guard let m = UInt32(s, radix: 8), m <= 0o7777 else { throw err(key, "must be an octal mode like '0644', got '\(s)'") }
+        return m
+    }
+}
+
+/// Everything a module may use on its host: the transport (wrapped for become), flags, and
+/// the host's variables for expression-taking modules.
+public final class ModuleContext {
+    public let host: String
+    public let transport: Transport
+    public let check: Bool
+    public let diff: Bool
+    /// `become_user` when privilege escalation applies to this task, else nil.
+    public let becomeUser: String?
+    public let templater: Templater
+    /// Directory of the playbook file, for relative `src` / template paths.
+    public let playbookDir: String
+
+    public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
+                templater: Templater = Templater(variables: [:]), playbookDir: String = ".") {
+        self.host = host; self.transport = transport; self.check = check; self.diff = diff
+        self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
+    }
+
+    /// The command as sent: `sudo -n -u USER sh -c '…'` under become, unchanged otherwise.
+    public func wrap(_ command: String) -> String {
+        guard let user = becomeUser else { return command }
+        return "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"
+    }
+
+    /// Runs a shell command on the host (become applied).
+    public func sh(_ command: String, input: Data? = nil) throws -> CommandResult {
+        try transport.run(wrap(command), input: input)
+    }
+
+    /// Writes a file atomically; under become it goes through a temp file and `mv` as that user.
+    public func put(_ data: Data, to path: String, mode: UInt32) throws {
+        guard becomeUser != nil else { return try transport.put(data, to: path, mode: mode) }
+        let dir = (path as NSString).deletingLastPathComponent
+        let tmp = "\(dir.isEmpty ? "." : dir)/.provision-\(UUID().uuidString.prefix(8))"
+        let cmd = "cat > \(Values.shellQuote(tmp)) && chmod \(String(mode, radix: 8)) \(Values.shellQuote(tmp)) && mv -f \(Values.shellQuote(tmp)) \(Values.shellQuote(path))"
+        let r = try sh(cmd, input: data)
+        if r.exitStatus != 0 { throw ProvisionError("cannot write \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+    }
+
+    /// Reads a file (nil when absent); under become through `cat` as that user.
+    public func read(_ path: String) throws -> Data? {
+        guard becomeUser != nil else { return try transport.get(path) }
+        let r = try sh("if [ -e \(Values.shellQuote(path)) ]; then cat \(Values.shellQuote(path)); else exit 3; fi")
+        if r.exitStatus == 3 { return nil }
+        if r.exitStatus != 0 { throw ProvisionError("cannot read \(path): \(r.stderr)") }
+        return Data(r.stdout.utf8)
+    }
+
+    /// Finds a controller-side file named by `src`/template: absolute, next to the playbook,
+    /// in `<playbook dir>/<kind>/`, `<playbook dir>/../<kind>/`, or `./<kind>/`.
+    public func localFile(_ name: String, kind: String) throws -> String {
+        if name.hasPrefix("/") { return name }
+        let candidates = ["\(playbookDir)/\(kind)/\(name)", "\(playbookDir)/\(name)", "\(playbookDir)/../\(kind)/\(name)",
+                          "\(kind)/\(name)", name]
+        guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw ProvisionError("cannot find \(kind) file '\(name)' (looked in \(playbookDir)/\(kind), \(playbookDir), \(playbookDir)/../\(kind), ./\(kind))")
+        }
+        return found
+    }
+}
+
+/// `q` = shell-quoted, used by modules that build command lines.
+func q(_ s: String) -> String { Values.shellQuote(s) }

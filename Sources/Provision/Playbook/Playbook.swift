@@ -1,0 +1,65 @@
+import Foundation
+
+/// A parsed, validated playbook: plays in order (import_playbook already expanded).
+public struct Playbook {
+    public var path: String
+    public var plays: [Play]
+}
+
+/// How many hosts a play runs on at once: a number, a percentage, or a list of those
+/// (the last entry repeats), like Ansible's `serial`.
+public enum SerialStep: Equatable {
+    case count(Int)
+    case percent(Double)
+}
+
+public struct Play {
+    public var name: String
+    public var hosts: String
+    public var vars: [String: Any] = [:]
+    public var varsFiles: [String] = []
+    public var serial: [SerialStep] = []
+    public var maxFailPercentage: Double?
+    public var anyErrorsFatal = false
+    public var gatherFacts = false
+    public var become = false
+    public var becomeUser: String?
+    public var tags: [String] = []
+    public var tasks: [TaskSpec] = []
+    public var handlers: [TaskSpec] = []
+    /// Directory of the file the play came from (relative paths of vars_files, src, templates).
+    public var directory: String
+    public var location: SourceLocation
+}
+
+/// One task (or handler) with its keywords; `args` are untemplated.
+public struct TaskSpec {
+    public var name: String?
+    public var module: String
+    public var args: [String: Any] = [:]
+    public var when: [Any] = []
+    public var loop: Any?
+    public var loopVar = "item"
+    public var register: String?
+    public var notify: [String] = []
+    public var listen: [String] = []
+    public var changedWhen: Any?
+    public var failedWhen: Any?
+    public var ignoreErrors = false
+    public var tags: [String] = []
+    public var runOnce = false
+    public var delegateTo: String?
+    public var until: Any?
+    public var retries = 3
+    public var delay: Double = 5
+    public var noLog = false
+    /// `check_mode: false` runs the task for real even under --check (read-only commands).
+    public var checkMode: Bool?
+    public var become: Bool?
+    public var becomeUser: String?
+    public var vars: [String: Any] = [:]
+    public var location: SourceLocation
+
+    /// Name shown in output: the task's name, else the module name.
+    public var displayName: String { name ?? module }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Yams
+
+/// Parses and validates a playbook completely before anything runs: YAML syntax, play and task
+/// keywords, module names, module options (unknown, missing required, wrong type, bad choice).
+/// Every error names file:line:column and the key. Values that are `{{ templates }}` are
+/// type-checked when rendered instead.
+public struct PlaybookParser {
+    static let playKeys: Set<String> = ["name", "hosts", "vars", "vars_files", "serial", "max_fail_percentage",
+        "any_errors_fatal", "gather_facts", "become", "become_user", "tasks", "pre_tasks", "post_tasks", "handlers",
+        "tags", "remote_user", "strategy", "environment", "connection"]
+    static let taskKeys: Set<String> = ["name", "when", "loop", "with_items", "loop_control", "register", "notify",
+        "changed_when", "failed_when", "ignore_errors", "tags", "run_once", "delegate_to", "until", "retries", "delay",
+        "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args"]
+
+    public init() {}
+
+    public static func parse(path: String) throws -> Playbook {
+        var seen = Set<String>()
+        return Playbook(path: path, plays: try PlaybookParser().parsePlays(path: path, seen: &seen))
+    }
+
+    func parsePlays(path: String, seen: inout Set<String>) throws -> [Play] {
+        let real = (path as NSString).standardizingPath
+        guard seen.insert(real).inserted else { throw ProvisionError("import_playbook loop", at: SourceLocation(file: path)) }
+        defer { seen.remove(real) }
+        guard let root = try YAMLSource.load(path: path) else { return [] }
+        guard case let .sequence(items) = root else {
+            throw ProvisionError("a playbook must be a list of plays", at: YAMLSource.location(root, file: path))
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        var plays: [Play] = []
+        for item in items {
+            guard let pairs = YAMLSource.pairs(item) else {
+                throw ProvisionError("a play must be a mapping", at: YAMLSource.location(item, file: path))
+            }
+            if let imp = pairs.first(where: { $0.key == "import_playbook" }) {
+                let name = try scalarString(imp.value, "import_playbook", path)
+                let sub = name.hasPrefix("/") ? name : (dir.isEmpty ? name : dir + "/" + name)
+                guard FileManager.default.fileExists(atPath: sub) else {
+                    throw ProvisionError("import_playbook: file not found: \(sub)", at: YAMLSource.location(imp.value, file: path))
+                }
+                plays += try parsePlays(path: sub, seen: &seen)
+                continue
+            }
+            plays.append(try parsePlay(item, pairs, file: path, dir: dir.isEmpty ? "." : dir))
+        }
+        return plays
+    }
+
+    func parsePlay(_ node: Node, _ pairs: [(key: String, keyNode: Node, value: Node)], file: String, dir: String) throws -> Play {
+        var play = Play(name: "", hosts: "", directory: dir, location: YAMLSource.location(node, file: file))
+        var pre: [TaskSpec] = [], main: [TaskSpec] = [], post: [TaskSpec] = []
+        var sawHosts = false
+        for p in pairs {
+            let at = YAMLSource.location(p.value, file: file)
+            switch p.key {
+            case "name": play.name = try scalarString(p.value, "name", file)
+            case "hosts":
+                sawHosts = true
+                if case let .sequence(s) = p.value { play.hosts = s.compactMap(\.string).joined(separator: ",") }
+                else { play.hosts = try scalarString(p.value, "hosts", file) }
+            case "vars": play.vars = try mapping(p.value, "vars", file)
+            case "vars_files": play.varsFiles = try stringList(p.value, "vars_files", file)
+            case "serial": play.serial = try serial(p.value, file)
+            case "max_fail_percentage":
+                guard let n = Values.number(YAMLSource.value(p.value)) else { throw ProvisionError("'max_fail_percentage' must be a number", at: at) }
+                play.maxFailPercentage = n
+            case "any_errors_fatal": play.anyErrorsFatal = try boolean(p.value, p.key, file)
+            case "gather_facts": play.gatherFacts = try boolean(p.value, p.key, file)
+            case "become": play.become = try boolean(p.value, p.key, file)
+            case "become_user": play.becomeUser = try scalarString(p.value, p.key, file)
+            case "tags": play.tags = try stringList(p.value, "tags", file)
+            case "tasks": main = try parseTasks(p.value, file: file, dir: dir, handlers: false)
+            case "pre_tasks": pre = try parseTasks(p.value, file: file, dir: dir, handlers: false)
+            case "post_tasks": post = try parseTasks(p.value, file: file, dir: dir, handlers: false)
+            case "handlers": play.handlers = try parseTasks(p.value, file: file, dir: dir, handlers: true)
+            default:
+                guard Self.playKeys.contains(p.key) else {
+                    throw ProvisionError("unknown play keyword '\(p.key)'", at: YAMLSource.location(p.keyNode, file: file))
+                }
+            }
+        }
+        guard sawHosts, !play.hosts.isEmpty else { throw ProvisionError("play has no 'hosts'", at: play.location) }
+        if play.name.isEmpty { play.name = play.hosts }
+        play.tasks = pre + main + post
+        for i in play.tasks.indices { play.tasks[i].tags += play.tags }
+        return play
+    }
+
+    func parseTasks(_ node: Node, file: String, dir: String, handlers: Bool) throws -> [TaskSpec] {
+        if node.null != nil, case .scalar = node { return [] }
+        guard case let .sequence(items) = node else {
+            throw ProvisionError("expected a list of tasks", at: YAMLSource.location(node, file: file))
+        }
+        var tasks: [TaskSpec] = []
+        for item in items { tasks += try TaskParser(file: file, dir: dir, handler: handlers, parser: self).parse(item) }
+        return tasks
+    }
+
+    // MARK: typed scalar helpers (errors at the value's position, naming the key)
+
+    func scalarString(_ node: Node, _ key: String, _ file: String) throws -> String {
+        guard case .scalar = node else { throw ProvisionError("'\(key)' must be a string", at: YAMLSource.location(node, file: file)) }
+        return Values.string(YAMLSource.value(node))
+    }
+
+    func boolean(_ node: Node, _ key: String, _ file: String) throws -> Bool {
+        let v = YAMLSource.value(node)
+        if let b = v as? Bool { return b }
+        throw ProvisionError("'\(key)' must be a boolean (true/false), got '\(Values.string(v))'", at: YAMLSource.location(node, file: file))
+    }
+
+    func mapping(_ node: Node, _ key: String, _ file: String) throws -> [String: Any] {
+        if node.null != nil, case .scalar = node { return [:] }
+        guard let d = YAMLSource.value(node) as? [String: Any] else {
+            throw ProvisionError("'\(key)' must be a mapping", at: YAMLSource.location(node, file: file))
+        }
+        return d
+    }
+
+    func stringList(_ node: Node, _ key: String, _ file: String) throws -> [String] {
+        switch YAMLSource.value(node) {
+        case let s as String: return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        case let a as [Any] where a.allSatisfy({ !($0 is [Any]) && !($0 is [String: Any]) }): return a.map { Values.string($0) }
+        case is NSNull: return []
+        default: throw ProvisionError("'\(key)' must be a string or a list of strings", at: YAMLSource.location(node, file: file))
+        }
+    }
+
+    func serial(_ node: Node, _ file: String) throws -> [SerialStep] {
+        let at = YAMLSource.location(node, file: file)
+        func one(_ v: Any) throws -> SerialStep {
+            if let i = v as? Int, i > 0 { return .count(i) }
+            if let s = v as? String, s.hasSuffix("%"), let p = Double(s.dropLast()), p > 0 { return .percent(p) }
+            throw ProvisionError("'serial' must be a positive number, a percentage like '30%', or a list of those", at: at)
+        }
+        let v = YAMLSource.value(node)
+        if let list = v as? [Any] { guard !list.isEmpty else { throw ProvisionError("'serial' list is empty", at: at) }; return try list.map(one) }
+        return [try one(v)]
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Yams
+
+/// Parses one task (or handler) node into `TaskSpec`s: `include_tasks`/`import_tasks` and
+/// `block` expand in place (their `when`/`tags`/`vars`/`become` apply to every inner task).
+struct TaskParser {
+    let file: String
+    let dir: String
+    let handler: Bool
+    let parser: PlaybookParser
+
+    func loc(_ n: Node) -> SourceLocation { YAMLSource.location(n, file: file) }
+
+    func parse(_ node: Node) throws -> [TaskSpec] {
+        guard let pairs = YAMLSource.pairs(node) else { throw ProvisionError("a task must be a mapping", at: loc(node)) }
+        var task = TaskSpec(module: "", location: loc(node))
+        var moduleKey: (name: String, keyNode: Node, value: Node)?
+        var include: (file: String, at: SourceLocation)?
+        var block: [TaskSpec]?
+        var extraArgs: [String: Any] = [:]
+        for p in pairs {
+            let v = YAMLSource.value(p.value)
+            switch p.key {
+            case "name": task.name = try parser.scalarString(p.value, "name", file)
+            case "when": task.when = v is [Any] ? v as! [Any] : [try condition(p)]
+            case "changed_when": task.changedWhen = try condition(p)
+            case "failed_when": task.failedWhen = try condition(p)
+            case "until": task.until = try condition(p)
+            case "loop", "with_items":
+                guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+                task.loop = v
+            case "loop_control":
+                let lc = try parser.mapping(p.value, p.key, file)
+                for k in lc.keys where k != "loop_var" && k != "label" {
+                    throw ProvisionError("unknown loop_control option '\(k)' (loop_var, label)", at: loc(p.value))
+                }
+                if let lv = lc["loop_var"] { task.loopVar = Values.string(lv) }
+            case "register":
+                let r = try parser.scalarString(p.value, p.key, file)
+                guard r.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                    throw ProvisionError("'register' must be a variable name, got '\(r)'", at: loc(p.value))
+                }
+                task.register = r
+            case "notify": task.notify = try parser.stringList(p.value, p.key, file)
+            case "listen": task.listen = try parser.stringList(p.value, p.key, file)
+            case "tags": task.tags = try parser.stringList(p.value, p.key, file)
+            case "ignore_errors": task.ignoreErrors = try parser.boolean(p.value, p.key, file)
+            case "run_once": task.runOnce = try parser.boolean(p.value, p.key, file)
+            case "no_log": task.noLog = try parser.boolean(p.value, p.key, file)
+            case "check_mode": task.checkMode = try parser.boolean(p.value, p.key, file)
+            case "become": task.become = try parser.boolean(p.value, p.key, file)
+            case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
+            case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
+            case "retries":
+                guard let i = v as? Int, i >= 0 else { throw ProvisionError("'retries' must be a non-negative integer", at: loc(p.value)) }
+                task.retries = i
+            case "delay":
+                guard let d = Values.number(v), d >= 0 else { throw ProvisionError("'delay' must be a non-negative number", at: loc(p.value)) }
+                task.delay = d
+            case "vars": task.vars = try parser.mapping(p.value, p.key, file)
+            case "args": extraArgs = try parser.mapping(p.value, p.key, file)
+            case "include_tasks", "import_tasks":
+                let name = Values.string((v as? [String: Any])?["file"] ?? v)
+                include = (name, loc(p.value))
+            case "block":
+                block = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
+            case "rescue", "always":
+                throw ProvisionError("'\(p.key)' is not supported (use ignore_errors / failed_when)", at: loc(p.keyNode))
+            default:
+                if PlaybookParser.taskKeys.contains(p.key) { continue }
+                let name = ModuleRegistry.canonicalName(p.key)
+                guard ModuleRegistry.module(named: name) != nil else {
+                    throw ProvisionError("unknown module or task keyword '\(p.key)'", at: loc(p.keyNode))
+                }
+                if let first = moduleKey {
+                    throw ProvisionError("task has two modules, '\(first.name)' and '\(p.key)'", at: loc(p.keyNode))
+                }
+                moduleKey = (name, p.keyNode, p.value)
+            }
+        }
+        if let include {
+            guard moduleKey == nil, block == nil else { throw ProvisionError("include_tasks cannot be combined with a module", at: task.location) }
+            guard !include.file.contains("{{") else { throw ProvisionError("include_tasks needs a static file name", at: include.at) }
+            let path = include.file.hasPrefix("/") ? include.file : "\(dir)/\(include.file)"
+            guard FileManager.default.fileExists(atPath: path) else { throw ProvisionError("include_tasks: file not found: \(path)", at: include.at) }
+            guard let root = try YAMLSource.load(path: path) else { return [] }
+            let inner = try parser.parseTasks(root, file: path, dir: (path as NSString).deletingLastPathComponent, handlers: handler)
+            return inherit(inner, from: task)
+        }
+        if let block {
+            guard moduleKey == nil else { throw ProvisionError("a block cannot also name a module", at: task.location) }
+            return inherit(block, from: task)
+        }
+        guard let m = moduleKey else { throw ProvisionError("task has no module", at: task.location) }
+        task.module = m.name
+        task.args = try arguments(m.name, m.keyNode, m.value)
+        for (k, v) in extraArgs { task.args[k] = v }
+        if handler && task.name == nil { throw ProvisionError("a handler needs a name", at: task.location) }
+        return [task]
+    }
+
+    /// `when`-style values: a string expression, a bool, or a list of expressions.
+    func condition(_ p: (key: String, keyNode: Node, value: Node)) throws -> Any {
+        let v = YAMLSource.value(p.value)
+        guard v is String || v is Bool || v is [Any] || v is Int else {
+            throw ProvisionError("'\(p.key)' must be an expression, a boolean or a list of expressions", at: loc(p.value))
+        }
+        return v
+    }
+
+    /// Block/include keywords flow down to each inner task.
+    func inherit(_ inner: [TaskSpec], from outer: TaskSpec) -> [TaskSpec] {
+        inner.map { t in
+            var t = t
+            t.when = outer.when + t.when
+            t.tags += outer.tags
+            t.vars = outer.vars.merging(t.vars) { _, n in n }
+            if t.become == nil { t.become = outer.become }
+            if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
+            if outer.ignoreErrors { t.ignoreErrors = true }
+            if outer.noLog { t.noLog = true }
+            t.notify += outer.notify
+            return t
+        }
+    }
+
+    /// Module arguments from a mapping or a `k=v` string, validated against the module's options.
+    func arguments(_ name: String, _ keyNode: Node, _ node: Node) throws -> [String: Any] {
+        let module = ModuleRegistry.module(named: name)!
+        var args: [String: Any] = [:]
+        var positions: [String: SourceLocation] = [:]
+        switch node {
+        case .mapping:
+            for p in YAMLSource.pairs(node)! {
+                args[p.key] = YAMLSource.value(p.value)
+                positions[p.key] = loc(p.keyNode)
+            }
+        case .scalar where node.null != nil && (node.scalar?.style == .plain):
+            break
+        case .scalar:
+            let text = node.scalar!.string
+            args = try Self.keyValues(text, module: module, at: loc(node))
+            for k in args.keys { positions[k] = loc(node) }
+        default:
+            throw ProvisionError("arguments of '\(name)' must be a mapping or a 'key=value' string", at: loc(node))
+        }
+        try Self.validate(module, args, positions: positions, moduleAt: loc(keyNode))
+        return args
+    }
+
+    /// Parses `a=1 b="x y" free words` (free words → the module's free-form option).
+    static func keyValues(_ text: String, module: ProvisionModule.Type, at: SourceLocation) throws -> [String: Any] {
+        let words = try INIInventoryParser(file: at.file, inventory: Inventory()).shellWords(text, at: at)
+        let known = Set(module.options.flatMap { [$0.name] + $0.aliases })
+        var args: [String: Any] = [:], free: [String] = []
+        for w in words {
+            if let eq = w.firstIndex(of: "="), case let key = String(w[..<eq]),
+               known.contains(key) || module.freeFormOption == nil {
+                var value = String(w[w.index(after: eq)...])
+                if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
+                args[key] = value
+            } else {
+                free.append(w)
+            }
+        }
+        if !free.isEmpty {
+            guard let ff = module.freeFormOption else {
+                throw ProvisionError("\(module.name): expected key=value arguments, got '\(free.joined(separator: " "))'", at: at)
+            }
+            args[ff] = free.joined(separator: " ")
+        }
+        return args
+    }
+
+    static func validate(_ module: ProvisionModule.Type, _ args: [String: Any], positions: [String: SourceLocation],
+                         moduleAt: SourceLocation) throws {
+        var byName: [String: OptionSpec] = [:]
+        for o in module.options { byName[o.name] = o; for a in o.aliases { byName[a] = o } }
+        for (key, value) in args.sorted(by: { $0.key < $1.key }) {
+            let at = positions[key] ?? moduleAt
+            if ModuleRegistry.freeOptions.contains(module.name) { continue }
+            guard let spec = byName[key] else {
+                let known = module.options.map(\.name).sorted().joined(separator: ", ")
+                throw ProvisionError("\(module.name): unknown option '\(key)' (known: \(known))", at: at)
+            }
+            if let s = value as? String, s.contains("{{") { continue }
+            guard typeMatches(spec.kind, value) else {
+                throw ProvisionError("\(module.name): option '\(key)' must be \(spec.kind.rawValue), got \(Values.typeName(value))", at: at)
+            }
+            if !spec.choices.isEmpty, !spec.choices.contains(Values.string(value)) {
+                throw ProvisionError("\(module.name): option '\(key)' must be one of \(spec.choices.joined(separator: ", ")), got '\(Values.string(value))'", at: at)
+            }
+        }
+        for spec in module.options where spec.required {
+            if !([spec.name] + spec.aliases).contains(where: { args[$0] != nil }) {
+                throw ProvisionError("\(module.name): missing required option '\(spec.name)'", at: moduleAt)
+            }
+        }
+    }
+
+    static func typeMatches(_ kind: OptionSpec.Kind, _ v: Any) -> Bool {
+        switch kind {
+        case .any: return true
+        case .string: return !(v is [Any]) && !(v is [String: Any])
+        case .int: return (v is Int && !(v is Bool)) || Int(Values.string(v)) != nil
+        case .number: return Values.number(v) != nil || Double(Values.string(v)) != nil
+        case .bool: return v is Bool || ["yes", "no", "true", "false", "on", "off", "1", "0"].contains(Values.string(v).lowercased())
+        case .list: return v is [Any] || v is String
+        case .dict: return v is [String: Any]
+        }
+    }
+}

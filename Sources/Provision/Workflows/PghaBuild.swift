@@ -1,0 +1,86 @@
+// The pgha binary the playbooks upload: a release build with the Swift runtime linked in
+// statically, so database hosts need no Swift (only libpq5, which postgresql-15 brings).
+import Foundation
+
+/// Where the project's playbooks and sources are: the directory holding `playbooks/site.yml`,
+/// found from the current directory upwards, then from the running executable's location
+/// (`.build/<config>/provision` → the package root).
+public struct ProjectLayout: Sendable {
+    public let root: String
+    public var playbooks: String { root + "/playbooks" }
+    public func playbook(_ name: String) -> String { playbooks + "/" + name }
+
+    public init(root: String) { self.root = root }
+
+    public static func locate(currentDirectory: String = FileManager.default.currentDirectoryPath,
+                              executable: String = CommandLine.arguments.first ?? "") throws -> ProjectLayout {
+        var starts = [currentDirectory]
+        let exe = URL(fileURLWithPath: executable, relativeTo: URL(fileURLWithPath: currentDirectory)).standardizedFileURL.path
+        starts.append((exe as NSString).deletingLastPathComponent)
+        for start in starts {
+            var dir = URL(fileURLWithPath: start).standardizedFileURL
+            while true {
+                if FileManager.default.fileExists(atPath: dir.appendingPathComponent("playbooks/site.yml").path) {
+                    return ProjectLayout(root: dir.path)
+                }
+                let parent = dir.deletingLastPathComponent()
+                if parent.path == dir.path { break }
+                dir = parent
+            }
+        }
+        throw WorkflowError("cannot find playbooks/site.yml above \(currentDirectory) or \(exe): run provision from the project directory")
+    }
+}
+
+public struct PghaBuild: Sendable {
+    public let layout: ProjectLayout
+    public init(layout: ProjectLayout) { self.layout = layout }
+
+    public var binaryPath: String { layout.root + "/.build/release/pgha" }
+
+    /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
+    var sourcePaths: [String] {
+        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/pgha", "Package.swift"].map { layout.root + "/" + $0 }
+    }
+
+    /// Why the binary needs building, or nil when it is up to date.
+    public func staleness() -> String? {
+        let fm = FileManager.default
+        guard let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date else {
+            return "\(binaryPath) does not exist"
+        }
+        for path in sourcePaths {
+            var files = [path]
+            if let walker = fm.enumerator(atPath: path) { files += walker.compactMap { ($0 as? String).map { path + "/" + $0 } } }
+            for file in files {
+                if let m = (try? fm.attributesOfItem(atPath: file))?[.modificationDate] as? Date, m > built {
+                    return "\(file) is newer than \(binaryPath)"
+                }
+            }
+        }
+        return nil
+    }
+
+    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha`);
+    /// the compiler's output goes to stderr. Returns the binary's path.
+    @discardableResult
+    public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
+        guard let reason = staleness() else { return binaryPath }
+        log("building pgha for the hosts (\(reason))")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")
+        process.environment = env
+        process.arguments = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha"]
+        process.currentDirectoryURL = URL(fileURLWithPath: layout.root)
+        process.standardOutput = FileHandle.standardError
+        process.standardError = FileHandle.standardError
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw WorkflowError("building pgha failed (swift build exit \(process.terminationStatus)); see the compiler output above")
+        }
+        return binaryPath
+    }
+}
