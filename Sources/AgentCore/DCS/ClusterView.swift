@@ -110,6 +110,9 @@ public struct FailoverRequest: Equatable, Sendable {
     public var member: String?
     public var scheduledAt: String?
     public var modRevision: Int64
+    public init(leader: String?, member: String?, scheduledAt: String?, modRevision: Int64) {
+        self.leader = leader; self.member = member; self.scheduledAt = scheduledAt; self.modRevision = modRevision
+    }
 }
 
 /// Everything under /<namespace>/<scope>/ at one etcd revision.

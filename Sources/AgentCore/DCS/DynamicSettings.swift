@@ -49,6 +49,11 @@ extension ClusterView {
         return d.compactMapValues { $0 as? String }
     }
 
+    /// What the leader keeps in `failsafe`: every member that publishes an api_url.
+    public var failsafeWanted: [String: String] {
+        Dictionary(members.filter { !$0.apiURL.isEmpty }.map { ($0.name, $0.apiURL) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Bytes `m` is behind the leader's last published position (nil when unknown).
     public func lag(of m: MemberInfo) -> Int64? {
         guard let optime = leaderOptime, m.state == "running" || m.state == "streaming" else { return nil }
@@ -61,7 +66,8 @@ extension ClusterView {
         if m.name == leader { return "\(m.name) is already the leader" }
         if m.state != "running" && m.state != "streaming" { return "\(m.name) is not running (state \(m.state))" }
         if m.nofailover || m.failoverPriority <= 0 { return "\(m.name) is tagged nofailover" }
-        if checkLag, let lag = lag(of: m), let limit = config?.timing.maximumLagOnFailover, lag > limit {
+        if checkLag, let lag = lag(of: m), lag > timing.maximumLagOnFailover {
+            let limit = timing.maximumLagOnFailover
             return "candidate \(m.name) is lagging \(lag) bytes behind the leader (maximum_lag_on_failover \(limit))"
         }
         if settings.synchronousMode && !syncStandbys.contains(m.name) {

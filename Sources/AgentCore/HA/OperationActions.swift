@@ -23,8 +23,7 @@ extension ActionRunner {
         case .publishFailsafe:
             guard let cluster else { return }
             if cluster.settings.failsafeMode {
-                let map = Dictionary(cluster.members.map { ($0.name, $0.apiURL) }, uniquingKeysWith: { a, _ in a })
-                let data = try JSONSerialization.data(withJSONObject: map, options: [.sortedKeys])
+                let data = try JSONSerialization.data(withJSONObject: cluster.failsafeWanted, options: [.sortedKeys])
                 try await store.etcd.put(store.key("failsafe"), String(decoding: data, as: UTF8.self))
             } else {
                 try await store.etcd.delete(store.key("failsafe"))
@@ -71,7 +70,7 @@ extension ActionRunner {
                 if Date() > deadline {
                     throw ActionFailure("\(candidate) did not receive the shutdown checkpoint (has \(received), needs > \(checkpoint))")
                 }
-                try? await store.renewLease(ttl: config.timing.ttl)
+                _ = try? await store.renewLease(ttl: config.timing.ttl)
                 try await Task.sleep(nanoseconds: 50_000_000)
             }
             guard try await store.releaseLeader() else { throw ActionFailure("the leader key no longer names me") }

@@ -109,7 +109,7 @@ extension HADecision {
         if leads && (i.local.run == .running) {
             if cluster.failover?.member == i.me { out.actions.append(.clearFailover) }
             if settings.synchronousMode || cluster.syncJSON != nil { out.actions.append(.manageSync) }
-            let wanted = Dictionary(cluster.members.map { ($0.name, $0.apiURL) }, uniquingKeysWith: { a, _ in a })
+            let wanted = cluster.failsafeWanted
             if settings.failsafeMode ? cluster.failsafeMembers != wanted : cluster.failsafeJSON != nil {
                 out.actions.append(.publishFailsafe)
             }
