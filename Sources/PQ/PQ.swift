@@ -35,11 +35,8 @@ public final class PGConnection {
         let full = conninfo + " connect_timeout=\(max(2, connectTimeout))"
         guard let c = PQconnectdb(full) else { throw PQError("PQconnectdb returned no handle (out of memory)") }
         conn = c
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let error = PQError(String(cString: PQerrorMessage(conn)))
-            PQfinish(conn)
-            throw error
-        }
+        // On failure deinit still runs (every stored property is set) and frees the handle.
+        guard PQstatus(conn) == CONNECTION_OK else { throw PQError(String(cString: PQerrorMessage(conn))) }
     }
 
     deinit { PQfinish(conn) }

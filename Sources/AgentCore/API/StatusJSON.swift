@@ -3,7 +3,7 @@ import Foundation
 
 public enum StatusJSON {
     static func encode(_ object: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     public static func patroni(_ s: AgentSnapshot) -> [String: Any] {

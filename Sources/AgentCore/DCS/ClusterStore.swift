@@ -69,12 +69,12 @@ public final class ClusterStore: @unchecked Sendable {
     }
 
     public func writeHistory(_ history: [HistoryEntry]) async throws {
-        let data = try JSONSerialization.data(withJSONObject: history.map(\.json))
+        let data = try JSONSerialization.data(withJSONObject: history.map(\.json), options: [.withoutEscapingSlashes])
         try await etcd.put(key("history"), String(decoding: data, as: UTF8.self))
     }
 
     public func publishStatus(optime: Int64, slots: [String: Int64]) async throws {
-        let data = try JSONSerialization.data(withJSONObject: ["optime": optime, "slots": slots, "retain_slots": Array(slots.keys).sorted()], options: [.sortedKeys])
+        let data = try JSONSerialization.data(withJSONObject: ["optime": optime, "slots": slots, "retain_slots": Array(slots.keys).sorted()], options: [.sortedKeys, .withoutEscapingSlashes])
         try await etcd.put(key("status"), String(decoding: data, as: UTF8.self))
     }
 

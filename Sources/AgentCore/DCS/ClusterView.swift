@@ -44,7 +44,7 @@ public struct MemberInfo: Equatable, Sendable {
             m.noloadbalance = tags["noloadbalance"] as? Bool ?? false
             m.clonefrom = tags["clonefrom"] as? Bool ?? false
             m.failoverPriority = (tags["failover_priority"] as? NSNumber)?.intValue ?? 1
-            m.tagsJSON = (try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            m.tagsJSON = (try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         }
         return m
     }
@@ -78,7 +78,7 @@ public struct DynamicConfig: Equatable, Sendable {
             "maximum_lag_on_failover": t.maximumLagOnFailover, "primary_start_timeout": t.primaryStartTimeout,
             "postgresql": ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters],
         ]
-        let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters, raw: raw)
     }
 

@@ -55,7 +55,7 @@ public final class ActionRunner: @unchecked Sendable {
         case .releaseLeader:
             _ = try await store.releaseLeader()
         case .promote:
-            try await postgres.promote()
+            try await postgres.promote(dynamic: dynamic)
             try await recordPromotion(cluster: cluster, before: local)
         case let .start(primary, upstreamName):
             try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
@@ -69,7 +69,10 @@ public final class ActionRunner: @unchecked Sendable {
             rewindFailed.set(false)
         case let .rewind(from):
             guard let source = try upstream(from, cluster) else { return }
-            do { try await postgres.rewind(from: source) } catch { rewindFailed.set(true); throw error }
+            do {
+                let said = try await postgres.rewind(from: source, dynamic: dynamic)
+                logger.info("pg_rewind from \(from): \(said)")
+            } catch { rewindFailed.set(true); throw error }
         case .maintainSlots:
             let others = (cluster?.members ?? []).map(\.name).filter { $0 != config.name }
             try await postgres.maintainSlots(for: others)
@@ -86,6 +89,7 @@ public final class ActionRunner: @unchecked Sendable {
         do {
             try postgres.files.writePgpass()
             try await postgres.initdb(extraOptions: config.initdbOptions)
+            logger.info("bootstrap: initdb done, starting the new primary")
             try await postgres.start(dynamic: config.dcsParameters, upstream: nil, standby: false)
             var state = LocalPostgres()
             let deadline = Date().addingTimeInterval(60)
@@ -95,6 +99,7 @@ public final class ActionRunner: @unchecked Sendable {
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
             guard state.isPrimary else { throw ActionFailure("the new primary did not accept connections within 60 s") }
+            logger.info("bootstrap: primary is up, creating roles")
             try await postgres.createRoles()
             try await store.seedConfig(DynamicConfig.from(config).raw)
             guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }
@@ -116,6 +121,9 @@ public final class ActionRunner: @unchecked Sendable {
             if state.isPrimary { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
+        // pg_rewind reads the source's timeline from pg_control, which only shows the new timeline
+        // after a checkpoint: without one a former primary rejoining now would be told "no rewind required".
+        if state.isPrimary { _ = try? await postgres.query("CHECKPOINT") }
         guard state.isPrimary, let (oldTimeline, lsn) = postgres.lastTimelineSwitch(timeline: state.timeline) else { return }
         var history = cluster?.history ?? []
         guard !history.contains(where: { $0.timeline == oldTimeline }) else { return }

@@ -174,7 +174,7 @@ public final class HALoop: Service, @unchecked Sendable {
             }
             if local.pendingRestart { d["pending_restart"] = true }
         }
-        return (try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     func publishMember(_ local: LocalPostgres, cluster: ClusterView) async {

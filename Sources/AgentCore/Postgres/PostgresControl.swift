@@ -144,6 +144,10 @@ public final class PostgresControl: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: files.dataDir + "/recovery.signal")
         await session.close()
         try check("pg_ctl start", await Command.run(bin("pg_ctl"), ["start", "-D", files.dataDir, "-l", files.logPath, "-W", "-s"], timeout: 30))
+        // pg_ctl -W returns before the postmaster writes postmaster.pid; until it does, a probe would
+        // mistake a starting server for a stopped one.
+        for _ in 0..<100 where postmasterPID == nil { try await Task.sleep(nanoseconds: 50_000_000) }
+        guard postmasterPID != nil else { throw PostgresError("Postgres did not start; see \(files.logPath)") }
     }
 
     public func stop(_ mode: StopMode, timeout: Double = 30) async throws {
@@ -153,8 +157,8 @@ public final class PostgresControl: @unchecked Sendable {
         if !r.ok && postmasterPID != nil { throw PostgresError("pg_ctl stop -m \(mode.rawValue) failed: \(r.output.suffix(400))") }
     }
 
-    public func promote() async throws {
-        try files.write(dynamic: [:], upstream: nil, standby: true)  // keep standby.signal until promote removes it
+    public func promote(dynamic: [String: String]) async throws {
+        try files.write(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
         try check("pg_ctl promote", await Command.run(bin("pg_ctl"), ["promote", "-D", files.dataDir, "-w", "-t", "30", "-s"], timeout: 40))
     }
 
@@ -182,11 +186,16 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// Rewinds a former primary onto the leader's timeline. pg_rewind (PG 13+) first finishes crash
     /// recovery itself when the server was not shut down cleanly.
-    public func rewind(from upstream: UpstreamServer) async throws {
-        try files.write(dynamic: [:], upstream: nil, standby: false)
+    /// Returns pg_rewind's last line ("Done!", "no rewind required").
+    @discardableResult
+    public func rewind(from upstream: UpstreamServer, dynamic: [String: String]) async throws -> String {
+        // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
+        // to start if its last primary run had, say, more max_connections than it has now.
+        try files.write(dynamic: dynamic, upstream: nil, standby: false)
         let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
-        try check("pg_rewind from \(upstream.name)", await Command.run(
-            bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600))
+        let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
+        try check("pg_rewind from \(upstream.name)", r)
+        return r.output.split(separator: "\n").last.map(String.init) ?? ""
     }
 
     // MARK: Primary duties

@@ -18,11 +18,12 @@ public struct PostgresFiles: Sendable {
     public var dataDir: String { pg.dataDir }
     public var confPath: String { dataDir + "/pgha.conf" }
     public var logPath: String { dataDir + ".log" }
-    /// The unix socket directory: the data dir itself (mode 0700, so only the postgres user reaches it)
-    /// unless parameters name one.
+    /// The unix socket directory: `<data_dir>.sock`, mode 0700 so only the postgres user reaches it
+    /// (which is what makes `local all all trust` safe), unless parameters name one. Not inside the
+    /// data dir: pg_rewind would try to copy the socket file from the source and fail.
     public var socketDir: String {
         let configured = pg.parameters["unix_socket_directories"] ?? ""
-        return configured.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? dataDir
+        return configured.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? dataDir + ".sock"
     }
 
     /// Physical slot name for a member (Patroni's rule: lower case, [a-z0-9_]).
@@ -91,6 +92,9 @@ public struct PostgresFiles: Sendable {
 
     /// Writes pgha.conf, pg_hba.conf, the include line and (for a replica) standby.signal.
     public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+        if !FileManager.default.fileExists(atPath: socketDir) {
+            try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
         try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
         try atomicWrite(dataDir + "/pg_hba.conf", ((pg.pgHBA.isEmpty ? defaultHBA : pg.pgHBA).joined(separator: "\n")) + "\n")
         let main = dataDir + "/postgresql.conf"

@@ -104,7 +104,18 @@ struct TaskExecutor {
         guard let module = ModuleRegistry.module(named: task.module) else { throw ProvisionError("unknown module '\(task.module)'") }
         let t = scope.templater
         var attempts = 0
-        let maxAttempts = task.until == nil ? 1 : max(1, task.retries + 1)
+        var retries = task.retries, delay = task.delay
+        if let r = task.retriesTemplate {
+            let v = try t.render(r, location: location)
+            guard let n = Int(Values.string(v)) else { throw ProvisionError("retries must be an integer, got '\(Values.string(v))'") }
+            retries = n
+        }
+        if let d = task.delayTemplate {
+            let v = try t.render(d, location: location)
+            guard let n = Double(Values.string(v)) else { throw ProvisionError("delay must be a number, got '\(Values.string(v))'") }
+            delay = n
+        }
+        let maxAttempts = task.until == nil ? 1 : max(1, retries + 1)
         while true {
             attempts += 1
             var args: [String: Any] = [:]
@@ -141,7 +152,7 @@ struct TaskExecutor {
             }
             if let r = task.register { scope.locals[r] = registered }
             if let until = task.until, attempts < maxAttempts, !(try t.condition(until, location: location)) {
-                Thread.sleep(forTimeInterval: task.delay)
+                Thread.sleep(forTimeInterval: delay)
                 continue
             }
             if let until = task.until, !(try t.condition(until, location: location)) {

@@ -52,6 +52,9 @@ public struct TaskSpec {
     public var until: Any?
     public var retries = 3
     public var delay: Double = 5
+    /// `retries` / `delay` given as templates, rendered when the task runs.
+    public var retriesTemplate: String?
+    public var delayTemplate: String?
     public var noLog = false
     /// `check_mode: false` runs the task for real even under --check (read-only commands).
     public var checkMode: Bool?

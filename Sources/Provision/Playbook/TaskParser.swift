@@ -51,6 +51,8 @@ struct TaskParser {
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
+            case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String
+            case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
             case "retries":
                 guard let i = v as? Int, i >= 0 else { throw ProvisionError("'retries' must be a non-negative integer", at: loc(p.value)) }
                 task.retries = i
