@@ -28,6 +28,7 @@ import Testing
             #expect(cli.status != 0 && cli.err.contains("lagging"), "\(cli.err)")
         }
         _ = try cluster.healthy()
+        try caughtUp(cluster)
 
         // Actionable errors.
         let unknown = try cluster.cli(["switchover", "--candidate", "nope", "--force"])
@@ -69,7 +70,7 @@ import Testing
         let edit = try cluster.cli(["edit-config", "-p", "max_connections=55", "--force"])
         #expect(edit.status == 0 && edit.out.contains("Configuration changed") && edit.out.contains("max_connections: 55"), "\(edit.out)")
         _ = try cluster.eventually(20, "pending restart on every member") { () -> Bool? in
-            guard let r = try? cluster.cli(["list", "--format", "json"]),
+            guard let r = try? cluster.cli(["list", "--format", "json"], quiet: true),
                   let rows = try? JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [[String: Any]] else { return nil }
             return rows.count == 3 && rows.allSatisfy { $0["Pending restart"] as? String == "*" } ? true : nil
         }
@@ -80,7 +81,7 @@ import Testing
         #expect(try cluster.healthy() == leader, "restart moved the primary")
         #expect(try cluster.connect(leader).query("SHOW max_connections").value("max_connections") == "55")
         _ = try cluster.eventually(10, "pending restart cleared") { () -> Bool? in
-            (try? cluster.cli(["list", "--format", "json"]))?.out.contains("\"Pending restart\":\"*\"") == false ? true : nil
+            (try? cluster.cli(["list", "--format", "json"], quiet: true))?.out.contains("\"Pending restart\":\"*\"") == false ? true : nil
         }
 
         // reinit of a replica: wiped (marker gone) and streaming again.
@@ -114,6 +115,15 @@ import Testing
         #expect(survivors.contains(promoted))
     }
 
+    /// Waits until etcd shows every replica without lag (members publish once per loop).
+    func caughtUp(_ cluster: AgentCluster) throws {
+        _ = try cluster.eventually(20, "every replica caught up in etcd") { () -> Bool? in
+            let out = (try? cluster.cli(["list", "--format", "json"], quiet: true))?.out ?? ""
+            let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]) ?? []
+            return rows.count == 3 && rows.allSatisfy { $0["Role"] as? String == "Leader" || $0["Lag in MB"] as? Int == 0 } ? true : nil
+        }
+    }
+
     /// SIGSTOPs the replica's WAL receiver and writes 2 MB on the primary, so the replica really lags
     /// beyond maximum_lag_on_failover (1 MiB) in etcd; resumes it afterwards.
     func withStalledReceiver(_ cluster: AgentCluster, replica: String, primary: String, _ body: () throws -> Void) throws {
@@ -126,7 +136,7 @@ import Testing
         let p = try cluster.connect(primary)
         try p.query("CREATE TABLE filler AS SELECT g, repeat('x', 200) AS pad FROM generate_series(1, 12000) g")
         _ = try cluster.eventually(15, "\(replica) lagging in etcd") { () -> Bool? in
-            let out = (try? cluster.cli(["list", "--format", "json"]))?.out ?? ""
+            let out = (try? cluster.cli(["list", "--format", "json"], quiet: true))?.out ?? ""
             let rows = (try? JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[String: Any]]) ?? []
             return rows.contains { $0["Member"] as? String == replica && ($0["Lag in MB"] as? Int ?? 0) >= 2 } ? true : nil
         }

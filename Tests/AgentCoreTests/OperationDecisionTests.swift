@@ -135,6 +135,9 @@ let opsTable: [DecisionCase] = [
         #expect(ConfigEdit.problem(["ttl": 5, "loop_wait": 3, "retry_timeout": 2])?.contains("exceeds ttl") == true)
         #expect(ConfigEdit.problem(["pause": "yes"])?.contains("pause") == true)
         #expect(ConfigEdit.problem(["synchronous_node_count": 0])?.contains("synchronous_node_count") == true)
+        let parsed = try? JSONSerialization.jsonObject(with: Data(#"{"ttl":6,"loop_wait":1,"retry_timeout":2.5,"pause":true,"maximum_lag_on_failover":1048576}"#.utf8)) as? [String: Any]
+        #expect(parsed.map(ConfigEdit.problem) == .some(nil))
+        #expect(ConfigEdit.problem(["loop_wait": true])?.contains("loop_wait") == true)
     }
 
     @Test func editConfigSetsDottedKeys() throws {

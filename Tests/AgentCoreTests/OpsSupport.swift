@@ -29,7 +29,7 @@ extension AgentCluster {
     }
 
     /// Runs `pgha ARGS -c <first member's config>` and returns its exit status and output (bounded).
-    func cli(_ args: [String], timeout: Double = 120) throws -> CLIResult {
+    func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false) throws -> CLIResult {
         let dir = try makeTempDir("pgha-cli")
         defer { removeTree(dir) }
         let p = Process()
@@ -49,7 +49,7 @@ extension AgentCluster {
         p.waitUntilExit()
         let out = (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? ""
         let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
-        print("$ pgha \(args.joined(separator: " "))\n\(out)\(err)", terminator: "")
+        if !quiet { print("$ pgha \(args.joined(separator: " "))\n\(out)\(err)", terminator: "") }
         return CLIResult(status: p.terminationStatus, out: out, err: err)
     }
 

@@ -118,7 +118,11 @@ public struct ClusterActions: Sendable {
             default: say("Failed: restart for member \(m.name), status code=\(answer.status), (\(answer.text))"); failed.append(m.name)
             }
         }
-        if scheduled == nil { _ = try await client.waitFor(timeout: 30) { v in targets.allSatisfy { t in v.member(t.name)?.state == "running" } } }
+        if scheduled == nil {
+            _ = try await client.waitFor(timeout: 30) { v in
+                targets.allSatisfy { t in v.member(t.name).map { $0.state == "running" && !(failed.isEmpty && $0.pendingRestart) } ?? false }
+            }
+        }
         say(table(try await client.view()))
         if !failed.isEmpty { throw ControlError("restart failed on \(failed.joined(separator: ", "))") }
     }
@@ -144,15 +148,26 @@ public struct ClusterActions: Sendable {
         if m.name == v.leader { throw ControlError("\(name) is the leader of \(scope): reinit is refused on the leader (switch over first)") }
         say(table(v))
         guard confirm("Are you sure you want to reinitialize member \(name)? Its data directory will be wiped.") else { throw ControlError("aborted") }
+        let before = try await status(m)?["postmaster_start_time"] as? String
         let answer = try await client.call(m, "POST", "/reinitialize", body: ["force": true], timeout: 60)
         guard answer.status == 200 else { throw ControlError("reinit of \(name) failed: \(answer.text)") }
         say("Success: reinitialize for member \(name) started")
-        guard try await client.waitFor(timeout: wait, { v in
-            guard let x = v.member(name) else { return false }
-            return x.state == "running" && x.replicationState == "streaming"
-        }) != nil else { throw ControlError("\(name) is not streaming \(Int(wait)) s after reinitialize started") }
+        // Done when the member itself reports a new postmaster that streams (etcd may lag a loop).
+        let deadline = Date().addingTimeInterval(wait)
+        while true {
+            if let s = try await status(m), s["postmaster_start_time"] as? String != before,
+               s["state"] as? String == "running", s["replication_state"] as? String == "streaming" { break }
+            if Date() > deadline { throw ControlError("\(name) is not streaming \(Int(wait)) s after reinitialize started") }
+            try await Task.sleep(nanoseconds: 250_000_000)
+        }
         say("Success: \(name) is streaming again")
         say(table(try await client.view()))
+    }
+
+    /// The member's own /patroni answer (nil when it does not answer).
+    func status(_ m: MemberInfo) async throws -> [String: Any]? {
+        guard let a = try? await client.call(m, "GET", "/patroni", timeout: 2), a.status == 200 else { return nil }
+        return (try? JSONSerialization.jsonObject(with: Data(a.body.utf8))) as? [String: Any]
     }
 
     // MARK: pause / resume

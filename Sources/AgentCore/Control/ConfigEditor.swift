@@ -20,7 +20,14 @@ public enum ConfigEditor {
 
     public static func yaml(_ json: String) -> String {
         let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) ?? [String: Any]()
-        return (try? Yams.dump(object: native(object), sortKeys: true)) ?? json
+        let text = (try? Yams.dump(object: native(object), sortKeys: true)) ?? json
+        // Yams writes 2.5 as 2.5e+0; people write 2.5.
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard let colon = line.range(of: ": ", options: .backwards) else { return String(line) }
+            let value = line[colon.upperBound...]
+            guard value.contains("e"), let d = Double(value), !value.hasPrefix("'") else { return String(line) }
+            return line[..<colon.upperBound] + "\(d)"
+        }.joined(separator: "\n")
     }
 
     /// "a.b.c=value": the value read as a YAML scalar (numbers, true/false; null removes the key).

@@ -14,19 +14,28 @@ public enum ConfigEdit {
         return out
     }
 
+    /// JSON true/false (Foundation hands them out as NSNumber, which also casts 0/1 to Bool).
+    public static func isBool(_ v: Any) -> Bool {
+        if type(of: v) == Bool.self { return true }
+        guard type(of: v) != Int.self, type(of: v) != Double.self, let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c"
+    }
+
+    static func isNumber(_ v: Any) -> Bool { (v as? NSNumber) != nil && !isBool(v) && !(v is String) }
+
     /// The problem with a new dynamic config, in words naming the key; nil when it is acceptable.
     public static func problem(_ c: [String: Any]) -> String? {
         var t = Timing()
         for (key, path) in [("ttl", \Timing.ttl), ("loop_wait", \Timing.loopWait), ("retry_timeout", \Timing.retryTimeout),
                             ("primary_start_timeout", \Timing.primaryStartTimeout)] {
             guard let v = c[key] else { continue }
-            guard let n = v as? NSNumber, !(v is Bool) else { return "\(key): expected a number, got \(v)" }
+            guard isNumber(v), let n = v as? NSNumber else { return "\(key): expected a number, got \(v)" }
             t[keyPath: path] = n.doubleValue
         }
-        if let v = c["maximum_lag_on_failover"], (v as? NSNumber) == nil || v is Bool { return "maximum_lag_on_failover: expected a number of bytes, got \(v)" }
+        if let v = c["maximum_lag_on_failover"], !isNumber(v) { return "maximum_lag_on_failover: expected a number of bytes, got \(v)" }
         if let problem = t.violation { return problem }
         for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
-            if let v = c[key], !(v is Bool) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
+            if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
         }
         if let v = c["synchronous_node_count"], ((v as? NSNumber)?.intValue ?? 0) < 1 { return "synchronous_node_count: expected an integer ≥ 1, got \(v)" }
         if let pg = c["postgresql"] {
@@ -35,7 +44,7 @@ public enum ConfigEdit {
                 guard let pd = params as? [String: Any] else { return "postgresql.parameters: expected an object" }
                 for (k, v) in pd where v is [Any] || v is [String: Any] { return "postgresql.parameters.\(k): expected a scalar" }
             }
-            if let v = pgd["use_pg_rewind"], !(v is Bool) { return "postgresql.use_pg_rewind: expected true or false" }
+            if let v = pgd["use_pg_rewind"], !isBool(v) { return "postgresql.use_pg_rewind: expected true or false" }
         }
         return nil
     }

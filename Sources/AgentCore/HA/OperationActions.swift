@@ -58,6 +58,17 @@ extension ActionRunner {
         guard let target = try upstream(candidate, cluster) else { throw ActionFailure("no candidate") }
         let dynamic = dynamicParameters(cluster)
         let started = Date()
+        if let f = cluster.failover, f.member == nil {
+            // Name the candidate we picked, so it (and only it) takes the key we release.
+            var body: [String: Any] = ["member": candidate]
+            if let l = f.leader { body["leader"] = l }
+            let key = EtcdClient.b64(store.key("failover"))
+            let value = EtcdClient.b64(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
+            guard try await store.etcd.txn(compare: ["key": key, "target": "MOD", "mod_revision": String(f.modRevision)],
+                                           success: ["request_put": ["key": key, "value": value]]) else {
+                throw ActionFailure("the switchover request changed meanwhile")
+            }
+        }
         _ = try? await postgres.query("CHECKPOINT")
         do {
             try await postgres.stop(.fast)

@@ -31,7 +31,7 @@ extension HADecision {
                     if settings.synchronousMode { actions.insert(.manageSync, at: 2) }
                     return Decision(actions, "promoted self to leader by acquiring session lock (\(f.leader == nil ? "failover" : "switchover") to me requested)")
                 }
-                if target != i.me, let m = cluster.member(target), m.state == "running" {
+                if target != i.me, let m = cluster.member(target), m.state == "running" || f.leader == i.me {
                     return Decision([], "no leader: waiting for \(target) to take over (requested \(f.leader == nil ? "failover" : "switchover"))")
                 }
             }
