@@ -168,7 +168,7 @@ public final class PlaybookRunner {
         var out: [String: Any] = [:]
         for name in inventory.hostNames {
             var v = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { a, _ in a }
-            if let h = hosts[name] { v.merge(h.facts) { _, n in n } }
+            if let h = hosts[name] { v.merge(h.factsSnapshot()) { _, n in n } }
             out[name] = v
         }
         return out
@@ -206,8 +206,8 @@ public final class PlaybookRunner {
         var failedNow = 0
         for h in active {
             guard let o = outcomes[h.name] else { continue }
-            if let f = o.facts { h.facts.merge(f) { _, n in n } }
-            if let r = task.register { h.facts[r] = o.registered }
+            if let f = o.facts { h.mergeFacts(f) }
+            if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
             if o.status == .unreachable { h.unreachable = true }
             if o.status == .failed && !o.ignored { h.failed = true; failedNow += 1 }

@@ -176,5 +176,19 @@ public final class ModuleContext {
     }
 }
 
+extension ModuleContext {
+    /// The common tail of a module that planned `steps`: changed when there are any, a state
+    /// diff under --diff, nothing sent under --check, else the steps joined with `&&`.
+    func apply(_ steps: [String], data: [String: Any], before: [String: String], after: [String: String]) throws -> ModuleResult {
+        var result = ModuleResult(changed: !steps.isEmpty, data: data)
+        if diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
+        guard result.changed, !check else { return result }
+        let command = steps.joined(separator: " && ")
+        let r = try sh(command)
+        if r.exitStatus != 0 { return .fail("\(command): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        return result
+    }
+}
+
 /// `q` = shell-quoted, used by modules that build command lines.
 func q(_ s: String) -> String { Values.shellQuote(s) }
