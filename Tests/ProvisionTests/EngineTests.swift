@@ -108,6 +108,7 @@ import Testing
         let (s, out) = run(inv, file)
         #expect(s.exitCode == 0, "\(out.text)")
         #expect(dir.read("h1.txt") == "a,c" && dir.read("h2.txt") == nil)
+        #expect(s.hostFacts["h2"]?["outs"] as? [String] == ["a", "c"])
         #expect(out.text.contains("skipping: [h1] => (item=b)") && s.recap["h2"]?.skipped == 1)
     }
 
@@ -250,6 +251,27 @@ import Testing
         defer { dir.remove() }
         let (s, out) = run(inv, file)
         #expect(s.exitCode == 2 && dir.read("h2.after") == nil && out.text.contains("max_fail_percentage"))
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "become test switches users: needs root"))
+    func becomeRunsAsTheOtherUser() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          become: true
+          become_user: nobody
+          tasks:
+            - command: id -un
+              register: who
+            - command: id -un
+              register: me
+              become: false
+            - copy: {dest: "{{ base }}.who", content: "{{ who.stdout }} {{ me.stdout }}"}
+              become: false
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.who") == "nobody root")
     }
 
     @Test func parseErrorExitsOneAndTouchesNothing() throws {

@@ -67,7 +67,10 @@ public final class PlaybookRunner {
             }
         }
         summary.seconds = Date().timeIntervalSince(start)
-        for h in summary.hosts { summary.recap[h] = hosts[h]?.recap ?? HostRecap() }
+        for h in summary.hosts {
+            summary.recap[h] = hosts[h]?.recap ?? HostRecap()
+            summary.hostFacts[h] = hosts[h]?.factsSnapshot() ?? [:]
+        }
         if summary.exitCode == 0 {
             if !summary.failedHosts.isEmpty { summary.exitCode = 2 } else if !summary.unreachableHosts.isEmpty { summary.exitCode = 4 }
         }

@@ -129,7 +129,8 @@ struct TaskExecutor {
             let (transport, lock) = try connection()
             let useBecome = become.enabled && become.user != host.remoteUser
             let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
-                                    becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir)
+                                    becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
+                                    connectedAsRoot: host.remoteUser == "root")
             lock.lock()
             let result: ModuleResult
             do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }
