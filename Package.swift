@@ -66,7 +66,7 @@ let package = Package(
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ"]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Provision", "Fixtures", "PQ"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Provision", "AgentCore", "Fixtures", "PQ"]),
     ],
     swiftLanguageModes: [.v5]
 )

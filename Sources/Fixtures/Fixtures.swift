@@ -93,23 +93,34 @@ public final class Daemon {
         try process.run()
     }
 
-    public var isRunning: Bool { process.isRunning }
+    /// Whether the process still runs. Reaps it with waitpid(WNOHANG) rather than trusting
+    /// Foundation's exit detection: that rides on SIGCHLD, which under swift-testing can land on
+    /// a thread that drops it, leaving `Process.isRunning` true (and `waitUntilExit` stuck) forever.
+    public var isRunning: Bool {
+        lock.lock(); defer { lock.unlock() }
+        if exited { return false }
+        var status: Int32 = 0
+        let reaped = waitpid(pid, &status, WNOHANG)
+        if reaped == pid || (reaped < 0 && errno == ECHILD) { exited = true }
+        return !exited
+    }
+    private var exited = false
+    private let lock = NSLock()
 
     /// SIGTERM, wait up to `grace` seconds, then SIGKILL. Safe to call twice.
     public func stop(grace: Double = 10) {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         kill(pid, SIGTERM)
-        if !waitUntil(timeout: grace, { !process.isRunning }) {
-            kill(pid, SIGKILL)
-            process.waitUntilExit()
+        if !waitUntil(timeout: grace, { !isRunning }) {
+            kill9()
         }
     }
 
     /// SIGKILL right away (a crash, as far as the daemon can tell).
     public func kill9() {
-        guard process.isRunning else { return }
+        guard isRunning else { return }
         kill(pid, SIGKILL)
-        process.waitUntilExit()
+        waitUntil(timeout: 10, interval: 0.01) { !isRunning }
     }
 
     /// The last `lines` lines of the daemon's log, for failure messages.

@@ -108,6 +108,7 @@ import Testing
         let (s, out) = run(inv, file)
         #expect(s.exitCode == 0, "\(out.text)")
         #expect(dir.read("h1.txt") == "a,c" && dir.read("h2.txt") == nil)
+        #expect(s.hostFacts["h2"]?["outs"] as? [String] == ["a", "c"])
         #expect(out.text.contains("skipping: [h1] => (item=b)") && s.recap["h2"]?.skipped == 1)
     }
 
@@ -186,6 +187,91 @@ import Testing
         let s = runner.run(playbookPath: file)
         #expect(s.exitCode == 2)
         #expect(!json.text.contains("s3cr3t") && json.text.contains("hidden due to the 'no_log: true'"))
+    }
+
+    /// all < parent group < child group < host < play vars < task vars < set_fact/register < -e.
+    @Test func variablePrecedence() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          vars: {b: play, c: play, d: play, e: play, path: "{{ base }}.vars"}
+          tasks:
+            - set_fact: {d: fact, e: fact}
+            - copy:
+                dest: "{{ path }}"
+                content: "{{ a0 }},{{ a }},{{ b }},{{ c }},{{ d }},{{ e }}"
+              vars: {c: task, d: task}
+            - copy: {dest: "{{ base }}.bad", content: "{{ broken }}"}
+              vars: {broken: "{{ nowhere }}"}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        inv.setGroupVars("all", ["a0": "all", "a": "all", "b": "all"])
+        inv.addGroup("parent"); inv.addGroup("local", parent: "parent")
+        inv.setGroupVars("parent", ["a": "parent", "b": "parent"])
+        inv.setGroupVars("local", ["a": "child"])
+        inv.setHostVars("h1", ["b": "host"])
+        let (s, out) = run(inv, file, RunOptions(extraVars: ["e": "extra"]))
+        #expect(dir.read("h1.vars") == "all,child,play,task,fact,extra", "\(out.text)")
+        #expect(s.exitCode == 2 && out.text.contains("undefined variable 'nowhere'"), "\(out.text)")
+    }
+
+    @Test func runOnceUntilTagsAndLimit() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          tasks:
+            - shell: echo {{ inventory_hostname }} >> {{ base | dirname }}/once
+              run_once: true
+              register: once
+              tags: [always]
+            - shell: echo x >> {{ base }}.count; wc -l < {{ base }}.count
+              register: counter
+              until: counter.stdout | int >= 3
+              retries: 5
+              delay: 0
+              tags: [counting]
+            - copy: {dest: "{{ base }}.tagged", content: "{{ once.changed }}"}
+              tags: [deploy]
+        """)
+        defer { dir.remove() }
+        let (s, out) = run(inv, file, RunOptions(limit: "h2", tags: ["counting", "deploy"]))
+        #expect(s.exitCode == 0 && s.hosts == ["h2"], "\(out.text) \(s.error ?? "")")
+        #expect(dir.read("once") == "h2\n" && dir.read("h2.count") == "x\nx\nx\n" && dir.read("h2.tagged") == "True")
+        let (s2, _) = run(inv, file, RunOptions(skipTags: ["counting", "deploy"]))
+        #expect(s2.exitCode == 0 && dir.read("once") == "h2\nh1\n" && dir.read("h1.count") == nil)
+    }
+
+    @Test func maxFailPercentageStopsTheBatch() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          max_fail_percentage: 40
+          tasks:
+            - command: "false"
+              when: inventory_hostname == 'h1'
+            - copy: {dest: "{{ base }}.after", content: "x"}
+        """)
+        defer { dir.remove() }
+        let (s, out) = run(inv, file)
+        #expect(s.exitCode == 2 && dir.read("h2.after") == nil && out.text.contains("max_fail_percentage"))
+    }
+
+    @Test(.enabled(if: geteuid() == 0, "become test switches users: needs root"))
+    func becomeRunsAsTheOtherUser() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          become: true
+          become_user: nobody
+          tasks:
+            - command: id -un
+              register: who
+            - command: id -un
+              register: me
+              become: false
+            - copy: {dest: "{{ base }}.who", content: "{{ who.stdout }} {{ me.stdout }}"}
+              become: false
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.who") == "nobody root")
     }
 
     @Test func parseErrorExitsOneAndTouchesNothing() throws {

@@ -115,6 +115,10 @@ import Testing
         let t = RecordingTransport()
         _ = try run(CommandModule.self, ["cmd": "whoami"], ctx(t, become: "postgres"))
         #expect(t.commands == ["sudo -n -H -u postgres sh -c whoami"])
+        let root = RecordingTransport()
+        _ = try CommandModule.run(ModuleArgs(["cmd": "whoami"], module: "command"),
+                                  ModuleContext(host: "h", transport: root, becomeUser: "postgres", connectedAsRoot: true))
+        #expect(root.commands == ["runuser -u postgres -- sh -c whoami"])
     }
 
     @Test func packageInstallsOnlyWhatIsMissing() throws {

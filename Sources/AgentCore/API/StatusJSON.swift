@@ -15,6 +15,7 @@ public enum StatusJSON {
             "patroni": ["version": pghaVersion, "scope": s.config.scope, "name": s.name],
             "cluster_unlocked": s.cluster?.leader == nil,
         ]
+        if s.cluster?.paused == true { d["pause"] = true }
         if let t = s.lastEtcdContact { d["dcs_last_seen"] = Int(t.timeIntervalSince1970) }
         if l.run == .running {
             d["postmaster_start_time"] = l.postmasterStartTime ?? ""
@@ -50,7 +51,7 @@ public enum StatusJSON {
             }
             return d
         }
-        return ["members": members, "scope": s.config.scope, "pause": false]
+        return ["members": members, "scope": s.config.scope, "pause": view.paused]
     }
 
     public static func history(_ s: AgentSnapshot) -> [[Any]] { (s.cluster?.history ?? []).map(\.json) }

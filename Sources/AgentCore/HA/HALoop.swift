@@ -23,6 +23,8 @@ public final class HALoop: Service, @unchecked Sendable {
     var lastLogged = 0.0
     var etcdError: String?
     let busy = Locked<String?>(nil)
+    /// Restart / reinitialize / reload asked through the REST API (HA/LocalRequests.swift).
+    public let requests = LocalRequests()
 
     public init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, snapshot: Locked<AgentSnapshot>,
                 wakeup: Wakeup, logger: Logger) {
@@ -95,17 +97,21 @@ public final class HALoop: Service, @unchecked Sendable {
         if let cluster, cluster.leader == nil, local.isReplica {
             input.peers = await askPeers(cluster.members.filter { $0.name != config.name })
         }
+        await addOperationInputs(&input, cluster: cluster, local: local)
         let decision = HADecision.decide(input)
         report(decision.message, now: t0)
+        if decision.actions.isEmpty { finishRequest(decision, ok: false) }
 
         var acted = false
         if !decision.actions.isEmpty {
             if let longIndex = decision.actions.firstIndex(where: \.isLong) {
                 acted = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
                 if acted { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
+                finishRequest(decision, ok: acted, started: true)
             } else {
-                acted = await runner.run(decision.actions, cluster: cluster, local: local)
-                    && !decision.actions.allSatisfy(\.isRoutine)
+                let ok = await runner.run(decision.actions, cluster: cluster, local: local)
+                finishRequest(decision, ok: ok)
+                acted = ok && !decision.actions.allSatisfy(\.isRoutine)
             }
             if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
             local = await postgres.probe()
@@ -162,6 +168,7 @@ public final class HALoop: Service, @unchecked Sendable {
             "version": pghaVersion,
             "tags": config.tags.asJSON,
         ]
+        if let scheduled = requests.scheduledRestart { d["scheduled_restart"] = scheduled.json }
         if local.run == .running {
             d["xlog_location"] = local.lsn
             d["timeline"] = local.timeline

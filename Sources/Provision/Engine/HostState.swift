@@ -7,8 +7,20 @@ final class HostState {
     let name: String
     let inventoryVars: [String: Any]
     let magicVars: [String: Any]
-    /// set_fact / register / gathered facts (above play and task vars, below -e).
-    var facts: [String: Any] = [:]
+    /// set_fact / register / gathered facts (above play and task vars, below -e). Written by
+    /// this host's worker (loops) or the main thread; other hosts' workers read them through
+    /// `hostvars`, so writes and cross-thread reads go through `factsLock`.
+    private(set) var facts: [String: Any] = [:]
+    private let factsLock = NSLock()
+
+    func mergeFacts(_ new: [String: Any]) {
+        factsLock.lock(); facts.merge(new) { _, n in n }; factsLock.unlock()
+    }
+
+    func factsSnapshot() -> [String: Any] {
+        factsLock.lock(); defer { factsLock.unlock() }
+        return facts
+    }
     var failed = false
     var unreachable = false
     var unreachableReason: String?
@@ -94,8 +106,15 @@ final class VariableScope {
         guard containsTemplate(v), depth < 20 else { return v }
         depth += 1
         defer { depth -= 1 }
-        return try? templater.renderDeep(v, location: "variable '\(name)'")
+        do { return try templater.renderDeep(v, location: "variable '\(name)'") } catch {
+            nestedErrors[name] = error
+            return nil
+        }
     }
+
+    /// Why a variable whose value is a template could not be rendered (reported instead of
+    /// a plain "undefined").
+    var nestedErrors: [String: Error] = [:]
 
     var templater: Templater { Templater(lookup: { [unowned self] in self.lookup($0) }) }
 

@@ -67,7 +67,10 @@ public final class PlaybookRunner {
             }
         }
         summary.seconds = Date().timeIntervalSince(start)
-        for h in summary.hosts { summary.recap[h] = hosts[h]?.recap ?? HostRecap() }
+        for h in summary.hosts {
+            summary.recap[h] = hosts[h]?.recap ?? HostRecap()
+            summary.hostFacts[h] = hosts[h]?.factsSnapshot() ?? [:]
+        }
         if summary.exitCode == 0 {
             if !summary.failedHosts.isEmpty { summary.exitCode = 2 } else if !summary.unreachableHosts.isEmpty { summary.exitCode = 4 }
         }
@@ -168,7 +171,7 @@ public final class PlaybookRunner {
         var out: [String: Any] = [:]
         for name in inventory.hostNames {
             var v = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { a, _ in a }
-            if let h = hosts[name] { v.merge(h.facts) { _, n in n } }
+            if let h = hosts[name] { v.merge(h.factsSnapshot()) { _, n in n } }
             out[name] = v
         }
         return out
@@ -206,8 +209,8 @@ public final class PlaybookRunner {
         var failedNow = 0
         for h in active {
             guard let o = outcomes[h.name] else { continue }
-            if let f = o.facts { h.facts.merge(f) { _, n in n } }
-            if let r = task.register { h.facts[r] = o.registered }
+            if let f = o.facts { h.mergeFacts(f) }
+            if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
             if o.status == .unreachable { h.unreachable = true }
             if o.status == .failed && !o.ignored { h.failed = true; failedNow += 1 }

@@ -67,6 +67,9 @@ public struct RunSummary {
     public var seconds: Double = 0
     /// Set when the run stopped before starting (parse or inventory error).
     public var error: String?
+    /// Each host's registered results, set_fact values and gathered facts at the end of the run
+    /// (so callers can read e.g. a `postgresql_query`'s rows).
+    public var hostFacts: [String: [String: Any]] = [:]
 
     public var changedTotal: Int { recap.values.reduce(0) { $0 + $1.changed } }
     public var failedHosts: [String] { hosts.filter { (recap[$0]?.failed ?? 0) > 0 } }

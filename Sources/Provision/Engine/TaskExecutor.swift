@@ -36,6 +36,8 @@ struct TaskExecutor {
             outcome = TaskOutcome(status: .unreachable, message: "\(e)")
         } catch let e as TransportError {
             outcome = TaskOutcome(status: .failed, message: "\(e)")
+        } catch let e as UndefinedVariableError where scope.nestedErrors[e.name] != nil {
+            outcome = TaskOutcome(status: .failed, message: "\(scope.nestedErrors[e.name]!) (task '\(task.displayName)' at \(task.location))")
         } catch let e as UndefinedVariableError {
             var e = e
             if e.location == nil { e.location = "task '\(task.displayName)' at \(task.location)" }
@@ -59,6 +61,7 @@ struct TaskExecutor {
     private func runGuarded() throws -> TaskOutcome {
         scope.taskVars = task.vars
         scope.locals = [:]
+        scope.nestedErrors = [:]
         let t = scope.templater
         guard let loopSpec = task.loop else {
             if !(try t.condition(task.when, location: location)) {
@@ -87,7 +90,7 @@ struct TaskExecutor {
             one.registered["item"] = item
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
-            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.facts.merge(f) { _, n in n } }
+            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }
             anyChanged = anyChanged || one.status == .changed
             if one.status == .failed { anyFailed = true; outcome.message = one.message }
         }
@@ -126,7 +129,8 @@ struct TaskExecutor {
             let (transport, lock) = try connection()
             let useBecome = become.enabled && become.user != host.remoteUser
             let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
-                                    becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir)
+                                    becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
+                                    connectedAsRoot: host.remoteUser == "root")
             lock.lock()
             let result: ModuleResult
             do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }

@@ -12,7 +12,7 @@ public struct CopyModule: ProvisionModule {
         let data: Data
         if args.has("content") {
             let c = args.values["content"]!
-            data = Data((c is String ? Values.string(c) : Values.json(c)).utf8)
+            data = Data((c is [Any] || c is [String: Any] ? Values.json(c) : Values.string(c)).utf8)
         } else if let src = args.optionalString("src") {
             let local = try ctx.localFile(src, kind: "files")
             guard let d = FileManager.default.contents(atPath: local) else { return .fail("cannot read \(local)") }

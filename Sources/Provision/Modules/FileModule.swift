@@ -56,11 +56,6 @@ public struct FileModule: ProvisionModule {
 
     static func finish(_ ctx: ModuleContext, _ path: String, _ steps: [String], _ before: [String: String],
                        _ after: [String: String]) throws -> ModuleResult {
-        var result = ModuleResult(changed: !steps.isEmpty, data: ["path": path, "state": after["state"] ?? ""])
-        if ctx.diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
-        guard result.changed, !ctx.check else { return result }
-        let r = try ctx.sh(steps.joined(separator: " && "))
-        if r.exitStatus != 0 { return .fail("\(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
-        return result
+        try ctx.apply(steps, data: ["path": path, "state": after["state"] ?? ""], before: before, after: after)
     }
 }

@@ -12,9 +12,7 @@ public struct LineInFileModule: ProvisionModule {
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
-        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
-        let facts = try FileFacts.gather(ctx, path, content: true)
-        let state = try args.choice("state", ["present", "absent"], default: "present")
+        let (path, facts, state) = try EditedFile.open(args, ctx)
         if !facts.exists {
             if state == "absent" { return ModuleResult(data: ["path": path]) }
             guard try args.bool("create") else { return .fail("\(path) does not exist (set create: yes to create it)") }
@@ -69,9 +67,7 @@ public struct BlockInFileModule: ProvisionModule {
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
-        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
-        let facts = try FileFacts.gather(ctx, path, content: true)
-        let state = try args.choice("state", ["present", "absent"], default: "present")
+        let (path, facts, state) = try EditedFile.open(args, ctx)
         if !facts.exists {
             if state == "absent" { return ModuleResult(data: ["path": path]) }
             guard try args.bool("create") else { return .fail("\(path) does not exist (set create: yes to create it)") }
@@ -104,5 +100,13 @@ public struct BlockInFileModule: ProvisionModule {
         if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
                                      owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+    }
+}
+
+/// What lineinfile and blockinfile read first: the path, its facts with content, the state.
+enum EditedFile {
+    static func open(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> (String, FileFacts, String) {
+        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
+        return (path, try FileFacts.gather(ctx, path, content: true), try args.choice("state", ["present", "absent"], default: "present"))
     }
 }

@@ -126,16 +126,22 @@ public final class ModuleContext {
     public let templater: Templater
     /// Directory of the playbook file, for relative `src` / template paths.
     public let playbookDir: String
+    /// True when the connection is already root: become then uses `runuser` (util-linux, on
+    /// every Debian) instead of sudo, which minimal images do not have.
+    public let connectedAsRoot: Bool
 
     public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
-                templater: Templater = Templater(variables: [:]), playbookDir: String = ".") {
+                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false) {
         self.host = host; self.transport = transport; self.check = check; self.diff = diff
         self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
+        self.connectedAsRoot = connectedAsRoot
     }
 
-    /// The command as sent: `sudo -n -u USER sh -c '…'` under become, unchanged otherwise.
+    /// The command as sent: `sudo -n -H -u USER sh -c '…'` under become (`runuser -u USER --
+    /// sh -c '…'` when connected as root), unchanged otherwise.
     public func wrap(_ command: String) -> String {
         guard let user = becomeUser else { return command }
+        if connectedAsRoot { return "runuser -u \(Values.shellQuote(user)) -- sh -c \(Values.shellQuote(command))" }
         return "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"
     }
 
@@ -173,6 +179,20 @@ public final class ModuleContext {
             throw ProvisionError("cannot find \(kind) file '\(name)' (looked in \(playbookDir)/\(kind), \(playbookDir), \(playbookDir)/../\(kind), ./\(kind))")
         }
         return found
+    }
+}
+
+extension ModuleContext {
+    /// The common tail of a module that planned `steps`: changed when there are any, a state
+    /// diff under --diff, nothing sent under --check, else the steps joined with `&&`.
+    func apply(_ steps: [String], data: [String: Any], before: [String: String], after: [String: String]) throws -> ModuleResult {
+        var result = ModuleResult(changed: !steps.isEmpty, data: data)
+        if diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
+        guard result.changed, !check else { return result }
+        let command = steps.joined(separator: " && ")
+        let r = try sh(command)
+        if r.exitStatus != 0 { return .fail("\(command): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        return result
     }
 }
 

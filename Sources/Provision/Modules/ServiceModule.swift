@@ -46,15 +46,9 @@ public struct ServiceModule: ProvisionModule {
                 before["enabled"] = enabledState; after["enabled"] = want ? "enabled" : "disabled"
             }
         }
-        var result = ModuleResult(changed: !steps.isEmpty, data: ["name": unit, "state": isActive ? "started" : "stopped",
-                                                                   "status": ["ActiveState": active, "UnitFileState": enabledState]])
-        if ctx.diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
-        guard result.changed, !ctx.check else { return result }
-        let r = try ctx.sh(steps.joined(separator: " && "))
-        if r.exitStatus != 0 {
-            return .fail("\(steps.joined(separator: " && ")) failed: \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-        return result
+        return try ctx.apply(steps, data: ["name": unit, "state": isActive ? "started" : "stopped",
+                                           "status": ["ActiveState": active, "UnitFileState": enabledState]],
+                             before: before, after: after)
     }
 }
 

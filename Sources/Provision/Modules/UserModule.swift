@@ -54,12 +54,7 @@ public struct UserModule: ProvisionModule {
             }
             if !o.isEmpty { cmd = "usermod \(o.joined(separator: " ")) \(n)" }
         }
-        var result = ModuleResult(changed: cmd != nil, data: ["name": name, "state": state])
-        if ctx.diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
-        guard let cmd, !ctx.check else { return result }
-        let a = try ctx.sh(cmd)
-        if a.exitStatus != 0 { return .fail("\(cmd): \(a.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
-        return result
+        return try ctx.apply(cmd.map { [$0] } ?? [], data: ["name": name, "state": state], before: before, after: after)
     }
 }
 
@@ -84,11 +79,6 @@ public struct GroupModule: ProvisionModule {
         } else if let gid = args.optionalString("gid"), let e = entry, e.count > 2, e[2] != gid {
             cmd = "groupmod -g \(q(gid)) \(n)"; before["gid"] = e[2]; after["gid"] = gid
         }
-        var result = ModuleResult(changed: cmd != nil, data: ["name": name, "state": state])
-        if ctx.diff && result.changed { result.diff = UnifiedDiff.state(before, after) }
-        guard let cmd, !ctx.check else { return result }
-        let a = try ctx.sh(cmd)
-        if a.exitStatus != 0 { return .fail("\(cmd): \(a.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
-        return result
+        return try ctx.apply(cmd.map { [$0] } ?? [], data: ["name": name, "state": state], before: before, after: after)
     }
 }

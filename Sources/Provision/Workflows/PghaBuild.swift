@@ -37,6 +37,8 @@ public struct PghaBuild: Sendable {
     public init(layout: ProjectLayout) { self.layout = layout }
 
     public var binaryPath: String { layout.root + "/.build/release/pgha" }
+    /// What hosts get: the release binary without its debug sections (~150 MB → ~60 MB).
+    public var hostBinaryPath: String { layout.root + "/.build/hosts/pgha" }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
@@ -61,26 +63,38 @@ public struct PghaBuild: Sendable {
         return nil
     }
 
-    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha`);
-    /// the compiler's output goes to stderr. Returns the binary's path.
+    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha`; the
+    /// compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
     @discardableResult
     public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
-        guard let reason = staleness() else { return binaryPath }
-        log("building pgha for the hosts (\(reason))")
+        if let reason = staleness() {
+            log("building pgha for the hosts (\(reason))")
+            try run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha"], what: "building pgha")
+        }
+        let fm = FileManager.default
+        let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date ?? .distantFuture
+        let copied = (try? fm.attributesOfItem(atPath: hostBinaryPath))?[.modificationDate] as? Date ?? .distantPast
+        if copied < built {
+            try fm.createDirectory(atPath: (hostBinaryPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try run(["strip", "--strip-debug", "-o", hostBinaryPath, binaryPath], what: "stripping pgha")
+        }
+        return hostBinaryPath
+    }
+
+    private func run(_ arguments: [String], what: String) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")
         process.environment = env
-        process.arguments = ["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha"]
+        process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: layout.root)
         process.standardOutput = FileHandle.standardError
         process.standardError = FileHandle.standardError
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw WorkflowError("building pgha failed (swift build exit \(process.terminationStatus)); see the compiler output above")
+            throw WorkflowError("\(what) failed (\(arguments[0]) exit \(process.terminationStatus)); see its output above")
         }
-        return binaryPath
     }
 }

@@ -1,0 +1,124 @@
+// The named cluster workflows behind `provision up/check/demo/switchover/set/rebuild/down`:
+// each runs one playbook of playbooks/ through the engine with the inputs it computed, and turns
+// a failed run into one readable reason (host, task, message).
+import Foundation
+
+public final class ClusterWorkflow {
+    public let layout: ProjectLayout
+    public let inventoryPath: String
+    public let inventory: Inventory
+    /// Output for the playbook runs (human text on stdout by default).
+    public var output: OutputSink?
+    public var verbosity = 0
+    /// Progress lines of the workflow itself (stderr by default).
+    public var log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }
+
+    public init(inventoryPath: String, layout: ProjectLayout? = nil) throws {
+        self.layout = try layout ?? ProjectLayout.locate()
+        self.inventoryPath = inventoryPath
+        inventory = try Inventory.load(path: inventoryPath)
+        for group in ["postgres", "etcd", "haproxy"] where inventory.hosts(inGroup: group).isEmpty {
+            throw WorkflowError("\(inventoryPath): group '\(group)' has no hosts (the cluster playbooks need postgres, etcd and haproxy)")
+        }
+    }
+
+    /// Runs playbooks/NAME with `vars` as extra vars; throws the run's failures as one error.
+    @discardableResult
+    public func runPlaybook(_ name: String, vars: [String: Any] = [:]) throws -> RunSummary {
+        let failures = FailureRecorder(forwardingTo: output ?? HumanOutput(verbosity: verbosity))
+        let runner = PlaybookRunner(inventory: inventory, options: RunOptions(extraVars: vars, verbosity: verbosity), output: failures)
+        defer { runner.close() }
+        let summary = runner.run(playbookPath: layout.playbook(name))
+        if summary.exitCode != 0 {
+            if let error = summary.error { throw WorkflowError("\(name): \(error)") }
+            let reasons = failures.reasons.isEmpty ? ["exit code \(summary.exitCode)"] : failures.reasons
+            throw WorkflowError("\(name) failed:\n  " + reasons.joined(separator: "\n  "))
+        }
+        return summary
+    }
+
+    /// Whether the inventory declares a lab (`lab:` in group all's variables).
+    public var declaresLab: Bool { inventory.groups["all"]?.vars["lab"] != nil }
+
+    /// The lab the inventory declares, brought up (hosts already running are left alone).
+    public func labUp() throws -> LabUpReport {
+        let lab = try Lab(inventory: inventory, path: inventoryPath, log: log)
+        return try lab.up()
+    }
+
+    /// `provision up`: the lab when the inventory declares one, the pgha binary built if
+    /// missing or stale, then site.yml.
+    @discardableResult
+    public func up() throws -> RunSummary {
+        if declaresLab { log("\(try labUp())") }
+        let binary = try PghaBuild(layout: layout).ensureBuilt(log: log)
+        return try runPlaybook("site.yml", vars: ["pgha_binary": binary])
+    }
+
+    /// `provision check`: check.yml, then the cluster table.
+    public func check() throws -> ClusterStatus {
+        try runPlaybook("check.yml")
+        return try ClusterStatus.fetch(inventory: inventory)
+    }
+
+    /// `provision demo`: the demo script generated (cached by scale; byte-identical each time, so
+    /// the upload is skipped on re-runs), then demo.yml.
+    public func demo(scale: Int, pgbenchScale: Int = 1) throws {
+        let db = try DemoDatabase(scale: scale)
+        let dir = layout.root + "/.build/demo"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = "\(dir)/demo-scale-\(scale).sql"
+        if !FileManager.default.fileExists(atPath: path) {
+            let counts = try db.write(to: path)
+            log("generated \(path): \(counts)")
+        }
+        try runPlaybook("demo.yml", vars: ["demo_sql_path": path, "demo_scale": scale, "pgbench_scale": pgbenchScale])
+    }
+
+    /// `provision switchover`: to `host`, or to the healthiest replica when nil.
+    public func switchover(to host: String?) throws {
+        if let host, !inventory.hosts(inGroup: "postgres").contains(host) {
+            throw WorkflowError("switchover: \(host) is not in group postgres of \(inventoryPath)")
+        }
+        try runPlaybook("switchover.yml", vars: ["switchover_to": host ?? ""])
+    }
+
+    /// `provision set`: dynamic config, rolling restart when a parameter needs one.
+    public func set(_ change: ParameterChange) throws {
+        try runPlaybook("set.yml", vars: ["pg_config_patch": change.configPatchJSON,
+                                          "pg_parameters_live_sql": change.liveSQL])
+    }
+
+    /// `provision rebuild`: wipe and re-clone one replica.
+    public func rebuild(host: String, forceFailover: Bool) throws {
+        guard inventory.hosts(inGroup: "postgres").contains(host) else {
+            throw WorkflowError("rebuild: \(host) is not in group postgres of \(inventoryPath)")
+        }
+        try runPlaybook("rebuild.yml", vars: ["rebuild_host": host, "force_failover": forceFailover])
+    }
+
+    /// `provision down`: services stopped, hosts left running.
+    public func down() throws { try runPlaybook("down.yml") }
+}
+
+/// Passes every event on and keeps "host: task: message" for each failure that was not ignored.
+final class FailureRecorder: OutputSink {
+    let forward: OutputSink
+    private(set) var reasons: [String] = []
+    private var task = ""
+    private let lock = NSLock()
+
+    init(forwardingTo forward: OutputSink) { self.forward = forward }
+
+    func emit(_ event: RunEvent) {
+        lock.lock()
+        switch event {
+        case let .taskStart(name, _): task = name
+        case let .hostResult(host, status, message, item, ignored, _, _) where (status == .failed && !ignored) || status == .unreachable:
+            reasons.append("\(host): \(task)\(item.map { " (item \($0))" } ?? ""): \(message ?? status.rawValue)")
+        default: break
+        }
+        lock.unlock()
+        forward.emit(event)
+    }
+}

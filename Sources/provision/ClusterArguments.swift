@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Provision
+
+/// The inventory argument and output flags every cluster workflow command takes.
+struct ClusterArguments: ParsableArguments {
+    @Argument(help: "Inventory of the cluster (directory with hosts.yml and group_vars, or the file).")
+    var inventory: String
+
+    @Flag(name: .customShort("v"), help: "More output (repeatable).")
+    var verbose: Int
+
+    func workflow() throws -> ClusterWorkflow {
+        let workflow = try clusterCall { try ClusterWorkflow(inventoryPath: inventory) }
+        workflow.verbosity = verbose
+        return workflow
+    }
+}
+
+/// Runs `body`; a workflow error becomes one clear message on stderr and exit code 2.
+func clusterCall<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as ExitCode { throw error } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Provision
+
+/// `provision lab …`: local systemd-nspawn hosts declared by an inventory. Every subcommand takes
+/// the inventory as its first positional argument (a directory with hosts.yml, or the file).
+struct LabCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Local lab hosts (systemd-nspawn) with fault injection.",
+        discussion: """
+            State lives in /var/lib/provision/labs/<lab>/ (keys, disks, recorded PIDs); the base image
+            and the offline apt repository are cached in /var/cache/provision/. The lab's name is
+            lab.name from the inventory, else the inventory directory's name.
+            """,
+        subcommands: [LabUp.self, LabStatus.self, LabStop.self, LabKill.self, LabStart.self,
+                      LabPartition.self, LabHeal.self, LabSSH.self, LabDown.self, LabDestroy.self]
+    )
+}
+
+/// The inventory argument every `lab` subcommand takes first.
+struct LabInventoryArgument: ParsableArguments {
+    @Argument(help: "Inventory declaring the lab (directory with hosts.yml, or the file).")
+    var inventory: String
+
+    func lab() throws -> Lab { try labCall { try Lab(inventory: inventory) } }
+}
+
+/// Runs `body`, printing a `LabError` as one clear line on stderr and exiting 1.
+func labCall<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as LabError {
+        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        throw ExitCode.failure
+    }
+}

@@ -1,0 +1,21 @@
+// Every cluster playbook passes the engine's full validation (modules, options, keywords,
+// YAML), and the inventories the workflows use define every variable their plays need.
+import Foundation
+import Testing
+@testable import Provision
+
+@Suite struct ClusterPlaybooksTests {
+    static let playbooks = ["site.yml", "etcd.yml", "postgres.yml", "haproxy.yml", "check.yml", "demo.yml",
+                            "switchover.yml", "set.yml", "rebuild.yml", "down.yml"]
+
+    @Test(arguments: playbooks)
+    func playbookValidates(name: String) throws {
+        let playbook = try PlaybookParser.parse(path: TemplateHost.root + "/playbooks/" + name)
+        #expect(!playbook.plays.isEmpty)
+    }
+
+    @Test func siteRunsEtcdThenPostgresThenHaproxy() throws {
+        let playbook = try PlaybookParser.parse(path: TemplateHost.root + "/playbooks/site.yml")
+        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "haproxy"])
+    }
+}
