@@ -101,7 +101,7 @@ import Testing
               changed_when: false
             - set_fact:
                 outs: "{{ echoes.results | selectattr('stdout', 'defined') | map(attribute='stdout') | list }}"
-            - copy: {dest: "{{ base }}.txt", content: "{{ outs | join(',') }}"}
+            - copy: {dest: "{{ base }}.txt", content: "{{ outs | join(',') }}", mode: "{{ no_mode | default(omit) }}"}
               when: inventory_hostname == 'h1'
         """)
         defer { dir.remove() }
@@ -187,6 +187,10 @@ import Testing
         let s = runner.run(playbookPath: file)
         #expect(s.exitCode == 2)
         #expect(!json.text.contains("s3cr3t") && json.text.contains("hidden due to the 'no_log: true'"))
+        let events = json.text.split(separator: "\n").compactMap { (try? Values.parseJSON(String($0))) as? [String: Any] }
+        #expect(events.count == json.text.split(separator: "\n").count)
+        #expect(events.contains { $0["event"] as? String == "host_result" && $0["status"] as? String == "failed" && $0["task"] as? String == "fail" })
+        #expect((events.last?["stats"] as? [String: Any])?["h1"] != nil)
     }
 
     /// all < parent group < child group < host < play vars < task vars < set_fact/register < -e.

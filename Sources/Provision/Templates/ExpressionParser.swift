@@ -177,6 +177,8 @@ struct ExpressionParser {
                 if accept(.op("(")) { e = .call(e, name, try parseArgs(close: ")").positional) } else { e = .attr(e, name) }
             } else if accept(.op("[")) {
                 e = .index(e, try parseConditional()); try expect("]")
+            } else if case let .name(fn) = e, accept(.op("(")) {
+                e = .call(.literal(NSNull()), fn, try parseArgs(close: ")").positional)
             } else if accept(.op("|")) {
                 guard case let .ident(name) = next() else { throw error("expected a filter name after '|'") }
                 var args = (positional: [Expr](), named: [String: Expr]())
