@@ -100,6 +100,38 @@ import Testing
         #expect(entries.count >= 3, "\(history.out)")
         #expect(entries.suffix(3).compactMap { $0["New Leader"] as? String }.last == leader)
 
+        // Scheduled switchover: shown by list, cancellable; one due in a few seconds runs by itself.
+        let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300))
+        let sched = try cluster.cli(["switchover", "--scheduled", later, "--force"])
+        #expect(sched.status == 0 && sched.out.contains("Switchover scheduled"), "\(sched.out)\(sched.err)")
+        #expect(try cluster.cli(["list"]).out.contains("Switchover scheduled at: \(later)"))
+        let cancel = try cluster.cli(["switchover", "--cancel", "--force"])
+        #expect(cancel.status == 0 && cancel.out.contains("cancelled"), "\(cancel.err)")
+        #expect(try cluster.cli(["list"]).out.contains("Switchover scheduled") == false)
+        try caughtUp(cluster)
+        let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3))
+        #expect(try cluster.cli(["switchover", "--scheduled", soon, "--force"]).status == 0)
+        _ = try cluster.eventually(30, "the scheduled switchover") { () -> String? in
+            guard let p = cluster.primary(), p != leader else { return nil }
+            return p
+        }
+        leader = try cluster.healthy()
+
+        // Scheduled restart through REST: runs at its time; DELETE /restart cancels a pending one.
+        let restarted = names.first { $0 != leader }!
+        let startedAt = try cluster.connect(restarted).query("SELECT pg_postmaster_start_time()::text AS t").value("t")
+        let inTwo = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+        #expect(cluster.http(restarted, "POST", "/restart", body: #"{"schedule":"\#(inTwo)"}"#)?.status == 202)
+        _ = try cluster.eventually(30, "the scheduled restart of \(restarted)") { () -> Bool? in
+            let t = (try? cluster.connect(restarted).query("SELECT pg_postmaster_start_time()::text AS t"))?.value("t")
+            return t != nil && t != startedAt ? true : nil
+        }
+        let inFive = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300))
+        #expect(cluster.http(restarted, "POST", "/restart", body: #"{"schedule":"\#(inFive)"}"#)?.status == 202)
+        #expect(cluster.http(restarted, "DELETE", "/restart")?.status == 200)
+        #expect(cluster.http(restarted, "DELETE", "/restart")?.status == 404)
+        _ = try cluster.healthy()
+
         // pause, then host loss of the primary: no promotion until resume.
         let pause = try cluster.cli(["pause", "--wait"])
         #expect(pause.status == 0 && pause.out.contains("paused"), "\(pause.out)\(pause.err)")

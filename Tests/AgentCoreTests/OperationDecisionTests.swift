@@ -140,6 +140,18 @@ let opsTable: [DecisionCase] = [
         #expect(ConfigEdit.problem(["loop_wait": true])?.contains("loop_wait") == true)
     }
 
+    @Test func staleConfigIsNoticedOnlyWhenParametersDiffer() throws {
+        let dir = NSTemporaryDirectory() + "pgha-stale-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var c = AgentConfig(); c.name = "n1"; c.postgres.dataDir = dir + "/data"; c.postgres.pgpass = dir + "/pgpass"
+        let files = PostgresFiles(config: c)
+        try files.write(dynamic: ["max_connections": "40", "work_mem": "4MB"], upstream: UpstreamServer(name: "n2", host: "127.0.0.1", port: 5433), standby: true)
+        #expect(!ConfigSync.isStale(files, dynamic: ["max_connections": "40", "work_mem": "4MB"]))
+        #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "55", "work_mem": "4MB"]))
+        #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "40"]))
+    }
+
     @Test func editConfigSetsDottedKeys() throws {
         var c: [String: Any] = ["postgresql": ["parameters": ["max_connections": 40]]]
         c = try ConfigEditor.set(c, path: "postgresql.parameters.max_connections", value: "50")

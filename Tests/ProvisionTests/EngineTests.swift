@@ -278,6 +278,15 @@ import Testing
         #expect(dir.read("h1.who") == "nobody root")
     }
 
+    @Test func longTasksPrintAProgressLine() throws {
+        let (dir, inv, file) = setup("- hosts: local\n  tasks:\n    - command: sleep 1\n", hosts: ["h1"])
+        defer { dir.remove() }
+        var options = RunOptions()
+        options.progressAfter = 0.3
+        let (s, out) = run(inv, file, options)
+        #expect(s.exitCode == 0 && out.text.contains("[command] still running after 0s on: h1"), "\(out.text)")
+    }
+
     @Test func parseErrorExitsOneAndTouchesNothing() throws {
         let (dir, inv, file) = setup("""
         - hosts: local

@@ -209,6 +209,7 @@ struct ExpressionParser {
             case "true", "True": return .literal(true)
             case "false", "False": return .literal(false)
             case "none", "None", "null": return .literal(NSNull())
+            case "and", "or", "in", "is", "if", "else": throw error("unexpected '\(name)'")
             default: return .name(name)
             }
         case .op("("):
