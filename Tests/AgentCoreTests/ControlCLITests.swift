@@ -30,6 +30,18 @@ import Testing
         _ = try cluster.healthy()
         try caughtUp(cluster)
 
+        // PATCH /config: unsafe timing refused whole; a reload-only parameter reaches every member
+        // within a loop; null removes it again.
+        let unsafe = cluster.http(leader, "PATCH", "/config", body: #"{"loop_wait": 10, "postgresql": {"parameters": {"work_mem": "7MB"}}}"#)
+        #expect(unsafe?.status == 400 && unsafe?.body.contains("exceeds ttl") == true, "\(String(describing: unsafe))")
+        let patched = cluster.http(leader, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"work_mem": "8MB"}}}"#)
+        #expect(patched?.status == 200 && patched?.body.contains("\"work_mem\":\"8MB\"") == true, "\(String(describing: patched))")
+        for n in names {
+            _ = try cluster.eventually(10, "work_mem reloaded on \(n)") { (try? cluster.connect(n).query("SHOW work_mem"))?.value("work_mem") == "8MB" ? true : nil }
+        }
+        let removed = cluster.http(leader, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"work_mem": null}}}"#)
+        #expect(removed?.status == 200 && removed?.body.contains("work_mem") == false, "\(String(describing: removed))")
+
         // Actionable errors.
         let unknown = try cluster.cli(["switchover", "--candidate", "nope", "--force"])
         #expect(unknown.status == 1 && unknown.err.contains("unknown member nope"))

@@ -79,6 +79,10 @@ let opsTable: [DecisionCase] = [
     DecisionCase(description: "sync mode: a lagging asynchronous replica is not a switchover candidate",
                  input: input("n1", withFailover(withSync(withConfig(settled(view(leader: "n1")), #"{"synchronous_mode":true}"#), "n2"), leader: "n1", member: "n3"), primary()),
                  expected: [.clearFailover], says: "not a synchronous standby"),
+    // check_timeline: a replica still on an old timeline stays out.
+    DecisionCase(description: "check_timeline: replica behind the last leader's timeline does not race",
+                 input: input("n2", { var v = withConfig(view(leader: nil), #"{"check_timeline":true}"#); v.history = [HistoryEntry(timeline: 1, lsn: 100, reason: "", timestamp: "", newLeader: "n1")]; return v }(), replica(timeline: 1)),
+                 expected: [], says: "check_timeline is on"),
     // Failsafe: etcd gone; the leader stays only while every member acknowledges.
     DecisionCase(description: "failsafe: all members acknowledge, primary stays",
                  input: input("n1", nil, primary(), now: 120, renewed: 100) { $0.failsafeAcked = true; $0.lastKnown = settled(view(leader: "n1")) },
