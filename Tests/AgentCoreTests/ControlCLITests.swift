@@ -7,7 +7,7 @@ import Foundation
 import PQ
 import Testing
 
-@Suite(.serialized) struct ControlCLITests {
+extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
     @Test func operationsOverTheCLI() throws {
         let cluster = try AgentCluster(scope: "ops")
         defer { cluster.shutdown() }
@@ -186,4 +186,4 @@ import Testing
         }
         try body()
     }
-}
+} }
