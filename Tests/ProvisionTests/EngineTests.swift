@@ -240,6 +240,9 @@ import Testing
         #expect(s.exitCode == 0 && s.hosts == ["h2"], "\(out.text) \(s.error ?? "")")
         #expect(dir.read("once") == "h2\n" && dir.read("h2.count") == "x\nx\nx\n" && dir.read("h2.tagged") == "True")
         let (s2, _) = run(inv, file, RunOptions(skipTags: ["counting", "deploy"]))
+        let templated = dir.write("templated.yml", "- hosts: \"{{ target }}\"\n  tasks:\n    - copy: {dest: \"{{ base }}.t\", content: x}\n")
+        let (s3, _) = run(inv, templated, RunOptions(extraVars: ["target": "h1"]))
+        #expect(s3.hosts == ["h1"] && dir.read("h1.t") == "x" && dir.read("h2.t") == nil)
         #expect(s2.exitCode == 0 && dir.read("once") == "h2\nh1\n" && dir.read("h1.count") == nil)
     }
 
