@@ -43,6 +43,7 @@ import Testing
         - lineinfile: {path: "{{ base }}/d/b.conf", regexp: "^port", line: "port = 5432", create: true}
         - file: {src: "{{ base }}/d/a.txt", path: "{{ base }}/d/link", state: link}
         - file: {path: "{{ base }}/d/touched", state: touch}
+        - file: {path: "{{ base }}/d", state: directory, recurse: true, owner: root, group: root}
         - command: touch {{ base }}/d/once
           args: {creates: "{{ base }}/d/once"}
     """
