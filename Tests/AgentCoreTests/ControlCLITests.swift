@@ -50,6 +50,12 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
         let list = try cluster.cli(["list"])
         #expect(list.status == 0 && list.out.contains("| Leader ") && names.allSatisfy { list.out.contains("| \($0) ") }, "\(list.out)")
 
+        let topology = try cluster.cli(["topology"])
+        #expect(names.filter { $0 != leader }.allSatisfy { topology.out.contains("| + \($0) ") }, "\(topology.out)")
+        #expect(try cluster.cli(["list", "--format", "yaml"]).out.contains("Role: Leader"))
+        let reload = try cluster.cli(["reload", "--force"])
+        #expect(reload.status == 0 && names.allSatisfy { reload.out.contains("Success: reload on member \($0)") }, "\(reload.out)\(reload.err)")
+
         // Switchover to a named candidate: lossless, the old primary rejoins without a clone.
         let marker = cluster.member(leader).dataDir + "/pgha-test-marker"
         FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
