@@ -7,7 +7,7 @@ import Foundation
 import PQ
 import Testing
 
-@Suite(.serialized) struct ControlCLITests {
+extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
     @Test func operationsOverTheCLI() throws {
         let cluster = try AgentCluster(scope: "ops")
         defer { cluster.shutdown() }
@@ -49,6 +49,12 @@ import Testing
         // list
         let list = try cluster.cli(["list"])
         #expect(list.status == 0 && list.out.contains("| Leader ") && names.allSatisfy { list.out.contains("| \($0) ") }, "\(list.out)")
+
+        let topology = try cluster.cli(["topology"])
+        #expect(names.filter { $0 != leader }.allSatisfy { topology.out.contains("| + \($0) ") }, "\(topology.out)")
+        #expect(try cluster.cli(["list", "--format", "yaml"]).out.contains("Role: Leader"))
+        let reload = try cluster.cli(["reload", "--force"])
+        #expect(reload.status == 0 && names.allSatisfy { reload.out.contains("Success: reload on member \($0)") }, "\(reload.out)\(reload.err)")
 
         // Switchover to a named candidate: lossless, the old primary rejoins without a clone.
         let marker = cluster.member(leader).dataDir + "/pgha-test-marker"
@@ -186,4 +192,4 @@ import Testing
         }
         try body()
     }
-}
+} }

@@ -4,12 +4,17 @@ import AgentCore
 import Fixtures
 import Foundation
 import PQ
+import Testing
 
 struct CLIResult {
     var status: Int32
     var out: String
     var err: String
 }
+
+/// The operations' cluster tests run one after another (each starts etcd + 3 agents + 3 Postgres;
+/// two cores do not run several such clusters at once without stalling their leases).
+@Suite(.serialized) struct AgentOpsClusters {}
 
 /// REST basic auth the ops tests put into every member's configuration.
 let opsAuth = (user: "admin", password: "pw-rest-test")

@@ -35,7 +35,7 @@ final class NumberedWriter: @unchecked Sendable {
     func finish() { stop.set(true); _ = done.wait(timeout: .now() + 20) }
 }
 
-@Suite(.serialized) struct SyncFailsafeTests {
+extension AgentOpsClusters { @Suite(.serialized) struct SyncFailsafeTests {
     @Test func synchronousModeLosesNoAcknowledgedCommit() throws {
         let cluster = try AgentCluster(scope: "sync")
         defer { cluster.shutdown() }
@@ -96,4 +96,4 @@ final class NumberedWriter: @unchecked Sendable {
         #expect(demoted)
         #expect(cluster.status(replicas[1], "/primary") == 503)
     }
-}
+} }
