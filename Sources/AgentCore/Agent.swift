@@ -14,8 +14,11 @@ public enum Agent {
         let snapshot = Locked(AgentSnapshot(config: config))
         let wakeup = Wakeup()
         let loop = HALoop(config: config, store: store, postgres: postgres, snapshot: snapshot, wakeup: wakeup, logger: logger)
-        let watch = LeaderWatch(store: store, wakeup: wakeup, logger: logger)
-        let router = APIRouter.make(snapshot: snapshot, metrics: AgentMetrics(scope: config.scope, name: config.name))
+        // failover and config too: a switchover request or config change is acted on at once.
+        let watch = LeaderWatch(store: store, wakeup: wakeup, logger: logger, watchedKeys: ["leader", "failover", "config"])
+        let actions = ActionContext(config: config, store: store, snapshot: snapshot, requests: loop.requests, wakeup: wakeup)
+        let router = APIRouter.make(snapshot: snapshot, metrics: AgentMetrics(scope: config.scope, name: config.name),
+                                    extend: { ActionRoutes.install($0, actions) })
         var apiLogger = logger
         apiLogger.logLevel = .warning  // HAProxy probes every second; request lines would drown the log
         let app = Application(router: router,

@@ -75,6 +75,7 @@ import Testing
             """
         #expect(AptSources.deb822Mirror(deb822, suite: "bookworm") == "http://deb.example.org/debian")
         #expect(AptSources.deb822Mirror(deb822, suite: "trixie") == nil)
+        #expect(AptSources.deb822Mirror(deb822, suite: nil) == "http://deb.example.org/debian")
         let oneLine = """
             # comment
             deb-src http://src.example.org/debian bookworm main

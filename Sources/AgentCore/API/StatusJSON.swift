@@ -15,6 +15,7 @@ public enum StatusJSON {
             "patroni": ["version": pghaVersion, "scope": s.config.scope, "name": s.name],
             "cluster_unlocked": s.cluster?.leader == nil,
         ]
+        if s.cluster?.paused == true { d["pause"] = true }
         if let t = s.lastEtcdContact { d["dcs_last_seen"] = Int(t.timeIntervalSince1970) }
         if l.run == .running {
             d["postmaster_start_time"] = l.postmasterStartTime ?? ""
@@ -45,12 +46,14 @@ public enum StatusJSON {
                 "api_url": m.apiURL, "host": m.host, "port": m.port, "timeline": m.timeline,
             ]
             if m.tagsJSON != "{}", let tags = try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8)) { d["tags"] = tags }
+            if m.pendingRestart { d["pending_restart"] = true }
+            if let at = m.scheduledRestart { d["scheduled_restart"] = ["schedule": at] }
             if m.name != view.leader {
                 if let optime = view.leaderOptime, m.state == "running" { d["lag"] = max(0, optime - m.xlogLocation) } else { d["lag"] = "unknown" }
             }
             return d
         }
-        return ["members": members, "scope": s.config.scope, "pause": false]
+        return ["members": members, "scope": s.config.scope, "pause": view.paused]
     }
 
     public static func history(_ s: AgentSnapshot) -> [[Any]] { (s.cluster?.history ?? []).map(\.json) }

@@ -16,6 +16,10 @@ public struct MemberInfo: Equatable, Sendable {
     public var clonefrom = false
     public var failoverPriority = 1
     public var pendingRestart = false
+    /// replication_state of a replica ("streaming", "in archive recovery").
+    public var replicationState: String?
+    /// scheduled_restart.schedule, when a restart is scheduled on the member.
+    public var scheduledRestart: String?
     /// The tags object as stored, for /cluster.
     public var tagsJSON: String = "{}"
     public init(name: String) { self.name = name }
@@ -33,6 +37,8 @@ public struct MemberInfo: Equatable, Sendable {
         m.timeline = (d["timeline"] as? NSNumber)?.intValue ?? 0
         m.xlogLocation = (d["xlog_location"] as? NSNumber)?.int64Value ?? 0
         m.pendingRestart = d["pending_restart"] as? Bool ?? false
+        m.replicationState = d["replication_state"] as? String
+        m.scheduledRestart = (d["scheduled_restart"] as? [String: Any])?["schedule"] as? String
         if let tags = d["tags"] as? [String: Any] {
             m.nofailover = tags["nofailover"] as? Bool ?? false
             m.noloadbalance = tags["noloadbalance"] as? Bool ?? false
@@ -104,6 +110,9 @@ public struct FailoverRequest: Equatable, Sendable {
     public var member: String?
     public var scheduledAt: String?
     public var modRevision: Int64
+    public init(leader: String?, member: String?, scheduledAt: String?, modRevision: Int64) {
+        self.leader = leader; self.member = member; self.scheduledAt = scheduledAt; self.modRevision = modRevision
+    }
 }
 
 /// Everything under /<namespace>/<scope>/ at one etcd revision.

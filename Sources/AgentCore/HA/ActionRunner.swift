@@ -78,6 +78,8 @@ public final class ActionRunner: @unchecked Sendable {
             try await postgres.maintainSlots(for: others)
         case .publishStatus:
             try await store.publishStatus(optime: local.writeLSN, slots: [:])
+        default:
+            try await performOperation(action, cluster: cluster, local: local)
         }
     }
 

@@ -43,6 +43,23 @@ public enum HAAction: Equatable, Sendable {
     case maintainSlots
     /// Leader: publish `status` (optime).
     case publishStatus
+    // Operations (HA/Operations.swift decides them, HA/OperationActions.swift runs them).
+    /// Graceful hand-over: checkpoint, stop, wait until `candidate` has the shutdown checkpoint,
+    /// release the key, start as its replica. Undone (primary again, request cleared) on failure.
+    case switchover(candidate: String)
+    /// Delete the `failover` key (done, or refused).
+    case clearFailover
+    /// Stop (fast) and start again in the same role; `upstream` for a replica.
+    case restart(primary: Bool, upstream: String?)
+    /// Rewrite pgha.conf from the `config` key and reload.
+    case applyConfig(primary: Bool, upstream: String?)
+    /// Leader in synchronous mode: synchronous_standby_names and the `sync` key.
+    case manageSync
+    /// Leader with failsafe_mode: write the `failsafe` key (member → api_url).
+    case publishFailsafe
+
+    /// Routine leader duties, repeated every loop; they do not make the loop look again sooner.
+    public var isRoutine: Bool { self == .maintainSlots || self == .publishStatus }
 
     /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
     public var isLong: Bool {
@@ -57,6 +74,8 @@ public struct Decision: Equatable, Sendable {
     public var actions: [HAAction]
     /// One line an operator understands.
     public var message: String
+    /// Set when this decision answers `DecisionInput.request` (refused when `actions` is empty).
+    public var answersRequest = false
     public init(_ actions: [HAAction], _ message: String) { self.actions = actions; self.message = message }
 }
 
@@ -80,13 +99,28 @@ public struct DecisionInput: Sendable {
     public var busy: String?
     /// pg_rewind failed for this data directory: re-clone instead.
     public var rewindFailed = false
+    /// Wall-clock seconds since 1970 (scheduled switchovers / restarts).
+    public var wallNow: Double = 0
+    /// A request made to this member's REST API (restart, reinitialize, reload), not yet carried out.
+    public var request: LocalRequest?
+    /// pgha.conf differs from what the `config` key asks for.
+    public var configStale = false
+    /// etcd unreachable: every member in the last `failsafe` key answered POST /failsafe (nil: not asked).
+    public var failsafeAcked: Bool?
+    /// The last cluster view read from etcd (for failsafe while etcd is unreachable).
+    public var lastKnown: ClusterView?
     public init(now: Double, me: String) { self.now = now; self.me = me }
 }
 
 public enum HADecision {
     public static func decide(_ i: DecisionInput) -> Decision {
         if let job = i.busy { return Decision([], "waiting: \(job) in progress") }
-        guard let cluster = i.cluster else { return etcdUnreachable(i) }
+        guard let cluster = i.cluster else { return failsafe(i) ?? etcdUnreachable(i) }
+        if let d = operation(i, cluster: cluster) { return d }
+        return withOperationDuties(core(i, cluster: cluster), i, cluster: cluster)
+    }
+
+    static func core(_ i: DecisionInput, cluster: ClusterView) -> Decision {
         if cluster.initialize == nil {
             if i.local.run == .noData { return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it") }
             return Decision([], "not initialized in etcd but a data directory exists: refusing to guess; remove it or initialize by hand")
@@ -141,6 +175,8 @@ public enum HADecision {
             if l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader)") }
             return Decision([], l.streaming ? "no action: streaming from leader \(leader)" : "replica of \(leader), not streaming yet")
         case .starting:
+            // A replica still recovering may be waiting for WAL from a leader that is gone.
+            if l.hasStandbySignal && l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader) while Postgres is starting") }
             return Decision([], "waiting: Postgres is starting")
         case .noData:
             guard cluster.member(leader)?.state == "running" else { return Decision([], "waiting: leader \(leader) is not running yet, nothing to clone") }

@@ -23,6 +23,8 @@ public final class HALoop: Service, @unchecked Sendable {
     var lastLogged = 0.0
     var etcdError: String?
     let busy = Locked<String?>(nil)
+    /// Restart / reinitialize / reload asked through the REST API (HA/LocalRequests.swift).
+    public let requests = LocalRequests()
 
     public init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, snapshot: Locked<AgentSnapshot>,
                 wakeup: Wakeup, logger: Logger) {
@@ -37,6 +39,7 @@ public final class HALoop: Service, @unchecked Sendable {
 
     public func run() async throws {
         do { try postgres.files.writePgpass() } catch { logger.error("cannot write pgpass file: \(error)") }
+        Reaper.adoptOrphans()
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
                 let acted = await iteration()
@@ -60,9 +63,11 @@ public final class HALoop: Service, @unchecked Sendable {
         try? await peerClient.shutdown()
     }
 
-    /// One pass; returns whether actions ran (the loop then looks again sooner).
+    /// One pass; returns whether actions ran and succeeded (the loop then looks again sooner; after
+    /// a failure it waits a full loop_wait, so a failing step is not retried in a tight loop).
     func iteration() async -> Bool {
         let t0 = monotonicNow()
+        Reaper.reap()
         var cluster: ClusterView?
         do {
             try await store.renewLease(ttl: timing.ttl)
@@ -92,17 +97,21 @@ public final class HALoop: Service, @unchecked Sendable {
         if let cluster, cluster.leader == nil, local.isReplica {
             input.peers = await askPeers(cluster.members.filter { $0.name != config.name })
         }
+        await addOperationInputs(&input, cluster: cluster, local: local)
         let decision = HADecision.decide(input)
         report(decision.message, now: t0)
+        if decision.actions.isEmpty { finishRequest(decision, ok: false) }
 
         var acted = false
         if !decision.actions.isEmpty {
-            acted = true
             if let longIndex = decision.actions.firstIndex(where: \.isLong) {
-                let ok = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
-                if ok { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
+                acted = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
+                if acted { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
+                finishRequest(decision, ok: acted, started: true)
             } else {
-                _ = await runner.run(decision.actions, cluster: cluster, local: local)
+                let ok = await runner.run(decision.actions, cluster: cluster, local: local)
+                finishRequest(decision, ok: ok)
+                acted = ok && !decision.actions.allSatisfy(\.isRoutine)
             }
             if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
             local = await postgres.probe()
@@ -129,8 +138,9 @@ public final class HALoop: Service, @unchecked Sendable {
     /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.
     func startJob(_ actions: [HAAction], cluster: ClusterView?, local: LocalPostgres) {
         busy.set("\(actions[0])".components(separatedBy: "(").first ?? "job")
-        Task { [runner, busy, wakeup] in
-            _ = await runner.run(actions, cluster: cluster, local: local)
+        Task { [runner, busy, wakeup, timing] in
+            let ok = await runner.run(actions, cluster: cluster, local: local)
+            if !ok { try? await Task.sleep(nanoseconds: UInt64(timing.loopWait * 1e9)) }
             busy.set(nil)
             wakeup.signal()
         }
@@ -158,6 +168,7 @@ public final class HALoop: Service, @unchecked Sendable {
             "version": pghaVersion,
             "tags": config.tags.asJSON,
         ]
+        if let scheduled = requests.scheduledRestart { d["scheduled_restart"] = scheduled.json }
         if local.run == .running {
             d["xlog_location"] = local.lsn
             d["timeline"] = local.timeline

@@ -22,16 +22,22 @@ public enum AptSources {
         let dir = "\(etcApt)/sources.list.d"
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
         files += names.filter { $0.hasSuffix(".list") || $0.hasSuffix(".sources") }.map { "\(dir)/\($0)" }
-        for file in files {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-            let found = file.hasSuffix(".sources") ? deb822Mirror(text, suite: suite) : oneLineMirror(text, suite: suite)
-            if let found { return found }
+        let texts = files.compactMap { f in (try? String(contentsOfFile: f, encoding: .utf8)).map { (f, $0) } }
+        func find(_ suite: String?) -> String? {
+            for (file, text) in texts {
+                let found = file.hasSuffix(".sources") ? deb822Mirror(text, suite: suite) : oneLineMirror(text, suite: suite)
+                if let found { return found }
+            }
+            return nil
         }
+        // Another release than the machine's (lab.release): the same archive serves every suite.
+        if let found = find(suite) ?? find(nil) { return found }
         throw LabError("no apt source for '\(suite) main' in \(files.joined(separator: ", ")): the lab image is bootstrapped from the machine's own mirror")
     }
 
     /// `deb [options] URI SUITE COMPONENT...` lines.
-    static func oneLineMirror(_ text: String, suite: String) -> String? {
+    /// `suite` nil: any suite of the main archive (not security, updates or backports).
+    static func oneLineMirror(_ text: String, suite: String?) -> String? {
         for raw in text.split(separator: "\n") {
             var line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0]
                 .trimmingCharacters(in: .whitespaces)
@@ -41,7 +47,7 @@ public enum AptSources {
                 line = String(line[line.index(after: end)...]).trimmingCharacters(in: .whitespaces)
             }
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            if fields.count >= 3, fields[1] == suite, fields[2...].contains("main"), isUsable(fields[0]) {
+            if fields.count >= 3, matches(fields[1], suite), fields[2...].contains("main"), isUsable(fields[0]) {
                 return fields[0]
             }
         }
@@ -49,7 +55,7 @@ public enum AptSources {
     }
 
     /// deb822 stanzas: Types / URIs / Suites / Components, blank-line separated.
-    static func deb822Mirror(_ text: String, suite: String) -> String? {
+    static func deb822Mirror(_ text: String, suite: String?) -> String? {
         for stanza in text.components(separatedBy: "\n\n") {
             var fields: [String: [String]] = [:]
             for line in stanza.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix(" ") {
@@ -58,12 +64,17 @@ public enum AptSources {
                 fields[key] = line[line.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             }
             if fields["enabled"]?.first?.lowercased() == "no" { continue }
-            guard fields["types"]?.contains("deb") == true, fields["suites"]?.contains(suite) == true,
+            guard fields["types"]?.contains("deb") == true, fields["suites"]?.contains(where: { matches($0, suite) }) == true,
                   fields["components"]?.contains("main") == true,
                   let uri = fields["uris"]?.first(where: isUsable) else { continue }
             return uri
         }
         return nil
+    }
+
+    private static func matches(_ listed: String, _ suite: String?) -> Bool {
+        if let suite { return listed == suite }
+        return !listed.contains("-") && !listed.contains("/")
     }
 
     private static func isUsable(_ uri: String) -> Bool { uri.hasPrefix("http://") || uri.hasPrefix("https://") }

@@ -6,14 +6,7 @@ enum ControlShell {
     /// Runs `argv` (argv[0] looked up in PATH), waits, returns what it printed.
     @discardableResult
     static func run(_ argv: [String], input: Data? = nil, allowFailure: Bool = false) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        env["LC_ALL"] = "C"
-        env["DEBIAN_FRONTEND"] = "noninteractive"
-        process.environment = env
+        let process = makeProcess(argv)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -56,14 +49,7 @@ enum ControlShell {
         defer { try? log.close() }
         log.seekToEndOfFile()
         log.write(Data("$ \(argv.joined(separator: " "))\n".utf8))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        env["LC_ALL"] = "C"
-        env["DEBIAN_FRONTEND"] = "noninteractive"
-        process.environment = env
+        let process = makeProcess(argv)
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
@@ -72,6 +58,19 @@ enum ControlShell {
         if process.terminationStatus != 0 {
             throw LabError("`\(argv.joined(separator: " "))` exited with \(process.terminationStatus); last lines of \(logPath):\n\(tail(of: logPath, lines: 15))")
         }
+    }
+
+    /// argv[0] looked up in root's PATH; C locale so tools' messages are stable; apt never asks.
+    private static func makeProcess(_ argv: [String]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
+        var env = ProcessInfo.processInfo.environment
+        env["PATH"] = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        env["LC_ALL"] = "C"
+        env["DEBIAN_FRONTEND"] = "noninteractive"
+        process.environment = env
+        return process
     }
 
     static func tail(of path: String, lines: Int) -> String {

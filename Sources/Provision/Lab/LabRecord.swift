@@ -21,7 +21,7 @@ public struct ProcessRef: Codable, Equatable, Sendable {
 
     /// Seconds since the process started.
     public var uptime: Double? {
-        guard isAlive, let text = try? String(contentsOfFile: "/proc/uptime", encoding: .utf8),
+        guard isAlive, let text = readProcFile("/proc/uptime"),
               let up = Double(text.split(separator: " ")[0]) else { return nil }
         return up - Double(startTicks) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
@@ -35,7 +35,7 @@ struct ProcStat {
     var startTicks: UInt64
 
     init?(pid: Int32) {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let text = readProcFile("/proc/\(pid)/stat"),
               let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
         comm = String(text[text.index(after: open)..<close])
         // After "(comm) ": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
@@ -108,7 +108,7 @@ enum RecordStore {
 /// /proc/mounts, read fresh on every call.
 enum Mounts {
     static func targets() -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/mounts", encoding: .utf8) else { return [] }
+        guard let text = readProcFile("/proc/mounts") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ")
             return f.count > 1 ? unescape(String(f[1])) : nil
@@ -122,4 +122,22 @@ enum Mounts {
         s.replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
             .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
     }
+}
+
+/// Reads a /proc file to its end. Foundation's readers stop after the first read (/proc files
+/// report size 0), which cuts /proc/mounts off at about 4 KB once a lab has a few hosts.
+func readProcFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var data = [UInt8]()
+    var buf = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = read(fd, &buf, buf.count)
+        if n > 0 { data += buf[0..<n]; continue }
+        if n < 0 && errno == EINTR { continue }
+        if n < 0 { return nil }
+        break
+    }
+    return String(decoding: data, as: UTF8.self)
 }

@@ -1,0 +1,123 @@
+// `pgha edit-config` / `show-config`: the `config` key as YAML, changed with -s / -p or in $EDITOR,
+// shown as a diff, written with compare-and-swap so a concurrent change is never overwritten.
+import Foundation
+import Yams
+
+public enum ConfigEditor {
+    /// JSON values as plain Swift values (Yams dumps those; booleans stay booleans).
+    static func native(_ v: Any) -> Any {
+        switch v {
+        case let d as [String: Any]: return d.mapValues(native)
+        case let a as [Any]: return a.map(native)
+        case let n as NSNumber:
+            let t = String(cString: n.objCType)
+            if t == "c" || t == "B" { return n.boolValue }
+            if t == "d" || t == "f" { return n.doubleValue == n.doubleValue.rounded() && abs(n.doubleValue) < 1e15 ? Int(n.doubleValue) as Any : n.doubleValue }
+            return n.int64Value
+        default: return v
+        }
+    }
+
+    public static func yaml(_ json: String) -> String {
+        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) ?? [String: Any]()
+        let text = (try? Yams.dump(object: native(object), sortKeys: true)) ?? json
+        // Yams writes 2.5 as 2.5e+0; people write 2.5.
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+            guard let colon = line.range(of: ": ", options: .backwards) else { return String(line) }
+            let value = line[colon.upperBound...]
+            guard value.contains("e"), let d = Double(value), !value.hasPrefix("'") else { return String(line) }
+            return line[..<colon.upperBound] + "\(d)"
+        }.joined(separator: "\n")
+    }
+
+    /// "a.b.c=value": the value read as a YAML scalar (numbers, true/false; null removes the key).
+    public static func set(_ object: [String: Any], path: String, value: String) throws -> [String: Any] {
+        let keys = path.split(separator: ".").map(String.init)
+        guard !keys.isEmpty else { throw ControlError("-s \(path)=\(value): empty key") }
+        let parsed: Any = (try? Yams.load(yaml: value)).flatMap { $0 } ?? NSNull()
+        if parsed is [Any] || parsed is [String: Any] { throw ControlError("-s \(path)=\(value): expected a scalar value") }
+        func assign(_ o: [String: Any], _ rest: ArraySlice<String>) -> [String: Any] {
+            var o = o
+            let k = rest.first!
+            if rest.count == 1 { o[k] = parsed is NSNull ? nil : parsed } else {
+                o[k] = assign(o[k] as? [String: Any] ?? [:], rest.dropFirst())
+            }
+            return o
+        }
+        return assign(object, keys[...])
+    }
+
+    /// A line diff (longest common subsequence) in unified style, without context limits.
+    public static func diff(_ a: String, _ b: String) -> String {
+        let x = a.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let y = b.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lcs = Array(repeating: Array(repeating: 0, count: y.count + 1), count: x.count + 1)
+        for i in stride(from: x.count - 1, through: 0, by: -1) {
+            for j in stride(from: y.count - 1, through: 0, by: -1) {
+                lcs[i][j] = x[i] == y[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+            }
+        }
+        var out = ["--- before", "+++ after"]
+        var i = 0, j = 0
+        while i < x.count || j < y.count {
+            if i < x.count, j < y.count, x[i] == y[j] { out.append("  " + x[i]); i += 1; j += 1 }
+            else if j < y.count, i == x.count || lcs[i][j + 1] >= lcs[i + 1][j] { out.append("+ " + y[j]); j += 1 }
+            else { out.append("- " + x[i]); i += 1 }
+        }
+        return out.filter { $0 != "  " && $0 != "+ " && $0 != "- " }.joined(separator: "\n")
+    }
+
+    /// Opens `editor` on `text` in a temp file and returns what was saved.
+    public static func runEditor(_ editor: String, text: String) throws -> String {
+        let path = NSTemporaryDirectory() + "pgha-config-\(UUID().uuidString).yaml"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw ControlError("editor \(editor) exited with status \(p.terminationStatus); nothing changed") }
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    /// Applies the change and writes it if confirmed. Returns false when nothing changed.
+    public static func edit(_ actions: ClusterActions, sets: [String], pgParams: [String], editor: String?) async throws -> Bool {
+        let client = actions.client
+        let kv: KeyValue?
+        do { kv = try await client.etcd.get(client.key("config")) } catch {
+            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+        }
+        let beforeJSON = kv?.value ?? "{}"
+        var object = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
+        let beforeYAML = yaml(beforeJSON)
+        if sets.isEmpty && pgParams.isEmpty {
+            let edited = try runEditor(editor ?? "vi", text: beforeYAML)
+            guard let parsed = try? Yams.load(yaml: edited), let d = parsed as? [String: Any] else {
+                throw ControlError("the edited configuration is not a YAML mapping; nothing changed")
+            }
+            object = d
+        }
+        for s in sets {
+            guard let eq = s.firstIndex(of: "=") else { throw ControlError("-s \(s): expected key=value") }
+            object = try set(object, path: String(s[..<eq]), value: String(s[s.index(after: eq)...]))
+        }
+        for p in pgParams {
+            guard let eq = p.firstIndex(of: "=") else { throw ControlError("-p \(p): expected name=value") }
+            object = try set(object, path: "postgresql.parameters." + p[..<eq], value: String(p[p.index(after: eq)...]))
+        }
+        if let problem = ConfigEdit.problem(object) { throw ControlError("config: \(problem); nothing changed") }
+        let afterJSON = ConfigEdit.encode(object)
+        let afterYAML = yaml(afterJSON)
+        if afterYAML == beforeYAML { actions.say("Not changed"); return false }
+        actions.say(diff(beforeYAML, afterYAML))
+        guard actions.confirm("Apply these changes?") else { throw ControlError("aborted; nothing changed") }
+        let written: Bool
+        do { written = try await client.etcd.putIfRevision(client.key("config"), afterJSON, modRevision: kv?.modRevision ?? 0) } catch {
+            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+        }
+        guard written else { throw ControlError("the configuration was changed by someone else meanwhile; nothing changed, run again") }
+        actions.say("Configuration changed")
+        return true
+    }
+}

@@ -1,0 +1,69 @@
+// Changing the dynamic configuration (`config` key): JSON merge patch (RFC 7386, null removes),
+// validation, and one compare-and-swap write, shared by PATCH/PUT /config and `pgha edit-config`.
+import Foundation
+
+public enum ConfigEdit {
+    /// RFC 7386: objects merge recursively, null deletes, anything else replaces.
+    public static func mergePatch(_ base: Any?, _ patch: Any) -> Any {
+        guard let p = patch as? [String: Any] else { return patch }
+        var out = base as? [String: Any] ?? [:]
+        for (k, v) in p {
+            if v is NSNull { out[k] = nil } else { out[k] = mergePatch(out[k], v) }
+        }
+        return out
+    }
+
+    /// JSON true/false (Foundation hands them out as NSNumber, which also casts 0/1 to Bool).
+    public static func isBool(_ v: Any) -> Bool {
+        if type(of: v) == Bool.self { return true }
+        guard type(of: v) != Int.self, type(of: v) != Double.self, let n = v as? NSNumber else { return false }
+        return String(cString: n.objCType) == "c"
+    }
+
+    static func isNumber(_ v: Any) -> Bool { (v as? NSNumber) != nil && !isBool(v) && !(v is String) }
+
+    /// The problem with a new dynamic config, in words naming the key; nil when it is acceptable.
+    public static func problem(_ c: [String: Any]) -> String? {
+        var t = Timing()
+        for (key, path) in [("ttl", \Timing.ttl), ("loop_wait", \Timing.loopWait), ("retry_timeout", \Timing.retryTimeout),
+                            ("primary_start_timeout", \Timing.primaryStartTimeout)] {
+            guard let v = c[key] else { continue }
+            guard isNumber(v), let n = v as? NSNumber else { return "\(key): expected a number, got \(v)" }
+            t[keyPath: path] = n.doubleValue
+        }
+        if let v = c["maximum_lag_on_failover"], !isNumber(v) { return "maximum_lag_on_failover: expected a number of bytes, got \(v)" }
+        if let problem = t.violation { return problem }
+        for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
+            if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
+        }
+        if let v = c["synchronous_node_count"], ((v as? NSNumber)?.intValue ?? 0) < 1 { return "synchronous_node_count: expected an integer ≥ 1, got \(v)" }
+        if let pg = c["postgresql"] {
+            guard let pgd = pg as? [String: Any] else { return "postgresql: expected an object" }
+            if let params = pgd["parameters"] {
+                guard let pd = params as? [String: Any] else { return "postgresql.parameters: expected an object" }
+                for (k, v) in pd where v is [Any] || v is [String: Any] { return "postgresql.parameters.\(k): expected a scalar" }
+            }
+            if let v = pgd["use_pg_rewind"], !isBool(v) { return "postgresql.use_pg_rewind: expected true or false" }
+        }
+        return nil
+    }
+
+    public static func encode(_ object: Any) -> String {
+        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Reads `config`, applies `change` to its object, validates, writes it back if nobody changed it
+    /// meanwhile. Returns (before, after) JSON text.
+    public static func update(etcd: EtcdClient, key: String, _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
+        let kv = try await etcd.get(key)
+        let before = kv?.value ?? "{}"
+        let object = (try? JSONSerialization.jsonObject(with: Data(before.utf8))) as? [String: Any] ?? [:]
+        let after = try change(object)
+        if let problem = problem(after) { throw ConfigError("config: \(problem); nothing changed") }
+        let text = encode(after)
+        guard try await etcd.putIfRevision(key, text, modRevision: kv?.modRevision ?? 0) else {
+            throw ConfigError("config: changed by someone else meanwhile; nothing changed, try again")
+        }
+        return (before, text)
+    }
+}

@@ -1,0 +1,100 @@
+// The operations' dynamic settings read from the `config` key (pause, synchronous mode, failsafe) and
+// the `sync` / `failsafe` keys, as plain values for the decision.
+import Foundation
+
+/// Settings from the `config` key beyond timing and parameters, with Patroni's names and our defaults.
+public struct DynamicSettings: Equatable, Sendable {
+    /// `pause`: maintenance mode, no automatic failover and no automatic Postgres restarts.
+    public var pause = false
+    public var synchronousMode = false
+    /// Block writes rather than run without a synchronous standby.
+    public var synchronousModeStrict = false
+    public var synchronousNodeCount = 1
+    /// ON by default (Patroni: off): a healthy primary should not go read-only just because etcd is
+    /// down while every member can still vouch that nobody else promoted (no one promotes without the key).
+    public var failsafeMode = true
+    /// Patroni's check_timeline: a candidate on an older timeline than the last leader does not race.
+    public var checkTimeline = false
+    public init() {}
+
+    public static func parse(_ raw: String?) -> DynamicSettings {
+        var s = DynamicSettings()
+        guard let raw, let d = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any] else { return s }
+        s.pause = d["pause"] as? Bool ?? false
+        s.synchronousMode = d["synchronous_mode"] as? Bool ?? (d["synchronous_mode"] as? String == "on")
+        s.synchronousModeStrict = d["synchronous_mode_strict"] as? Bool ?? false
+        if let n = (d["synchronous_node_count"] as? NSNumber)?.intValue, n >= 1 { s.synchronousNodeCount = n }
+        if let f = d["failsafe_mode"] as? Bool { s.failsafeMode = f }
+        s.checkTimeline = d["check_timeline"] as? Bool ?? false
+        return s
+    }
+}
+
+extension ClusterView {
+    public var settings: DynamicSettings { DynamicSettings.parse(config?.raw) }
+    public var paused: Bool { settings.pause }
+
+    /// Members named in the `sync` key's sync_standby (comma separated when several).
+    public var syncStandbys: [String] {
+        guard let json = syncJSON,
+              let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+              let s = d["sync_standby"] as? String else { return [] }
+        return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// The `failsafe` key: member name → api_url.
+    public var failsafeMembers: [String: String] {
+        guard let json = failsafeJSON,
+              let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return [:] }
+        return d.compactMapValues { $0 as? String }
+    }
+
+    /// What the leader keeps in `failsafe`: every member that publishes an api_url.
+    public var failsafeWanted: [String: String] {
+        Dictionary(members.filter { !$0.apiURL.isEmpty }.map { ($0.name, $0.apiURL) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Bytes `m` is behind the leader's last published position (nil when unknown).
+    public func lag(of m: MemberInfo) -> Int64? {
+        guard let optime = leaderOptime, m.state == "running" || m.state == "streaming" else { return nil }
+        return max(0, optime - m.xlogLocation)
+    }
+
+    /// Why `m` may not take over as leader right now, nil when it may. `checkLag` applies
+    /// maximum_lag_on_failover (switchover); a manual failover skips it.
+    public func ineligibility(_ m: MemberInfo, checkLag: Bool) -> String? {
+        if m.name == leader { return "\(m.name) is already the leader" }
+        if m.state != "running" && m.state != "streaming" { return "\(m.name) is not running (state \(m.state))" }
+        if m.nofailover || m.failoverPriority <= 0 { return "\(m.name) is tagged nofailover" }
+        if checkLag, let lag = lag(of: m), lag > timing.maximumLagOnFailover {
+            let limit = timing.maximumLagOnFailover
+            return "candidate \(m.name) is lagging \(lag) bytes behind the leader (maximum_lag_on_failover \(limit))"
+        }
+        if settings.synchronousMode && !syncStandbys.contains(m.name) {
+            return "\(m.name) is not a synchronous standby (synchronous_mode is on)"
+        }
+        return nil
+    }
+
+    /// The member a switchover without a named candidate goes to: eligible, most WAL, then priority.
+    public func bestCandidate() -> MemberInfo? {
+        members.filter { ineligibility($0, checkLag: true) == nil }
+            .max { ($0.xlogLocation, $0.failoverPriority) < ($1.xlogLocation, $1.failoverPriority) }
+    }
+}
+
+extension MemberInfo {
+    public var nosync: Bool {
+        let d = (try? JSONSerialization.jsonObject(with: Data(tagsJSON.utf8))) as? [String: Any]
+        return d?["nosync"] as? Bool ?? false
+    }
+}
+
+/// A switchover is due when it has no time or its time has come (ISO 8601; unparsable counts as now).
+public func scheduledTime(_ s: String?) -> Date? {
+    guard let s, !s.isEmpty else { return nil }
+    let f = ISO8601DateFormatter()
+    if let d = f.date(from: s) { return d }
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.date(from: s)
+}
