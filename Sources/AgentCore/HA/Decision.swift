@@ -58,6 +58,9 @@ public enum HAAction: Equatable, Sendable {
     /// Leader with failsafe_mode: write the `failsafe` key (member → api_url).
     case publishFailsafe
 
+    /// Routine leader duties, repeated every loop; they do not make the loop look again sooner.
+    public var isRoutine: Bool { self == .maintainSlots || self == .publishStatus }
+
     /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
     public var isLong: Bool {
         switch self {
@@ -172,6 +175,8 @@ public enum HADecision {
             if l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader)") }
             return Decision([], l.streaming ? "no action: streaming from leader \(leader)" : "replica of \(leader), not streaming yet")
         case .starting:
+            // A replica still recovering may be waiting for WAL from a leader that is gone.
+            if l.hasStandbySignal && l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader) while Postgres is starting") }
             return Decision([], "waiting: Postgres is starting")
         case .noData:
             guard cluster.member(leader)?.state == "running" else { return Decision([], "waiting: leader \(leader) is not running yet, nothing to clone") }

@@ -39,6 +39,7 @@ public final class HALoop: Service, @unchecked Sendable {
 
     public func run() async throws {
         do { try postgres.files.writePgpass() } catch { logger.error("cannot write pgpass file: \(error)") }
+        Reaper.adoptOrphans()
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
                 let acted = await iteration()
@@ -62,9 +63,11 @@ public final class HALoop: Service, @unchecked Sendable {
         try? await peerClient.shutdown()
     }
 
-    /// One pass; returns whether actions ran (the loop then looks again sooner).
+    /// One pass; returns whether actions ran and succeeded (the loop then looks again sooner; after
+    /// a failure it waits a full loop_wait, so a failing step is not retried in a tight loop).
     func iteration() async -> Bool {
         let t0 = monotonicNow()
+        Reaper.reap()
         var cluster: ClusterView?
         do {
             try await store.renewLease(ttl: timing.ttl)
@@ -101,13 +104,14 @@ public final class HALoop: Service, @unchecked Sendable {
 
         var acted = false
         if !decision.actions.isEmpty {
-            acted = true
             if let longIndex = decision.actions.firstIndex(where: \.isLong) {
-                let ok = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
-                if ok { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
-                finishRequest(decision, ok: ok, started: true)
+                acted = await runner.run(Array(decision.actions[..<longIndex]), cluster: cluster, local: local)
+                if acted { startJob(Array(decision.actions[longIndex...]), cluster: cluster, local: local) }
+                finishRequest(decision, ok: acted, started: true)
             } else {
-                finishRequest(decision, ok: await runner.run(decision.actions, cluster: cluster, local: local))
+                let ok = await runner.run(decision.actions, cluster: cluster, local: local)
+                finishRequest(decision, ok: ok)
+                acted = ok && !decision.actions.allSatisfy(\.isRoutine)
             }
             if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
             local = await postgres.probe()
@@ -134,8 +138,9 @@ public final class HALoop: Service, @unchecked Sendable {
     /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.
     func startJob(_ actions: [HAAction], cluster: ClusterView?, local: LocalPostgres) {
         busy.set("\(actions[0])".components(separatedBy: "(").first ?? "job")
-        Task { [runner, busy, wakeup] in
-            _ = await runner.run(actions, cluster: cluster, local: local)
+        Task { [runner, busy, wakeup, timing] in
+            let ok = await runner.run(actions, cluster: cluster, local: local)
+            if !ok { try? await Task.sleep(nanoseconds: UInt64(timing.loopWait * 1e9)) }
             busy.set(nil)
             wakeup.signal()
         }

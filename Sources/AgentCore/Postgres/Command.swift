@@ -33,7 +33,11 @@ public enum Command {
                 let argv = ([path] + args).map { strdup($0) } + [nil]
                 let envp = env.map { strdup($0) } + [nil]
                 defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+                // Registered before the spawn can finish, so Reaper.reap never takes this child's status.
+                Reaper.active.lock()
                 let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
+                if rc == 0 { Reaper.running.insert(pid) }
+                Reaper.active.unlock()
                 guard rc == 0 else {
                     cont.resume(returning: CommandResult(status: -1, output: "cannot run \(path): \(String(cString: strerror(rc)))"))
                     return
@@ -43,6 +47,7 @@ public enum Command {
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 killer.cancel()
+                Reaper.active.withLock { _ = Reaper.running.remove(pid) }
                 let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                 let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
                 cont.resume(returning: CommandResult(status: code, output: text.trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -64,4 +69,34 @@ private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions
     if let addCloseFrom { _ = addCloseFrom(&actions, 3); return }
     let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
     for fd in fds where fd > 2 && fcntl(fd, F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
+}
+
+/// The agent adopts orphaned descendants (the postmaster pg_ctl leaves behind) and reaps them, so a
+/// crashed postmaster does not linger as a zombie whose PID in postmaster.pid blocks a restart.
+public enum Reaper {
+    static let active = NSLock()
+    nonisolated(unsafe) static var running: Set<pid_t> = []  // pids Command.run waits for itself
+
+    /// Makes this process the subreaper of its descendants (Linux prctl).
+    public static func adoptOrphans() {
+        // prctl is variadic in C, so Swift does not import it: call it through dlsym.
+        typealias Prctl = @convention(c) (Int32, UInt, UInt, UInt, UInt) -> Int32
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "prctl") else { return }
+        let PR_SET_CHILD_SUBREAPER: Int32 = 36
+        _ = unsafeBitCast(sym, to: Prctl.self)(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    }
+
+    /// Reaps every exited child except those a Command.run is waiting for.
+    public static func reap() {
+        let me = getpid()
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        for entry in entries {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 1, fields[0] == "Z", pid_t(fields[1]) == me else { continue }
+            let mine = active.withLock { running.contains(pid) }
+            if !mine { var status: Int32 = 0; waitpid(pid, &status, WNOHANG) }
+        }
+    }
 }

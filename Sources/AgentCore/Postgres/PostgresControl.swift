@@ -65,7 +65,15 @@ public final class PostgresControl: @unchecked Sendable {
         guard let text = try? String(contentsOfFile: files.dataDir + "/postmaster.pid", encoding: .utf8),
               let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0
         else { return nil }
-        return kill(pid, 0) == 0 || errno == EPERM ? pid : nil
+        guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
+        // A SIGKILLed postmaster stays a zombie until its parent (us, as subreaper) reaps it: dead too.
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+           let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z") {
+            var status: Int32 = 0
+            waitpid(pid, &status, WNOHANG)
+            return nil
+        }
+        return pid
     }
 
     public func probe() async -> LocalPostgres {
@@ -162,15 +170,16 @@ public final class PostgresControl: @unchecked Sendable {
         try check("pg_ctl promote", await Command.run(bin("pg_ctl"), ["promote", "-D", files.dataDir, "-w", "-t", "30", "-s"], timeout: 40))
     }
 
-    /// Points a running replica at a new upstream (primary_conninfo reloads without restart since PG 13).
+    /// Points a replica at a new upstream (primary_conninfo reloads without restart since PG 13).
     public func follow(dynamic: [String: String], upstream: UpstreamServer?) async throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: true)
-        _ = try await session.query("SELECT pg_reload_conf()")
+        try reload(dynamic: dynamic, upstream: upstream, standby: true)
     }
 
-    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
+    /// Rewrites the files and SIGHUPs the postmaster (works while it is still starting up, unlike
+    /// pg_reload_conf(), which needs a connection).
+    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
         try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
-        _ = try await session.query("SELECT pg_reload_conf()")
+        guard let pid = postmasterPID, kill(pid, SIGHUP) == 0 else { throw PostgresError("cannot signal the postmaster to reload") }
     }
 
     /// A fresh copy of the leader's data directory (the old one, if any, is removed first).

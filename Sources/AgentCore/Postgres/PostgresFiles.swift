@@ -53,6 +53,9 @@ public struct PostgresFiles: Sendable {
             // The walreceiver retries a missing slot or a not-yet-promoted primary this often (default 5 s).
             "wal_retrieve_retry_interval": "500ms",
             "hba_file": "'\(dataDir)/pg_hba.conf'",
+            // After a crash, PG fsyncs every file of the data dir one by one (seconds on a busy disk);
+            // syncfs does it per filesystem, which is what makes an in-place restart fast.
+            "recovery_init_sync_method": "syncfs",
         ]
         for (k, v) in dynamic.merging(pg.parameters, uniquingKeysWith: { $1 }) { p[k] = quote(v) }
         return p
