@@ -9,10 +9,12 @@ import Testing
         let etcd = try EtcdServer()
         defer { etcd.stop() }
         let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 2)
-        let lease = try await client.grantLease(ttl: 2)
+        // TTL 5, not 2: with the cluster suites running beside this one on two cores, a 2 s lease
+        // could lapse between grant and use.
+        let lease = try await client.grantLease(ttl: 5)
         #expect(try await client.createIfAbsent("/service/t/leader", "n1", lease: lease))
         #expect(try await client.get("/service/t/leader")?.value == "n1")
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(15)
         var gone = false
         while Date() < deadline {
             if try await client.get("/service/t/leader") == nil { gone = true; break }

@@ -53,9 +53,9 @@ extension AgentOpsClusters { @Suite(.serialized) struct SyncFailsafeTests {
         let m = cluster.member(first)
         let writer = NumberedWriter("host=127.0.0.1 port=\(m.pgPort) user=postgres password=\(cluster.superPassword) dbname=postgres")
         defer { writer.finish() }
-        _ = try cluster.eventually(10, "writes flowing") { writer.acked.get().count >= 200 ? true : nil }
+        _ = try cluster.eventually(30, "writes flowing") { writer.acked.get().count >= 200 ? true : nil }
         cluster.killHost(first)
-        _ = try cluster.eventually(10, "the writer to notice") { writer.failedAt.get() }
+        _ = try cluster.eventually(20, "the writer to notice") { writer.failedAt.get() }
         writer.finish()
         let acked = writer.acked.get()
         let promoted = try cluster.eventually(40, "a new primary") { cluster.primary() }
@@ -74,8 +74,8 @@ extension AgentOpsClusters { @Suite(.serialized) struct SyncFailsafeTests {
         let etcd = EtcdClient(endpoints: [cluster.etcd.endpoint], requestTimeout: 2)
         var failsafe: KeyValue?
         for _ in 0..<50 where failsafe == nil {
-            failsafe = try await etcd.get("/service/failsafe/failsafe")
-            if failsafe == nil { try await Task.sleep(nanoseconds: 200_000_000) }
+            failsafe = try? await etcd.get("/service/failsafe/failsafe")
+            if failsafe == nil { try? await Task.sleep(nanoseconds: 200_000_000) }
         }
         await etcd.shutdown()
         #expect(failsafe.map { v in replicas.allSatisfy { v.value.contains("\"\($0)\"") } } == true, "failsafe key: \(String(describing: failsafe))")
