@@ -109,7 +109,7 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
         #expect(try cluster.cli(["reinit", leader, "--force"]).err.contains("refused on the leader"))
         let re = try cluster.cli(["reinit", victim, "--force"])
         #expect(re.status == 0 && re.out.contains("\(victim) is streaming again"), "\(re.out)\(re.err)")
-        #expect(!FileManager.default.fileExists(atPath: vmarker), "reinit kept the old data directory")
+        #expect(!FileManager.default.fileExists(atPath: vmarker), "reinit kept the old data directory\n\(cluster.logs(40))")
         _ = try cluster.healthy()
 
         // history lists each change (two switchovers and a failover).
