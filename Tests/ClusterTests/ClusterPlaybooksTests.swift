@@ -16,6 +16,6 @@ import Testing
 
     @Test func siteRunsEtcdThenPostgresThenHaproxy() throws {
         let playbook = try PlaybookParser.parse(path: TemplateHost.root + "/playbooks/site.yml")
-        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "haproxy"])
+        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "postgres", "haproxy"])
     }
 }
