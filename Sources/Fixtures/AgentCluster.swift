@@ -184,12 +184,14 @@ public final class AgentCluster {
     }
 }
 
-/// A minimal HTTP/1.0 GET on 127.0.0.1 with a 1 s timeout (no client library needed in fixtures).
-public func httpGet(port: Int, path: String, method: String = "GET") -> (status: Int, body: String)? {
+/// A minimal HTTP/1.0 request on 127.0.0.1 with a `timeout` (1 s unless told; no client library
+/// needed in fixtures). `body` is sent as JSON; `headers` are added as given.
+public func httpGet(port: Int, path: String, method: String = "GET", body: String? = nil,
+                    headers: [String: String] = [:], timeout: Int = 1) -> (status: Int, body: String)? {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var tv = timeval(tv_sec: 1, tv_usec: 0)
+    var tv = timeval(tv_sec: timeout, tv_usec: 0)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     var addr = sockaddr_in()
@@ -200,8 +202,11 @@ public func httpGet(port: Int, path: String, method: String = "GET") -> (status:
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
     guard ok else { return nil }
-    let request = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    guard request.withCString({ send(fd, $0, strlen($0), 0) }) > 0 else { return nil }
+    var head = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+    for (k, v) in headers.sorted(by: { $0.key < $1.key }) { head += "\(k): \(v)\r\n" }
+    if let body { head += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n" }
+    let request = Array((head + "\r\n" + (body ?? "")).utf8)
+    guard send(fd, request, request.count, 0) == request.count else { return nil }
     var data = [UInt8]()
     var buf = [UInt8](repeating: 0, count: 8192)
     while true {

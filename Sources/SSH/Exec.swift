@@ -33,6 +33,7 @@ extension SSHSession {
     /// Runs `command` through the user's shell on a fresh channel of this session.
     public func exec(_ command: String, input: Data? = nil) throws -> ExecResult {
         guard let session else { throw lastError("exec") }
+        SSHStatistics.recordOperation(host: host, port: port)
         let deadline = Date().addingTimeInterval(operationTimeout)
         let handle = try checkHandle("open channel", deadline: deadline) {
             libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)

@@ -61,6 +61,7 @@ extension SSHSession {
 
     /// The whole content of the remote file at `path`, or nil when it does not exist.
     public func readFile(_ path: String) throws -> Data? {
+        SSHStatistics.recordOperation(host: host, port: port)
         guard let file = try open(path, flags: LIBSSH2_FXF_READ, mode: 0) else { return nil }
         var content = Data()
         let bufferSize = 256 * 1024
@@ -79,6 +80,7 @@ extension SSHSession {
     /// temporary name in the same directory (created 0600, fsync'd, then given `mode`) which is
     /// renamed over `path`. The temporary file is removed if anything fails.
     public func writeFile(_ data: Data, to path: String, mode: UInt32) throws {
+        SSHStatistics.recordOperation(host: host, port: port)
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path

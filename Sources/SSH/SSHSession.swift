@@ -8,14 +8,27 @@ import Glibc
 /// libssh2_init must run once per process before any session exists.
 private let libraryInitialized: Int32 = libssh2_init(0)
 
-/// Handshakes done by this process, per "address:port" (the benchmark prints them).
+/// Handshakes and channels (commands, SFTP file transfers) done by this process, per
+/// "address:port" (the benchmark prints them).
 public enum SSHStatistics {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var counts: [String: Int] = [:]
+    nonisolated(unsafe) private static var operations: [String: Int] = [:]
 
     static func recordHandshake(host: String, port: Int) {
         lock.lock(); defer { lock.unlock() }
         counts["\(host):\(port)", default: 0] += 1
+    }
+
+    static func recordOperation(host: String, port: Int) {
+        lock.lock(); defer { lock.unlock() }
+        operations["\(host):\(port)", default: 0] += 1
+    }
+
+    /// Commands run plus files read or written over SSH with `host:port` so far.
+    public static func operations(host: String, port: Int) -> Int {
+        lock.lock(); defer { lock.unlock() }
+        return operations["\(host):\(port)"] ?? 0
     }
 
     /// Handshakes completed with `host:port` so far.

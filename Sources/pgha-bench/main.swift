@@ -1,5 +1,5 @@
 // pgha-bench: host-loss failover time, Postgres-crash recovery time (medians of N trials) and the
-// failovers seen during a fault-free run, on a 3-member loopback cluster (etcd + 3 pgha + 3 Postgres).
+// failovers seen during a fault-free run, and the switchover write gap, on a 3-member loopback cluster (etcd + 3 pgha + 3 Postgres).
 // Usage: pgha-bench [--trials N] [--quiet-seconds S]   (S = 600 for the 10-minute figure)
 import Fixtures
 import Foundation
@@ -84,6 +84,9 @@ do {
         log("postgres crash \(i)/\(trials): postmaster of \(primary) killed, writes back after \(fmt(t)) (leader stayed \(primary): \(waitUntil(timeout: 10, interval: 0.2) { cluster.primary() == primary }))")
     }
 
+    // Planned switchover through the control CLI (SwitchoverGap.swift, issue 4).
+    let gaps = try measureSwitchoverGaps(cluster, trials: trials, log: log)
+
     primary = try waitHealthy(cluster)
     log("no-fault run: \(quietSeconds) s")
     var changes = 0, last = primary
@@ -95,6 +98,7 @@ do {
     print("pgha-bench (3 members on 127.0.0.1, ttl 6 / loop_wait 1 / retry_timeout 2.5)")
     print("host loss (agent + postmaster SIGKILL) → writes accepted: median \(fmt(median(hostLoss))) over \(trials) [\(hostLoss.map(fmt).joined(separator: ", "))]")
     print("Postgres crash (postmaster SIGKILL)   → writes back:     median \(fmt(median(crash))) over \(trials) [\(crash.map(fmt).joined(separator: ", "))]")
+    print("switchover (pgha switchover)          → write gap:       median \(fmt(median(gaps))) over \(trials) [\(gaps.map(fmt).joined(separator: ", "))] (client writing to every member every 50 ms)")
     print("failovers during \(quietSeconds) s without faults: \(changes)")
 } catch {
     log("failed: \(error)")

@@ -9,9 +9,10 @@ struct LabCommand: ParsableCommand {
         commandName: "lab",
         abstract: "Local lab hosts (systemd-nspawn) with fault injection.",
         discussion: """
-            State lives in /var/lib/provision/labs/<lab>/ (keys, disks, recorded PIDs); the base image
-            and the offline apt repository are cached in /var/cache/provision/. The lab's name is
-            lab.name from the inventory, else the inventory directory's name.
+            State lives in /var/lib/provision/labs/<lab>/ (keys, disks, recorded PIDs); the base \
+            image and the offline apt repository are cached in /var/cache/provision/. The lab's \
+            name is lab.name from the inventory, else the inventory directory's name. Every \
+            subcommand takes the inventory first: provision lab kill inventories/lab pg1.
             """,
         subcommands: [LabUp.self, LabStatus.self, LabStop.self, LabKill.self, LabStart.self,
                       LabPartition.self, LabHeal.self, LabSSH.self, LabDown.self, LabDestroy.self]
@@ -31,5 +32,17 @@ func labCall<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let error as LabError {
         FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
         throw ExitCode.failure
+    }
+}
+
+/// The inventory and one of its hosts, for the single-host subcommands.
+struct LabHostArguments: ParsableArguments {
+    @OptionGroup var inventory: LabInventoryArgument
+    @Argument(help: "Host name from the inventory.") var host: String
+
+    /// Loads the lab and runs `action` on the host, errors printed as one line.
+    func run(_ action: (Lab) -> (String) throws -> Void) throws {
+        let lab = try inventory.lab()
+        try labCall { try action(lab)(host) }
     }
 }

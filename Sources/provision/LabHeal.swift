@@ -4,11 +4,7 @@ import Provision
 struct LabHeal: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "heal", abstract: "Undo partition: the host talks to the other lab hosts again.")
-    @OptionGroup var options: LabInventoryArgument
-    @Argument(help: "Host name from the inventory.") var host: String
+    @OptionGroup var target: LabHostArguments
 
-    func run() throws {
-        let lab = try options.lab()
-        try labCall { try lab.heal(host: host) }
-    }
+    func run() throws { try target.run { lab in { try lab.heal(host: $0) } } }
 }

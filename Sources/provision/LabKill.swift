@@ -4,11 +4,7 @@ import Provision
 struct LabKill: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kill", abstract: "Pull the plug: SIGKILL the host's container (its recorded init PID).")
-    @OptionGroup var options: LabInventoryArgument
-    @Argument(help: "Host name from the inventory.") var host: String
+    @OptionGroup var target: LabHostArguments
 
-    func run() throws {
-        let lab = try options.lab()
-        try labCall { try lab.kill(host: host) }
-    }
+    func run() throws { try target.run { lab in { try lab.kill(host: $0) } } }
 }

@@ -4,11 +4,7 @@ import Provision
 struct LabStop: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stop", abstract: "Clean poweroff of one host (its disk stays).")
-    @OptionGroup var options: LabInventoryArgument
-    @Argument(help: "Host name from the inventory.") var host: String
+    @OptionGroup var target: LabHostArguments
 
-    func run() throws {
-        let lab = try options.lab()
-        try labCall { try lab.stop(host: host) }
-    }
+    func run() throws { try target.run { lab in { try lab.stop(host: $0) } } }
 }

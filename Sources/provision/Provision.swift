@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Provision
 
 @main
@@ -9,4 +10,19 @@ struct ProvisionCommand: ParsableCommand {
         subcommands: [RunCommand.self, InventoryCommand.self, LabCommand.self, UpCommand.self, CheckCommand.self,
                       DemoCommand.self, SwitchoverCommand.self, SetCommand.self, RebuildCommand.self, DownCommand.self]
     )
+
+    /// Usage errors exit 1 (the documented contract: 1 usage/parse error, 2 failed, 4
+    /// unreachable), not ArgumentParser's 64.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
+    }
 }

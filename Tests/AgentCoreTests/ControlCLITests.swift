@@ -7,7 +7,7 @@ import Foundation
 import PQ
 import Testing
 
-@Suite(.serialized) struct ControlCLITests {
+extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
     @Test func operationsOverTheCLI() throws {
         let cluster = try AgentCluster(scope: "ops")
         defer { cluster.shutdown() }
@@ -30,6 +30,18 @@ import Testing
         _ = try cluster.healthy()
         try caughtUp(cluster)
 
+        // PATCH /config: unsafe timing refused whole; a reload-only parameter reaches every member
+        // within a loop; null removes it again.
+        let unsafe = cluster.http(leader, "PATCH", "/config", body: #"{"loop_wait": 10, "postgresql": {"parameters": {"work_mem": "7MB"}}}"#)
+        #expect(unsafe?.status == 400 && unsafe?.body.contains("exceeds ttl") == true, "\(String(describing: unsafe))")
+        let patched = cluster.http(leader, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"work_mem": "8MB"}}}"#)
+        #expect(patched?.status == 200 && patched?.body.contains("\"work_mem\":\"8MB\"") == true, "\(String(describing: patched))")
+        for n in names {
+            _ = try cluster.eventually(10, "work_mem reloaded on \(n)") { (try? cluster.connect(n).query("SHOW work_mem"))?.value("work_mem") == "8MB" ? true : nil }
+        }
+        let removed = cluster.http(leader, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"work_mem": null}}}"#)
+        #expect(removed?.status == 200 && removed?.body.contains("work_mem") == false, "\(String(describing: removed))")
+
         // Actionable errors.
         let unknown = try cluster.cli(["switchover", "--candidate", "nope", "--force"])
         #expect(unknown.status == 1 && unknown.err.contains("unknown member nope"))
@@ -37,6 +49,12 @@ import Testing
         // list
         let list = try cluster.cli(["list"])
         #expect(list.status == 0 && list.out.contains("| Leader ") && names.allSatisfy { list.out.contains("| \($0) ") }, "\(list.out)")
+
+        let topology = try cluster.cli(["topology"])
+        #expect(names.filter { $0 != leader }.allSatisfy { topology.out.contains("| + \($0) ") }, "\(topology.out)")
+        #expect(try cluster.cli(["list", "--format", "yaml"]).out.contains("Role: Leader"))
+        let reload = try cluster.cli(["reload", "--force"])
+        #expect(reload.status == 0 && names.allSatisfy { reload.out.contains("Success: reload on member \($0)") }, "\(reload.out)\(reload.err)")
 
         // Switchover to a named candidate: lossless, the old primary rejoins without a clone.
         let marker = cluster.member(leader).dataDir + "/pgha-test-marker"
@@ -100,6 +118,38 @@ import Testing
         #expect(entries.count >= 3, "\(history.out)")
         #expect(entries.suffix(3).compactMap { $0["New Leader"] as? String }.last == leader)
 
+        // Scheduled switchover: shown by list, cancellable; one due in a few seconds runs by itself.
+        let later = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300))
+        let sched = try cluster.cli(["switchover", "--scheduled", later, "--force"])
+        #expect(sched.status == 0 && sched.out.contains("Switchover scheduled"), "\(sched.out)\(sched.err)")
+        #expect(try cluster.cli(["list"]).out.contains("Switchover scheduled at: \(later)"))
+        let cancel = try cluster.cli(["switchover", "--cancel", "--force"])
+        #expect(cancel.status == 0 && cancel.out.contains("cancelled"), "\(cancel.err)")
+        #expect(try cluster.cli(["list"]).out.contains("Switchover scheduled") == false)
+        try caughtUp(cluster)
+        let soon = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3))
+        #expect(try cluster.cli(["switchover", "--scheduled", soon, "--force"]).status == 0)
+        _ = try cluster.eventually(30, "the scheduled switchover") { () -> String? in
+            guard let p = cluster.primary(), p != leader else { return nil }
+            return p
+        }
+        leader = try cluster.healthy()
+
+        // Scheduled restart through REST: runs at its time; DELETE /restart cancels a pending one.
+        let restarted = names.first { $0 != leader }!
+        let startedAt = try cluster.connect(restarted).query("SELECT pg_postmaster_start_time()::text AS t").value("t")
+        let inTwo = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+        #expect(cluster.http(restarted, "POST", "/restart", body: #"{"schedule":"\#(inTwo)"}"#)?.status == 202)
+        _ = try cluster.eventually(30, "the scheduled restart of \(restarted)") { () -> Bool? in
+            let t = (try? cluster.connect(restarted).query("SELECT pg_postmaster_start_time()::text AS t"))?.value("t")
+            return t != nil && t != startedAt ? true : nil
+        }
+        let inFive = ISO8601DateFormatter().string(from: Date().addingTimeInterval(300))
+        #expect(cluster.http(restarted, "POST", "/restart", body: #"{"schedule":"\#(inFive)"}"#)?.status == 202)
+        #expect(cluster.http(restarted, "DELETE", "/restart")?.status == 200)
+        #expect(cluster.http(restarted, "DELETE", "/restart")?.status == 404)
+        _ = try cluster.healthy()
+
         // pause, then host loss of the primary: no promotion until resume.
         let pause = try cluster.cli(["pause", "--wait"])
         #expect(pause.status == 0 && pause.out.contains("paused"), "\(pause.out)\(pause.err)")
@@ -142,4 +192,4 @@ import Testing
         }
         try body()
     }
-}
+} }

@@ -79,6 +79,10 @@ let opsTable: [DecisionCase] = [
     DecisionCase(description: "sync mode: a lagging asynchronous replica is not a switchover candidate",
                  input: input("n1", withFailover(withSync(withConfig(settled(view(leader: "n1")), #"{"synchronous_mode":true}"#), "n2"), leader: "n1", member: "n3"), primary()),
                  expected: [.clearFailover], says: "not a synchronous standby"),
+    // check_timeline: a replica still on an old timeline stays out.
+    DecisionCase(description: "check_timeline: replica behind the last leader's timeline does not race",
+                 input: input("n2", { var v = withConfig(view(leader: nil), #"{"check_timeline":true}"#); v.history = [HistoryEntry(timeline: 1, lsn: 100, reason: "", timestamp: "", newLeader: "n1")]; return v }(), replica(timeline: 1)),
+                 expected: [], says: "check_timeline is on"),
     // Failsafe: etcd gone; the leader stays only while every member acknowledges.
     DecisionCase(description: "failsafe: all members acknowledge, primary stays",
                  input: input("n1", nil, primary(), now: 120, renewed: 100) { $0.failsafeAcked = true; $0.lastKnown = settled(view(leader: "n1")) },
@@ -138,6 +142,18 @@ let opsTable: [DecisionCase] = [
         let parsed = try? JSONSerialization.jsonObject(with: Data(#"{"ttl":6,"loop_wait":1,"retry_timeout":2.5,"pause":true,"maximum_lag_on_failover":1048576}"#.utf8)) as? [String: Any]
         #expect(parsed.map(ConfigEdit.problem) == .some(nil))
         #expect(ConfigEdit.problem(["loop_wait": true])?.contains("loop_wait") == true)
+    }
+
+    @Test func staleConfigIsNoticedOnlyWhenParametersDiffer() throws {
+        let dir = NSTemporaryDirectory() + "pgha-stale-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var c = AgentConfig(); c.name = "n1"; c.postgres.dataDir = dir + "/data"; c.postgres.pgpass = dir + "/pgpass"
+        let files = PostgresFiles(config: c)
+        try files.write(dynamic: ["max_connections": "40", "work_mem": "4MB"], upstream: UpstreamServer(name: "n2", host: "127.0.0.1", port: 5433), standby: true)
+        #expect(!ConfigSync.isStale(files, dynamic: ["max_connections": "40", "work_mem": "4MB"]))
+        #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "55", "work_mem": "4MB"]))
+        #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "40"]))
     }
 
     @Test func editConfigSetsDottedKeys() throws {

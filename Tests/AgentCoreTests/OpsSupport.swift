@@ -4,15 +4,17 @@ import AgentCore
 import Fixtures
 import Foundation
 import PQ
-#if canImport(Glibc)
-import Glibc
-#endif
+import Testing
 
 struct CLIResult {
     var status: Int32
     var out: String
     var err: String
 }
+
+/// The operations' cluster tests run one after another (each starts etcd + 3 agents + 3 Postgres;
+/// two cores do not run several such clusters at once without stalling their leases).
+@Suite(.serialized) struct AgentOpsClusters {}
 
 /// REST basic auth the ops tests put into every member's configuration.
 let opsAuth = (user: "admin", password: "pw-rest-test")
@@ -53,36 +55,10 @@ extension AgentCluster {
         return CLIResult(status: p.terminationStatus, out: out, err: err)
     }
 
-    /// A raw HTTP request to a member's REST API (curl is not needed: one socket, HTTP/1.0).
+    /// An HTTP request to a member's REST API, with the ops tests' basic auth unless `auth` is false.
     func http(_ name: String, _ method: String, _ path: String, body: String? = nil, auth: Bool = true) -> (status: Int, body: String)? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: 60, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_port = in_port_t(UInt16(member(name).restPort).bigEndian)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard ok else { return nil }
-        var head = "\(method) \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-        if auth { head += "Authorization: Basic \(Data("\(opsAuth.user):\(opsAuth.password)".utf8).base64EncodedString())\r\n" }
-        let payload = Array((head + "Content-Length: \(body?.utf8.count ?? 0)\r\n\r\n" + (body ?? "")).utf8)
-        guard send(fd, payload, payload.count, 0) == payload.count else { return nil }
-        var data = [UInt8]()
-        var buf = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = recv(fd, &buf, buf.count, 0)
-            if n <= 0 { break }
-            data.append(contentsOf: buf[0..<n])
-        }
-        let text = String(decoding: data, as: UTF8.self)
-        let parts = text.components(separatedBy: "\r\n\r\n")
-        guard let fields = parts.first?.split(separator: "\r\n").first?.split(separator: " "), fields.count >= 2, let code = Int(fields[1]) else { return nil }
-        return (code, parts.dropFirst().joined(separator: "\r\n\r\n"))
+        let headers = auth ? ["Authorization": "Basic \(Data("\(opsAuth.user):\(opsAuth.password)".utf8).base64EncodedString())"] : [:]
+        return httpGet(port: member(name).restPort, path: path, method: method, body: body, headers: headers, timeout: 60)
     }
 
     /// Waits (bounded) until `body` returns a value; the failure names `what` and shows the logs.

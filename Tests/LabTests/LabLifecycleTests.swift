@@ -79,11 +79,50 @@ struct LabLifecycleTests {
         recorded = try lab.spec.hosts.map { try record($0.name) }
         #expect(lab.status().allSatisfy { $0.state == .running && $0.sshAnswers })
 
-        // Strict host-key checking against the lab's known_hosts; offline repo as the only source.
+        // `lab ssh`'s argv: /usr/bin/ssh with the lab key and strict checking of known_hosts.
         for (name, _) in Self.hosts {
-            let r = try Self.ssh(lab, name, "hostname && apt-get install -y -q haproxy >/dev/null && haproxy -v | head -1")
-            #expect(r.status == 0, "\(name): \(r.output)")
-            #expect(r.output.hasPrefix(name) && r.output.contains("HAProxy version"), "\(r.output)")
+            let r = try Self.ssh(lab, name, "hostname; grep -rh '^deb' /etc/apt/sources.list /etc/apt/sources.list.d")
+            #expect(r.status == 0 && r.output == "\(name)\ndeb [trusted=yes] file:/srv/lab-repo ./", "\(name): \(r.output)")
+        }
+
+        // The engine over SSH (libssh2, strict host keys from the inventory's known_hosts file)
+        // installs a package from the offline repo on both hosts; a second run changes nothing.
+        let playbook = "\(inventory)/install.yml"
+        try """
+            - hosts: all
+              tasks:
+                - name: haproxy from the lab's offline repository
+                  package: {name: haproxy, state: present}
+            """.write(toFile: playbook, atomically: true, encoding: .utf8)
+        for (run, wantChanged) in [(1, 1), (2, 0)] {
+            let output = CapturingOutput()
+            let summary = PlaybookRunner(inventory: try Inventory.load(path: inventory), output: output)
+                .run(playbookPath: playbook)
+            #expect(summary.exitCode == 0, "run \(run): \(summary.error ?? "") \(output.text)")
+            for (name, _) in Self.hosts {
+                #expect(summary.recap[name]?.changed == wantChanged, "run \(run) \(name): \(output.text)")
+            }
+        }
+        // Strictness is real: lab.sshTarget works; a known_hosts without the key, or with another
+        // host's key for this address, is refused.
+        var target = try lab.sshTarget(host: "lt1")
+        let direct = try SSHTransport(hostName: "lt1", target: target)
+        #expect(try direct.run("hostname").stdout == "lt1\n")
+        direct.close()
+        let otherKey = try String(contentsOfFile: lab.layout.knownHosts, encoding: .utf8)
+            .split(separator: "\n").first { $0.hasPrefix("10.213.7.12,") }.map { $0.split(separator: " ").dropFirst() }
+        let wrong = "\(inventory)/known_hosts.wrong", empty = "\(inventory)/known_hosts.empty"
+        try "10.213.7.11 \((otherKey ?? []).joined(separator: " "))\n".write(toFile: wrong, atomically: true, encoding: .utf8)
+        try "".write(toFile: empty, atomically: true, encoding: .utf8)
+        for (file, why) in [(wrong, "HOST KEY MISMATCH"), (empty, "is not in")] {
+            target.knownHostsFile = file
+            do { _ = try SSHTransport(hostName: "lt1", target: target); Issue.record("\(file) accepted") } catch {
+                #expect("\(error)".contains(why), "\(error)")
+            }
+        }
+        for (name, _) in Self.hosts {
+            let r = try Self.ssh(lab, name, "haproxy -v | head -n1")
+            #expect(r.output.hasPrefix("HAProxy version"), "\(name): \(r.output)")
         }
         let second = try lab.up()
         #expect(second.hosts.map(\.1) == ["running (left alone)", "running (left alone)"])

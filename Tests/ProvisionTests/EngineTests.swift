@@ -43,6 +43,7 @@ import Testing
         - lineinfile: {path: "{{ base }}/d/b.conf", regexp: "^port", line: "port = 5432", create: true}
         - file: {src: "{{ base }}/d/a.txt", path: "{{ base }}/d/link", state: link}
         - file: {path: "{{ base }}/d/touched", state: touch}
+        - file: {path: "{{ base }}/d", state: directory, recurse: true, owner: root, group: root}
         - command: touch {{ base }}/d/once
           args: {creates: "{{ base }}/d/once"}
     """
@@ -101,7 +102,7 @@ import Testing
               changed_when: false
             - set_fact:
                 outs: "{{ echoes.results | selectattr('stdout', 'defined') | map(attribute='stdout') | list }}"
-            - copy: {dest: "{{ base }}.txt", content: "{{ outs | join(',') }}"}
+            - copy: {dest: "{{ base }}.txt", content: "{{ outs | join(',') }}", mode: "{{ no_mode | default(omit) }}"}
               when: inventory_hostname == 'h1'
         """)
         defer { dir.remove() }
@@ -187,6 +188,10 @@ import Testing
         let s = runner.run(playbookPath: file)
         #expect(s.exitCode == 2)
         #expect(!json.text.contains("s3cr3t") && json.text.contains("hidden due to the 'no_log: true'"))
+        let events = json.text.split(separator: "\n").compactMap { (try? Values.parseJSON(String($0))) as? [String: Any] }
+        #expect(events.count == json.text.split(separator: "\n").count)
+        #expect(events.contains { $0["event"] as? String == "host_result" && $0["status"] as? String == "failed" && $0["task"] as? String == "fail" })
+        #expect((events.last?["stats"] as? [String: Any])?["h1"] != nil)
     }
 
     /// all < parent group < child group < host < play vars < task vars < set_fact/register < -e.
@@ -236,6 +241,9 @@ import Testing
         #expect(s.exitCode == 0 && s.hosts == ["h2"], "\(out.text) \(s.error ?? "")")
         #expect(dir.read("once") == "h2\n" && dir.read("h2.count") == "x\nx\nx\n" && dir.read("h2.tagged") == "True")
         let (s2, _) = run(inv, file, RunOptions(skipTags: ["counting", "deploy"]))
+        let templated = dir.write("templated.yml", "- hosts: \"{{ target }}\"\n  tasks:\n    - copy: {dest: \"{{ base }}.t\", content: x}\n")
+        let (s3, _) = run(inv, templated, RunOptions(extraVars: ["target": "h1"]))
+        #expect(s3.hosts == ["h1"] && dir.read("h1.t") == "x" && dir.read("h2.t") == nil)
         #expect(s2.exitCode == 0 && dir.read("once") == "h2\nh1\n" && dir.read("h1.count") == nil)
     }
 
@@ -272,6 +280,15 @@ import Testing
         let (s, out) = run(inv, file)
         #expect(s.exitCode == 0, "\(out.text)")
         #expect(dir.read("h1.who") == "nobody root")
+    }
+
+    @Test func longTasksPrintAProgressLine() throws {
+        let (dir, inv, file) = setup("- hosts: local\n  tasks:\n    - command: sleep 1\n", hosts: ["h1"])
+        defer { dir.remove() }
+        var options = RunOptions()
+        options.progressAfter = 0.3
+        let (s, out) = run(inv, file, options)
+        #expect(s.exitCode == 0 && out.text.contains("[command] still running after 0s on: h1"), "\(out.text)")
     }
 
     @Test func parseErrorExitsOneAndTouchesNothing() throws {

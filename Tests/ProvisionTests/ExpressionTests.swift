@@ -46,6 +46,9 @@ import Testing
         #expect(try t.render("{{ ' x ' | trim }}{{ items | first }}{{ items | last }}") as? String == "xab")
         #expect(try t.render("{{ missing | default('d') }}") as? String == "d")
         #expect(try t.render("{{ {'a': [1, n]} }}") as? [String: Any] != nil)
+        #expect(try t.render("{{ range(1, n) | join('-') }}") as? String == "1-2")
+        #expect(try t.render("{{ lookup('env', 'PATH') | length > 0 }}") as? Bool == true)
+        #expect(try t.render("{{ missing | default(omit) }}") as? String == ExpressionEvaluator.omit)
     }
 
     @Test func undefinedVariablesAreErrorsNamingTheVariable() throws {

@@ -32,6 +32,16 @@ import Testing
         #expect(!ok.changed && present.commands.count == 1)
     }
 
+    @Test func fileRecurseFixesOwnershipOnlyWhenSomethingDiffers() throws {
+        // The owner matches at the top and differs below.
+        let t = RecordingTransport(); stat(t, "directory", mode: "700"); t.reply("find", stdout: "/d/x\n")
+        let r = try run(FileModule.self, ["path": "/d", "state": "directory", "owner": "root", "recurse": true], ctx(t))
+        #expect(r.changed && t.commands.last == "chown -R root -- /d")
+        let ok = RecordingTransport(); stat(ok, "directory", mode: "700")
+        #expect(try !run(FileModule.self, ["path": "/d", "state": "directory", "owner": "root", "recurse": true], ctx(ok)).changed)
+        #expect(ok.commands.count == 2)
+    }
+
     @Test func fileLinkAbsentAndTouch() throws {
         let t = RecordingTransport(); t.reply("stat -c", stdout: "symbolic link|777|root|root\n/a\n\n")
         #expect(try !run(FileModule.self, ["path": "/l", "src": "/a", "state": "link"], ctx(t)).changed)

@@ -28,6 +28,10 @@ import Testing
         ("    - copy: {dest: /x, content: [a\n", "YAML syntax error"),
         ("    - copy: dest=/x bogus=1\n", "3:13: copy: unknown option 'bogus'"),
         ("    - user: {name: u, uid: abc}\n", "3:23: user: option 'uid' must be int, got string"),
+        ("    - debug: {msg: \"{{ x | frobnicate }}\"}\n", "3:15: debug: option 'msg': unknown filter 'frobnicate'"),
+        ("    - command: echo\n      when: x ==\n", "4:13: 'when': expression 'x ==': unexpected end of expression"),
+        ("    - command: echo\n      notify: nobody\n", "3:7: task 'command' notifies 'nobody', which is not a handler of this play"),
+        ("    - assert: {that: [\"a and or b\"]}\n", "3:16: assert: option 'that': expression 'a and or b': unexpected 'or'"),
     ])
     func validationErrorsNameFileLineColumn(tasks: String, expected: String) {
         let (file, message) = error(tasks)

@@ -85,8 +85,8 @@ public enum ActionRoutes {
                 return try await run(ctx, .reinitialize, timeout: 30, ok: "reinitialize started")
             }
         }
-        router.patch("/config") { request, _ in await guarded(ctx, request) { try await ConfigEdit.apply(ctx, $0, replace: false) } }
-        router.put("/config") { request, _ in await guarded(ctx, request) { try await ConfigEdit.apply(ctx, $0, replace: true) } }
+        router.patch("/config") { request, _ in await guarded(ctx, request) { try await applyConfig(ctx, $0, replace: false) } }
+        router.put("/config") { request, _ in await guarded(ctx, request) { try await applyConfig(ctx, $0, replace: true) } }
         router.post("/failsafe") { request, _ in
             await guarded(ctx, request) { _ in
                 guard ctx.snapshot.get().cluster?.settings.failsafeMode ?? true else { throw Refusal(503, "failsafe_mode is off") }
@@ -170,11 +170,29 @@ public enum ActionRoutes {
             if let l = now.leader, l != oldLeader, candidate == nil || l == candidate {
                 return text(200, "Successfully \(failover ? "failed" : "switched") over to \"\(l)\"")
             }
-            if now.failover == nil && now.leader == oldLeader && oldLeader != nil {
-                throw Refusal(503, "\(kind.capitalized) to \(target ?? "?") failed: \(oldLeader!) refused or aborted it (see its log)")
+            if let old = oldLeader, now.failover == nil, now.leader == old {
+                throw Refusal(503, "\(kind.capitalized) to \(target ?? "?") failed: \(old) refused or aborted it (see its log)")
             }
         }
         throw Refusal(503, "\(kind.capitalized) to \(target ?? "?") did not complete within \(Int(30 + 2 * v.timing.ttl)) s")
+    }
+}
+
+extension ActionRoutes {
+    /// PATCH (merge) or PUT (replace) /config: validated, one compare-and-swap write.
+    static func applyConfig(_ ctx: ActionContext, _ body: [String: Any]?, replace: Bool) async throws -> Response {
+        guard let body else { throw Refusal(400, "expected a JSON object body") }
+        do {
+            let (_, after) = try await ConfigEdit.update(etcd: ctx.store.etcd, key: ctx.store.key("config")) { current in
+                replace ? body : (ConfigEdit.mergePatch(current, body) as? [String: Any] ?? [:])
+            }
+            ctx.wakeup.signal()
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: after)))
+        } catch let e as ConfigError {
+            throw Refusal(e.description.contains("someone else") ? 409 : 400, e.description)
+        } catch {
+            throw Refusal(503, "etcd unreachable: \(error)")
+        }
     }
 }
 

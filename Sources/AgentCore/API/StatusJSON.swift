@@ -46,6 +46,8 @@ public enum StatusJSON {
                 "api_url": m.apiURL, "host": m.host, "port": m.port, "timeline": m.timeline,
             ]
             if m.tagsJSON != "{}", let tags = try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8)) { d["tags"] = tags }
+            if m.pendingRestart { d["pending_restart"] = true }
+            if let at = m.scheduledRestart { d["scheduled_restart"] = ["schedule": at] }
             if m.name != view.leader {
                 if let optime = view.leaderOptime, m.state == "running" { d["lag"] = max(0, optime - m.xlogLocation) } else { d["lag"] = "unknown" }
             }

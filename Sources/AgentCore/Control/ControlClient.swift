@@ -49,7 +49,8 @@ public final class ControlClient: @unchecked Sendable {
             let (kvs, revision) = try await etcd.range(prefix: config.keyPrefix)
             return ClusterView.from(kvs, prefix: config.keyPrefix, revision: revision, base: config)
         } catch {
-            throw ControlError("etcd unreachable at \(config.etcdEndpoints.joined(separator: ",")): \(error)")
+            let text = "\(error)"
+            throw ControlError(text.hasPrefix("etcd unreachable") ? text : "etcd unreachable at \(config.etcdEndpoints.joined(separator: ",")): \(text)")
         }
     }
 

@@ -1,7 +1,6 @@
 // Changing the dynamic configuration (`config` key): JSON merge patch (RFC 7386, null removes),
 // validation, and one compare-and-swap write, shared by PATCH/PUT /config and `pgha edit-config`.
 import Foundation
-import Hummingbird
 
 public enum ConfigEdit {
     /// RFC 7386: objects merge recursively, null deletes, anything else replaces.
@@ -66,20 +65,5 @@ public enum ConfigEdit {
             throw ConfigError("config: changed by someone else meanwhile; nothing changed, try again")
         }
         return (before, text)
-    }
-
-    static func apply(_ ctx: ActionContext, _ body: [String: Any]?, replace: Bool) async throws -> Response {
-        guard let body else { throw Refusal(400, "expected a JSON object body") }
-        do {
-            let (_, after) = try await update(etcd: ctx.store.etcd, key: ctx.store.key("config")) { current in
-                replace ? body : (mergePatch(current, body) as? [String: Any] ?? [:])
-            }
-            ctx.wakeup.signal()
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: after)))
-        } catch let e as ConfigError {
-            throw Refusal(e.description.contains("someone else") ? 409 : 400, e.description)
-        } catch {
-            throw Refusal(503, "etcd unreachable: \(error)")
-        }
     }
 }

@@ -16,7 +16,7 @@ extension ActionRunner {
             try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
             try await waitRunning(timeout: 60)
         case let .applyConfig(primary, upstreamName):
-            try await postgres.reload(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
+            try postgres.reload(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
         case .manageSync:
             guard let cluster else { return }
             try await SyncReplication(runner: self).manage(cluster)

@@ -47,6 +47,9 @@ extension HADecision {
             default: break
             }
         }
+        if settings.checkTimeline, cluster.leader == nil, l.isReplica, let last = cluster.history.last, l.timeline <= last.timeline {
+            return Decision([], "no leader, not racing: check_timeline is on and my timeline \(l.timeline) is behind the last leader's (\(last.timeline + 1))")
+        }
         if settings.synchronousMode, cluster.leader == nil, l.isReplica, !cluster.syncStandbys.contains(i.me) {
             return Decision([], "no leader, not racing: synchronous_mode is on and I am not a synchronous standby (sync: \(cluster.syncStandbys.joined(separator: ",")))")
         }

@@ -89,11 +89,13 @@ public final class PlaybookRunner {
     // MARK: plays
 
     private func runPlay(_ play: Play, limit: Set<String>?, playbookDir: String) throws {
-        var names = try inventory.hosts(matching: play.hosts)
+        // `hosts: "{{ target | default('db') }}"` is rendered with the -e extra vars, as in Ansible.
+        let pattern = Values.string(try Templater(variables: options.extraVars).render(play.hosts, location: "\(play.location)"))
+        var names = try inventory.hosts(matching: pattern)
         if let limit { names = names.filter { limit.contains($0) } }
         output.emit(.playStart(name: play.name))
         guard !names.isEmpty else {
-            output.emit(.warning("no hosts matched '\(play.hosts)'\(options.limit.map { " with --limit \($0)" } ?? ""); skipping play"))
+            output.emit(.warning("no hosts matched '\(pattern)'\(options.limit.map { " with --limit \($0)" } ?? ""); skipping play"))
             return
         }
         var playVars = play.vars

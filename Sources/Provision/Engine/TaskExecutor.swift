@@ -124,6 +124,7 @@ struct TaskExecutor {
             var args: [String: Any] = [:]
             for (k, v) in task.args {
                 args[k] = module.rawOptions.contains(k) ? v : try t.renderDeep(v, location: location)
+                if let s = args[k] as? String, s == ExpressionEvaluator.omit { args[k] = nil }
             }
             try TaskParser.validate(module, args, positions: [:], moduleAt: task.location)
             let (transport, lock) = try connection()

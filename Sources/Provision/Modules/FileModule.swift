@@ -51,7 +51,26 @@ public struct FileModule: ProvisionModule {
         }
         if let owner, owner != f.owner { steps.append("chown \(q(owner)) -- \(p)"); before["owner"] = f.owner; after["owner"] = owner }
         if let group, group != f.group { steps.append("chgrp \(q(group)) -- \(p)"); before["group"] = f.group; after["group"] = group }
+        if state == "directory", f.exists, try args.bool("recurse"), owner != nil || group != nil || mode != nil {
+            try recurse(ctx, path, owner: owner, group: group, mode: mode, steps: &steps, after: &after)
+        }
         return try finish(ctx, path, steps, before, after)
+    }
+
+    /// `recurse: yes`: one `find` round trip tells whether anything below differs; only then
+    /// chown/chgrp/chmod -R.
+    static func recurse(_ ctx: ModuleContext, _ path: String, owner: String?, group: String?, mode: UInt32?,
+                        steps: inout [String], after: inout [String: String]) throws {
+        var tests: [String] = []
+        if let owner { tests.append("! -user \(q(owner))") }
+        if let group { tests.append("! -group \(q(group))") }
+        if let mode { tests.append("! -perm \(String(mode, radix: 8))") }
+        let r = try ctx.sh("find \(q(path)) \\( \(tests.joined(separator: " -o ")) \\) -print -quit")
+        guard !r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return }
+        if let owner { steps.append("chown -R \(q(owner)) -- \(q(path))") }
+        if let group { steps.append("chgrp -R \(q(group)) -- \(q(path))") }
+        if let mode { steps.append("chmod -R \(String(mode, radix: 8)) -- \(q(path))") }
+        after["recursive"] = "fixed below \(path)"
     }
 
     static func finish(_ ctx: ModuleContext, _ path: String, _ steps: [String], _ before: [String: String],

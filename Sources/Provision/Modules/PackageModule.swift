@@ -16,7 +16,10 @@ public struct PackageModule: ProvisionModule {
         let state = try args.choice("state", ["present", "installed", "absent", "removed", "latest"], default: "present")
         let env = "DEBIAN_FRONTEND=noninteractive"
         if try args.bool("update_cache"), !ctx.check {
-            let u = try ctx.sh("\(env) apt-get update -q")
+            // cache_valid_time: skip the update while apt's package cache is younger than that.
+            let valid = try args.int("cache_valid_time", default: 0)
+            let fresh = valid > 0 ? "[ -n \"$(find /var/cache/apt/pkgcache.bin -mmin -\((valid + 59) / 60) 2>/dev/null)\" ] || " : ""
+            let u = try ctx.sh("\(fresh)\(env) apt-get update -q")
             if u.exitStatus != 0 { return .fail("apt-get update failed: \(u.stderr.suffix(500))") }
         }
         guard !names.isEmpty else { return ModuleResult() }

@@ -7,7 +7,7 @@ public struct ServiceModule: ProvisionModule {
     public static let name = "service"
     public static let options = [
         OptionSpec("name", aliases: ["unit"]), OptionSpec("state", choices: ["started", "stopped", "restarted", "reloaded"]),
-        OptionSpec("enabled", .bool), OptionSpec("daemon_reload", .bool, aliases: ["daemon-reload"]), OptionSpec("masked", .bool),
+        OptionSpec("enabled", .bool), OptionSpec("daemon_reload", .bool, aliases: ["daemon-reload"]),
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {

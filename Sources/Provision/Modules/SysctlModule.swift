@@ -7,7 +7,7 @@ public struct SysctlModule: ProvisionModule {
     public static let name = "sysctl"
     public static let options = [OptionSpec("name", required: true, aliases: ["key"]), OptionSpec("value", .any, aliases: ["val"]),
                                  OptionSpec("state", choices: ["present", "absent"]), OptionSpec("sysctl_file"),
-                                 OptionSpec("reload", .bool), OptionSpec("sysctl_set", .bool)]
+                                 OptionSpec("reload", .bool)]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         let name = try args.optionalString("name") ?? args.string("key")

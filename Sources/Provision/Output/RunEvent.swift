@@ -101,6 +101,8 @@ public final class HumanOutput: OutputSink {
 public final class JSONOutput: OutputSink {
     private let write: (String) -> Void
     private let lock = NSLock()
+    /// Host results name the task they belong to (tasks run one after another).
+    private var currentTask = ""
 
     public convenience init() {
         self.init { s in FileHandle.standardOutput.write(Data(s.utf8)) }
@@ -111,9 +113,12 @@ public final class JSONOutput: OutputSink {
         var obj: [String: Any]
         switch event {
         case let .playStart(name): obj = ["event": "play_start", "play": name]
-        case let .taskStart(name, handler): obj = ["event": handler ? "handler_start" : "task_start", "task": name]
+        case let .taskStart(name, handler):
+            lock.lock(); currentTask = name; lock.unlock()
+            obj = ["event": handler ? "handler_start" : "task_start", "task": name]
         case let .hostResult(host, status, message, item, ignored, diff, details):
-            obj = ["event": "host_result", "host": host, "status": status.rawValue, "ignored": ignored]
+            lock.lock(); let task = currentTask; lock.unlock()
+            obj = ["event": "host_result", "task": task, "host": host, "status": status.rawValue, "ignored": ignored]
             if let message { obj["msg"] = message }
             if let item { obj["item"] = item }
             if let diff, !diff.isEmpty { obj["diff"] = diff }

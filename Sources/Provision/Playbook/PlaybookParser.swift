@@ -85,6 +85,13 @@ public struct PlaybookParser {
         if play.name.isEmpty { play.name = play.hosts }
         play.tasks = pre + main + post
         for i in play.tasks.indices { play.tasks[i].tags += play.tags }
+        // Like Ansible: notifying a handler the play does not have is an error before the run.
+        let handlerNames = Set(play.handlers.flatMap { [$0.name ?? ""] + $0.listen })
+        for t in play.tasks + play.handlers {
+            for n in t.notify where !handlerNames.contains(n) && !n.contains("{{") {
+                throw ProvisionError("task '\(t.displayName)' notifies '\(n)', which is not a handler of this play", at: t.location)
+            }
+        }
         return play
     }
 

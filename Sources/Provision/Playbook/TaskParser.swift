@@ -20,6 +20,15 @@ struct TaskParser {
         var extraArgs: [String: Any] = [:]
         for p in pairs {
             let v = YAMLSource.value(p.value)
+            do {
+                switch p.key {
+                case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
+                case "name", "loop", "with_items", "vars", "delegate_to", "args", "become_user": try ExpressionCheck.templates(in: v)
+                default: break
+                }
+            } catch let e as ProvisionError {
+                throw ProvisionError("'\(p.key)': \(e.message)", at: loc(p.value))
+            }
             switch p.key {
             case "name": task.name = try parser.scalarString(p.value, "name", file)
             case "when": task.when = v is [Any] ? v as! [Any] : [try condition(p)]
@@ -147,6 +156,13 @@ struct TaskParser {
             throw ProvisionError("arguments of '\(name)' must be a mapping or a 'key=value' string", at: loc(node))
         }
         try Self.validate(module, args, positions: positions, moduleAt: loc(keyNode))
+        for (key, value) in args.sorted(by: { $0.key < $1.key }) {
+            do {
+                if module.rawOptions.contains(key) { try ExpressionCheck.condition(value) } else { try ExpressionCheck.templates(in: value) }
+            } catch let e as ProvisionError {
+                throw ProvisionError("\(name): option '\(key)': \(e.message)", at: positions[key] ?? loc(keyNode))
+            }
+        }
         return args
     }
 

@@ -4,6 +4,9 @@ import Foundation
 /// throws `UndefinedVariableError` naming it (`x`, `x.y`); only `is defined` / `is undefined`,
 /// `default(...)` and the short-circuit of `and`/`or`/`if` keep it from failing the task.
 struct ExpressionEvaluator {
+    /// The value of `omit`: a module option rendering to exactly this is left out.
+    static let omit = "__omit_place_holder__provision"
+
     /// Looks a top-level name up; nil when undefined.
     let lookup: (String) -> Any?
 
@@ -11,7 +14,10 @@ struct ExpressionEvaluator {
         switch e {
         case let .literal(v): return v
         case let .name(n):
-            guard let v = lookup(n) else { throw UndefinedVariableError(name: n) }
+            guard let v = lookup(n) else {
+                if n == "omit" { return Self.omit }
+                throw UndefinedVariableError(name: n)
+            }
             return v
         case let .list(items): return try items.map { try eval($0) }
         case let .dict(pairs):
@@ -43,6 +49,8 @@ struct ExpressionEvaluator {
             }
             return try Filters.apply(name, to: eval(base), args: args.map { try eval($0) },
                                      named: named.mapValues { try eval($0) })
+        case let .call(.literal(base), fn, args) where base is NSNull:
+            return try Filters.function(fn, args: args.map { try eval($0) })
         case let .call(base, method, args):
             return try Filters.method(method, on: eval(base), args: args.map { try eval($0) })
         case let .unary(op, x):

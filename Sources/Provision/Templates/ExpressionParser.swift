@@ -177,6 +177,8 @@ struct ExpressionParser {
                 if accept(.op("(")) { e = .call(e, name, try parseArgs(close: ")").positional) } else { e = .attr(e, name) }
             } else if accept(.op("[")) {
                 e = .index(e, try parseConditional()); try expect("]")
+            } else if case let .name(fn) = e, accept(.op("(")) {
+                e = .call(.literal(NSNull()), fn, try parseArgs(close: ")").positional)
             } else if accept(.op("|")) {
                 guard case let .ident(name) = next() else { throw error("expected a filter name after '|'") }
                 var args = (positional: [Expr](), named: [String: Expr]())
@@ -207,6 +209,7 @@ struct ExpressionParser {
             case "true", "True": return .literal(true)
             case "false", "False": return .literal(false)
             case "none", "None", "null": return .literal(NSNull())
+            case "and", "or", "in", "is", "if", "else": throw error("unexpected '\(name)'")
             default: return .name(name)
             }
         case .op("("):

@@ -133,6 +133,35 @@ enum Filters {
         do { return try NSRegularExpression(pattern: p) } catch { throw ProvisionError("bad regular expression '\(p)'") }
     }
 
+    /// Global functions: `range(n)` / `range(a, b[, step])`, `lookup('env', NAME)`,
+    /// `lookup('file', PATH)` (controller side, like Ansible).
+    static func function(_ name: String, args: [Any]) throws -> Any {
+        func int(_ i: Int) throws -> Int {
+            guard i < args.count, let n = args[i] as? Int else { throw ProvisionError("\(name)() needs integer arguments") }
+            return n
+        }
+        switch name {
+        case "range":
+            let (a, b) = args.count == 1 ? (0, try int(0)) : (try int(0), try int(1))
+            let step = args.count > 2 ? try int(2) : 1
+            guard step != 0 else { throw ProvisionError("range() step must not be 0") }
+            return Array(stride(from: a, to: b, by: step)) as [Any]
+        case "lookup", "query":
+            let kind = args.first.map { Values.string($0) } ?? ""
+            let key = args.count > 1 ? Values.string(args[1]) : ""
+            switch kind {
+            case "env": return ProcessInfo.processInfo.environment[key] ?? ""
+            case "file":
+                guard let d = FileManager.default.contents(atPath: key) else { throw ProvisionError("lookup('file'): cannot read \(key)") }
+                var text = String(decoding: d, as: UTF8.self)
+                if text.hasSuffix("\n") { text.removeLast() }
+                return text
+            default: throw ProvisionError("lookup plugin '\(kind)' is not supported (env, file)")
+            }
+        default: throw ProvisionError("unknown function '\(name)'")
+        }
+    }
+
     static func method(_ name: String, on v: Any, args: [Any]) throws -> Any {
         let s = v as? String
         switch (name, v) {

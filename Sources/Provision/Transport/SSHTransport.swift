@@ -91,6 +91,11 @@ public final class SSHTransport: Transport {
         SSHStatistics.handshakes(host: address, port: port)
     }
 
+    /// Commands run plus files read or written over SSH with `address:port` (benchmarks print it).
+    public static func operations(address: String, port: Int) -> Int {
+        SSHStatistics.operations(host: address, port: port)
+    }
+
     /// SSH handshakes this process completed with any host.
     public static var totalHandshakes: Int { SSHStatistics.totalHandshakes }
 }
