@@ -8,11 +8,11 @@ import Testing
     @Test func leaseExpiryFreesTheLeaderKey() async throws {
         let etcd = try EtcdServer()
         defer { etcd.stop() }
-        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 2)
-        let lease = try await client.grantLease(ttl: 2)
+        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 5)
+        let lease = try await client.grantLease(ttl: 4)  // room for a slow, shared machine
         #expect(try await client.createIfAbsent("/service/t/leader", "n1", lease: lease))
         #expect(try await client.get("/service/t/leader")?.value == "n1")
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(20)
         var gone = false
         while Date() < deadline {
             if try await client.get("/service/t/leader") == nil { gone = true; break }
@@ -26,7 +26,7 @@ import Testing
     @Test func createIfAbsentLosesToAHolder() async throws {
         let etcd = try EtcdServer()
         defer { etcd.stop() }
-        let client = EtcdClient(endpoints: ["http://127.0.0.1:1", etcd.endpoint], requestTimeout: 3)  // first endpoint dead: fail-over
+        let client = EtcdClient(endpoints: ["http://127.0.0.1:1", etcd.endpoint], requestTimeout: 5)  // first endpoint dead: fail-over
         let l1 = try await client.grantLease(ttl: 10), l2 = try await client.grantLease(ttl: 10)
         #expect(try await client.createIfAbsent("/service/t/leader", "n1", lease: l1))
         #expect(try await client.createIfAbsent("/service/t/leader", "n2", lease: l2) == false)
@@ -40,7 +40,7 @@ import Testing
     @Test func watchWakesOnDelete() async throws {
         let etcd = try EtcdServer()
         defer { etcd.stop() }
-        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 2)
+        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 5)
         try await client.put("/service/t/leader", "n1")
         let seen = Locked<[WatchEvent]>([])
         let watcher = Task {
@@ -61,7 +61,7 @@ import Testing
         let etcd = try EtcdServer()
         defer { etcd.stop() }
         var config = AgentConfig(); config.scope = "demo"; config.name = "n1"; config.etcdEndpoints = [etcd.endpoint]
-        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 2)
+        let client = EtcdClient(endpoints: [etcd.endpoint], requestTimeout: 5)
         let store = ClusterStore(config: config, etcd: client)
         try await store.renewLease(ttl: 5)
         #expect(try await store.claimInitialize())
