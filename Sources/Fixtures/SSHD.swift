@@ -6,8 +6,8 @@ import Glibc
 #endif
 
 /// Runs a tool to completion and returns its stdout+stderr; throws with its output when it fails.
-
-/// waitUntilExit/Pipe reads hung here once a Daemon was running.
+/// posix_spawn + waitpid rather than Foundation.Process, whose exit detection can miss SIGCHLD
+/// under swift-testing (see `Daemon.isRunning`): waitUntilExit then never returns.
 @discardableResult
 public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
     let directory = try makeTempDir("tool")

@@ -100,4 +100,20 @@ struct TemplateHost {
         check.waitUntilExit()
         #expect(check.terminationStatus == 0, "haproxy -c: \(output)")
     }
+
+    /// The REST helper renders to a script bash accepts (`{#` in shell would start a comment).
+    @Test func pghaAPIHelperIsValidBash() throws {
+        let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        let text = try host.render("pgha-api.sh.j2")
+        #expect(text.contains("/dev/tcp/127.0.0.1/8008"))
+        let dir = try makeTempDir("pgha-api")
+        defer { removeTree(dir) }
+        try text.write(toFile: dir + "/pgha-api", atomically: true, encoding: .utf8)
+        let bash = Process()
+        bash.executableURL = URL(fileURLWithPath: "/bin/bash")
+        bash.arguments = ["-n", dir + "/pgha-api"]
+        try bash.run()
+        bash.waitUntilExit()
+        #expect(bash.terminationStatus == 0)
+    }
 }

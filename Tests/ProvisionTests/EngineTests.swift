@@ -205,8 +205,11 @@ import Testing
                 dest: "{{ path }}"
                 content: "{{ a0 }},{{ a }},{{ b }},{{ c }},{{ d }},{{ e }}"
               vars: {c: task, d: task}
+            - copy: {dest: "{{ base }}.hv", content: "{{ hostvars['other'].dir }}"}
             - copy: {dest: "{{ base }}.bad", content: "{{ broken }}"}
               vars: {broken: "{{ nowhere }}"}
+        - hosts: other
+          tasks: [{debug: {msg: "{{ dir }}"}}]
         """, hosts: ["h1"])
         defer { dir.remove() }
         inv.setGroupVars("all", ["a0": "all", "a": "all", "b": "all"])
@@ -214,8 +217,11 @@ import Testing
         inv.setGroupVars("parent", ["a": "parent", "b": "parent"])
         inv.setGroupVars("local", ["a": "child"])
         inv.setHostVars("h1", ["b": "host"])
+        inv.addHost("other", vars: ["who": "o", "dir": "/x/{{ who }}"])
         let (s, out) = run(inv, file, RunOptions(extraVars: ["e": "extra"]))
         #expect(dir.read("h1.vars") == "all,child,play,task,fact,extra", "\(out.text)")
+        #expect(dir.read("h1.hv") == "/x/o")
+        #expect(s.hosts == ["h1", "other"] && s.recap["other"]?.ok == 1 && out.text.contains("ok: [other] => /x/o"))
         #expect(s.exitCode == 2 && out.text.contains("undefined variable 'nowhere'"), "\(out.text)")
     }
 

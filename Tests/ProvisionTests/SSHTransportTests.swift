@@ -117,6 +117,23 @@ struct SSHTransportTests {
     }
 }
 
+extension SSHTransportTests {
+    @Test func aSessionThatDiesMidRunFailsTheNextCallInsteadOfHanging() throws {
+        let sshd = try SSHD()
+        defer { sshd.stop() }
+        let ssh = try SSHTransport(hostName: "h1", target: sshd.target())
+        defer { ssh.close() }
+        // The shell's parent is sshd's per-connection process: killing it drops our connection.
+        let parent = try #require(Int32(try ssh.run("echo $PPID").stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(kill(parent, SIGKILL) == 0)
+        let start = Date()
+        let error = #expect(throws: TransportError.self) { _ = try ssh.run("echo still there?") }
+        #expect(error?.isUnreachable == false)
+        #expect(Date().timeIntervalSince(start) < 5)
+        #expect(throws: TransportError.self) { _ = try ssh.get(sshd.directory + "/known_hosts") }
+    }
+}
+
 /// A Bool shared with a reader thread.
 final class LockedFlag: @unchecked Sendable {
     private let lock = NSLock()

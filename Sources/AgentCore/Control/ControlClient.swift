@@ -40,6 +40,8 @@ public final class ControlClient: @unchecked Sendable {
         try? await http.shutdown()
     }
 
+    deinit { http.shutdown { _ in } }  // see EtcdClient.deinit
+
     public var scope: String { config.scope }
     public func key(_ name: String) -> String { config.keyPrefix + name }
 

@@ -37,7 +37,8 @@ extension ActionRunner {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if await postgres.probe().run == .running { return }
-            try await Task.sleep(nanoseconds: 100_000_000)
+            _ = try? await store.renewLease(ttl: config.timing.ttl)  // a slow start must not cost the leader its key
+            try await Task.sleep(nanoseconds: 250_000_000)
         }
         throw ActionFailure("Postgres did not accept connections within \(Int(timeout)) s")
     }

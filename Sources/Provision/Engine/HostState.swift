@@ -92,7 +92,7 @@ final class VariableScope {
     func raw(_ name: String) -> Any? {
         if let v = extraVars[name] { return v }
         if let v = locals[name] { return v }
-        if let v = host.facts[name] { return v }
+        if let v = host.factsSnapshot()[name] { return v }
         if let v = taskVars[name] { return v }
         if let v = playVars[name] { return v }
         if let v = host.inventoryVars[name] { return v }
@@ -121,11 +121,11 @@ final class VariableScope {
     /// All variables visible to the host (for hostvars and debugging), templates unrendered.
     func merged() -> [String: Any] {
         var all = host.magicVars
-        for layer in [host.inventoryVars, playVars, taskVars, host.facts, locals, extraVars] { all.merge(layer) { _, n in n } }
+        for layer in [host.inventoryVars, playVars, taskVars, host.factsSnapshot(), locals, extraVars] { all.merge(layer) { _, n in n } }
         return all
     }
 
-    private func containsTemplate(_ v: Any) -> Bool {
+    func containsTemplate(_ v: Any) -> Bool {
         switch v {
         case let s as String: return s.contains("{{") || s.contains("{%")
         case let a as [Any]: return a.contains(where: containsTemplate)

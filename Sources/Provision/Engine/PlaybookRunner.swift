@@ -78,11 +78,10 @@ public final class PlaybookRunner {
         return summary
     }
 
+    /// A play's host: its state (created on first use) and a place in the recap.
     private func state(_ name: String) -> HostState {
-        if let h = hosts[name] { return h }
-        let h = HostState(name: name, inventory: inventory)
-        hosts[name] = h
-        summary.hosts.append(name)
+        let h = lockedState(name)
+        if !summary.hosts.contains(name) { summary.hosts.append(name) }
         return h
     }
 
@@ -169,12 +168,15 @@ public final class PlaybookRunner {
         return !tags.isDisjoint(with: options.tags)
     }
 
+    /// `hostvars`: every inventory host's variables (inventory, magic, facts, -e), with
+    /// templated values rendered in that host's own scope.
     private func hostvars() -> [String: Any] {
         var out: [String: Any] = [:]
         for name in inventory.hostNames {
-            var v = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { a, _ in a }
-            if let h = hosts[name] { v.merge(h.factsSnapshot()) { _, n in n } }
-            out[name] = v
+            let scope = VariableScope(host: lockedState(name), extraVars: options.extraVars, playVars: [:], hostvars: { [:] })
+            var vars = scope.merged()
+            for (key, value) in vars where scope.containsTemplate(value) { vars[key] = scope.lookup(key) ?? value }
+            out[name] = vars
         }
         return out
     }

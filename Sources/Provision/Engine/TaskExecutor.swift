@@ -127,7 +127,7 @@ struct TaskExecutor {
                 if let s = args[k] as? String, s == ExpressionEvaluator.omit { args[k] = nil }
             }
             try TaskParser.validate(module, args, positions: [:], moduleAt: task.location)
-            let (transport, lock) = try connection()
+            let (transport, lock) = module.needsConnection ? try connection() : (ControllerOnlyTransport(hostName: host.name), NSLock())
             let useBecome = become.enabled && become.user != host.remoteUser
             let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,

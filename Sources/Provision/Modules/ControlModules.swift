@@ -3,6 +3,7 @@ import Foundation
 /// `assert`: every expression in `that` must be true; `fail_msg` (or `msg`) says why not.
 /// `that` is evaluated as expressions (not pre-templated), so undefined names fail the task.
 public struct AssertModule: ProvisionModule {
+    public static let needsConnection = false
     public static let name = "assert"
     public static let options = [OptionSpec("that", .any, required: true), OptionSpec("fail_msg", .any, aliases: ["msg"]),
                                  OptionSpec("success_msg", .any), OptionSpec("quiet", .bool)]
@@ -20,6 +21,7 @@ public struct AssertModule: ProvisionModule {
 
 /// `set_fact`: adds variables to the host's scope (above play vars, below -e extra vars).
 public struct SetFactModule: ProvisionModule {
+    public static let needsConnection = false
     public static let name = "set_fact"
     public static let options: [OptionSpec] = []
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
@@ -31,6 +33,7 @@ public struct SetFactModule: ProvisionModule {
 
 /// `debug`: prints `msg`, or the value of the expression `var`.
 public struct DebugModule: ProvisionModule {
+    public static let needsConnection = false
     public static let name = "debug"
     public static let options = [OptionSpec("msg", .any), OptionSpec("var"), OptionSpec("verbosity", .int)]
     public static let rawOptions: Set<String> = ["var"]
@@ -46,6 +49,7 @@ public struct DebugModule: ProvisionModule {
 
 /// `fail`: fails the host with `msg`.
 public struct FailModule: ProvisionModule {
+    public static let needsConnection = false
     public static let name = "fail"
     public static let options = [OptionSpec("msg", .any)]
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
@@ -55,6 +59,7 @@ public struct FailModule: ProvisionModule {
 
 /// `meta`: `flush_handlers` (run notified handlers now) or `noop`; the engine acts on it.
 public struct MetaModule: ProvisionModule {
+    public static let needsConnection = false
     public static let name = "meta"
     public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop"], aliases: ["_raw_params"])]
     public static let freeFormOption: String? = "action"

@@ -10,6 +10,7 @@ public struct CopyModule: ProvisionModule {
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         var dest = try args.string("dest")
         let data: Data
+        var checksum: String?
         if args.has("content") {
             let c = args.values["content"]!
             data = Data((c is [Any] || c is [String: Any] ? Values.json(c) : Values.string(c)).utf8)
@@ -17,6 +18,7 @@ public struct CopyModule: ProvisionModule {
             let local = try ctx.localFile(src, kind: "files")
             guard let d = FileManager.default.contents(atPath: local) else { return .fail("cannot read \(local)") }
             data = d
+            checksum = LocalChecksums.sha256(path: local, data: d)
             if dest.hasSuffix("/") { dest += (src as NSString).lastPathComponent }
         } else {
             return .fail("copy needs 'src' or 'content'")
@@ -28,7 +30,26 @@ public struct CopyModule: ProvisionModule {
         }
         if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
         return try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
-                                     group: args.optionalString("group"), facts: facts)
+                                     group: args.optionalString("group"), facts: facts, checksum: checksum)
+    }
+}
+
+/// sha256 of controller-side files by (path, size, mtime), computed once per process: a large
+/// `src` (a 100 MB binary) copied to many hosts is hashed once, not once per host and run.
+enum LocalChecksums {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var cache: [String: (size: Int, mtime: Date, sum: String)] = [:]
+
+    static func sha256(path: String, data: Data) -> String {
+        let attrs = try? FileManager.default.attributesOfItem(atPath: path)
+        let size = (attrs?[.size] as? NSNumber)?.intValue ?? -1
+        let mtime = attrs?[.modificationDate] as? Date ?? .distantPast
+        lock.lock()
+        if let hit = cache[path], hit.size == size, hit.mtime == mtime, size == data.count { lock.unlock(); return hit.sum }
+        lock.unlock()
+        let sum = SHA256.hex(data)
+        lock.lock(); cache[path] = (size, mtime, sum); lock.unlock()
+        return sum
     }
 }
 

@@ -45,12 +45,12 @@ struct FileFacts {
 /// and a chown/chmod only when something differs. --check reports, --diff shows content.
 enum FileWriter {
     static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode: UInt32?, owner: String?, group: String?,
-                       facts known: FileFacts? = nil) throws -> ModuleResult {
+                       facts known: FileFacts? = nil, checksum: String? = nil) throws -> ModuleResult {
         let facts = try known ?? FileFacts.gather(ctx, path)
         if facts.exists && facts.type == "directory" {
             return .fail("\(path) is a directory")
         }
-        let wantSum = SHA256.hex(data)
+        let wantSum = checksum ?? SHA256.hex(data)
         let contentChanged = !facts.exists || facts.sha256 != wantSum
         let finalMode = mode ?? (facts.exists ? facts.mode : 0o644)
         var result = ModuleResult()

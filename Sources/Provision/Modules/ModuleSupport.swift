@@ -23,12 +23,27 @@ public protocol ProvisionModule {
     static var rawOptions: Set<String> { get }
     /// The `k=v` string form's leftover words become this option (command/shell: `cmd`).
     static var freeFormOption: String? { get }
+    /// False for modules that only evaluate on the controller (debug, assert, set_fact, fail,
+    /// meta): the engine then does not connect to the host for them.
+    static var needsConnection: Bool { get }
     static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult
 }
 
 extension ProvisionModule {
     public static var rawOptions: Set<String> { [] }
     public static var freeFormOption: String? { nil }
+    public static var needsConnection: Bool { true }
+}
+
+/// The transport given to controller-only modules: any use is a bug, reported as a failure.
+final class ControllerOnlyTransport: Transport {
+    let hostName: String
+    init(hostName: String) { self.hostName = hostName }
+    func run(_ command: String, input: Data?) throws -> CommandResult { throw refused() }
+    func put(_ data: Data, to path: String, mode: UInt32) throws { throw refused() }
+    func get(_ path: String) throws -> Data? { throw refused() }
+    func close() {}
+    private func refused() -> TransportError { .failed(host: hostName, reason: "controller-only module tried to use the connection") }
 }
 
 /// What a module did. `data` is what `register:` stores (rc, stdout, rows, ...), plus

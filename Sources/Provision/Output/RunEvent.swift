@@ -16,7 +16,8 @@ public enum RunEvent {
     case recap(hosts: [String], recap: [String: HostRecap], seconds: Double)
 }
 
-/// Where run events go: human text (like ansible-playbook) or JSON lines.
+/// Where run events go: human text (like ansible-playbook) or JSON lines. `emit` is called
+/// from the hosts' worker threads at once: implementations must be thread-safe.
 public protocol OutputSink: AnyObject {
     func emit(_ event: RunEvent)
 }

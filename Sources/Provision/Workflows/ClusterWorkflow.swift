@@ -51,8 +51,9 @@ public final class ClusterWorkflow {
     @discardableResult
     public func up() throws -> RunSummary {
         if declaresLab { log("\(try labUp())") }
-        let binary = try PghaBuild(layout: layout).ensureBuilt(log: log)
-        return try runPlaybook("site.yml", vars: ["pgha_binary": binary])
+        let build = PghaBuild(layout: layout)
+        let binary = try build.ensureBuilt(log: log)
+        return try runPlaybook("site.yml", vars: ["pgha_binary": binary, "pgha_binary_sha256": try build.hostBinarySHA256()])
     }
 
     /// `provision check`: check.yml, then the cluster table.

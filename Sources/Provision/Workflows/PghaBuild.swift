@@ -37,7 +37,7 @@ public struct PghaBuild: Sendable {
     public init(layout: ProjectLayout) { self.layout = layout }
 
     public var binaryPath: String { layout.root + "/.build/release/pgha" }
-    /// What hosts get: the release binary without its debug sections (~150 MB → ~60 MB).
+    /// What hosts get: the release binary stripped (~150 MB → ~80 MB).
     public var hostBinaryPath: String { layout.root + "/.build/hosts/pgha" }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
@@ -76,9 +76,29 @@ public struct PghaBuild: Sendable {
         let copied = (try? fm.attributesOfItem(atPath: hostBinaryPath))?[.modificationDate] as? Date ?? .distantPast
         if copied < built {
             try fm.createDirectory(atPath: (hostBinaryPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try run(["strip", "--strip-debug", "-o", hostBinaryPath, binaryPath], what: "stripping pgha")
+            try run(["strip", "--strip-all", "-o", hostBinaryPath, binaryPath], what: "stripping pgha")
+            try? fm.removeItem(atPath: hostBinaryPath + ".sha256")
         }
         return hostBinaryPath
+    }
+
+    /// sha256 of the host binary, kept beside it (`pgha.sha256`) so re-runs compare checksums
+    /// without hashing 80 MB again; the playbook uploads only when the host's differs.
+    public func hostBinarySHA256() throws -> String {
+        let sidecar = hostBinaryPath + ".sha256"
+        if let text = try? String(contentsOfFile: sidecar, encoding: .utf8), text.count >= 64 { return String(text.prefix(64)) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        process.arguments = [hostBinaryPath]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0, text.count >= 64 else { throw WorkflowError("sha256sum \(hostBinaryPath) failed") }
+        let sum = String(text.prefix(64))
+        try? (sum + "\n").write(toFile: sidecar, atomically: true, encoding: .utf8)
+        return sum
     }
 
     private func run(_ arguments: [String], what: String) throws {
