@@ -55,10 +55,6 @@ public final class EtcdClient: @unchecked Sendable {
     /// Kept for callers' symmetry; the shared client lives as long as the process.
     public func shutdown() async {}
 
-    /// A client dropped without shutdown() (a thrown error skipped it) must not crash the process:
-    /// AsyncHTTPClient asserts in debug builds when deinit finds it running.
-    deinit { http.shutdown { _ in } }
-
     // MARK: JSON over HTTP
 
     /// POSTs `body` to `path` on the current endpoint, trying the others in turn within the time budget.
