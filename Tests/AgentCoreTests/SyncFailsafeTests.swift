@@ -53,9 +53,9 @@ extension AgentOpsClusters { @Suite(.serialized) struct SyncFailsafeTests {
         let m = cluster.member(first)
         let writer = NumberedWriter("host=127.0.0.1 port=\(m.pgPort) user=postgres password=\(cluster.superPassword) dbname=postgres")
         defer { writer.finish() }
-        _ = try cluster.eventually(10, "writes flowing") { writer.acked.get().count >= 200 ? true : nil }
+        _ = try cluster.eventually(30, "writes flowing") { writer.acked.get().count >= 200 ? true : nil }
         cluster.killHost(first)
-        _ = try cluster.eventually(10, "the writer to notice") { writer.failedAt.get() }
+        _ = try cluster.eventually(20, "the writer to notice") { writer.failedAt.get() }
         writer.finish()
         let acked = writer.acked.get()
         let promoted = try cluster.eventually(40, "a new primary") { cluster.primary() }

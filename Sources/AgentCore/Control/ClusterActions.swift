@@ -148,14 +148,22 @@ public struct ClusterActions: Sendable {
         if m.name == v.leader { throw ControlError("\(name) is the leader of \(scope): reinit is refused on the leader (switch over first)") }
         say(table(v))
         guard confirm("Are you sure you want to reinitialize member \(name)? Its data directory will be wiped.") else { throw ControlError("aborted") }
-        let before = try await status(m)?["postmaster_start_time"] as? String
+        // The postmaster now running (none: ""); the member must answer, or a busy API would make
+        // any running postmaster look new.
+        var answered: [String: Any]?
+        for _ in 0..<20 where answered == nil {
+            answered = try await status(m)
+            if answered == nil { try await Task.sleep(nanoseconds: 500_000_000) }
+        }
+        guard let answered else { throw ControlError("\(name) does not answer on its REST API (\(m.apiURL))") }
+        let before = answered["postmaster_start_time"] as? String ?? ""
         let answer = try await client.call(m, "POST", "/reinitialize", body: ["force": true], timeout: 60)
         guard answer.status == 200 else { throw ControlError("reinit of \(name) failed: \(answer.text)") }
         say("Success: reinitialize for member \(name) started")
         // Done when the member itself reports a new postmaster that streams (etcd may lag a loop).
         let deadline = Date().addingTimeInterval(wait)
         while true {
-            if let s = try await status(m), s["postmaster_start_time"] as? String != before,
+            if let s = try await status(m), let started = s["postmaster_start_time"] as? String, started != before,
                s["state"] as? String == "running", s["replication_state"] as? String == "streaming" { break }
             if Date() > deadline { throw ControlError("\(name) is not streaming \(Int(wait)) s after reinitialize started") }
             try await Task.sleep(nanoseconds: 250_000_000)

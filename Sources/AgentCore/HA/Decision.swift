@@ -59,7 +59,7 @@ public enum HAAction: Equatable, Sendable {
     case publishFailsafe
 
     /// Routine leader duties, repeated every loop; they do not make the loop look again sooner.
-    public var isRoutine: Bool { self == .maintainSlots || self == .publishStatus }
+    public var isRoutine: Bool { self == .maintainSlots || self == .publishStatus || self == .manageSync }
 
     /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
     public var isLong: Bool {

@@ -50,9 +50,9 @@ public struct ClusterStatus: Equatable, Sendable {
 
     /// Asks the database hosts of `inventory`, in order, for GET /cluster (through the
     /// `pgha-api` helper the playbooks install); the first answer wins.
-    public static func fetch(inventory: Inventory, group: String = "postgres") throws -> ClusterStatus {
+    public static func fetch(inventory: Inventory, group: String = "postgres", excluding down: [String] = []) throws -> ClusterStatus {
         var reasons: [String] = []
-        for host in inventory.hosts(inGroup: group) {
+        for host in inventory.hosts(inGroup: group) where !down.contains(host) {
             do {
                 let transport = try Connector.transport(forHost: host, variables: inventory.variables(forHost: host))
                 defer { transport.close() }

@@ -24,9 +24,10 @@ public final class ClusterWorkflow {
 
     /// Runs playbooks/NAME with `vars` as extra vars; throws the run's failures as one error.
     @discardableResult
-    public func runPlaybook(_ name: String, vars: [String: Any] = [:]) throws -> RunSummary {
+    public func runPlaybook(_ name: String, vars: [String: Any] = [:], limit: String? = nil) throws -> RunSummary {
         let failures = FailureRecorder(forwardingTo: output ?? HumanOutput(verbosity: verbosity))
-        let runner = PlaybookRunner(inventory: inventory, options: RunOptions(extraVars: vars, verbosity: verbosity), output: failures)
+        let options = RunOptions(limit: limit, extraVars: vars, verbosity: verbosity)
+        let runner = PlaybookRunner(inventory: inventory, options: options, output: failures)
         defer { runner.close() }
         let summary = runner.run(playbookPath: layout.playbook(name))
         if summary.exitCode != 0 {
@@ -56,10 +57,15 @@ public final class ClusterWorkflow {
         return try runPlaybook("site.yml", vars: ["pgha_binary": binary, "pgha_binary_sha256": try build.hostBinarySHA256()])
     }
 
-    /// `provision check`: check.yml, then the cluster table.
-    public func check() throws -> ClusterStatus {
-        try runPlaybook("check.yml")
-        return try ClusterStatus.fetch(inventory: inventory)
+    /// `provision check`: check.yml, then the cluster table. `excluding`: members known to be
+    /// down (a killed host); the survivors are checked.
+    public func check(excluding down: [String] = []) throws -> ClusterStatus {
+        for host in down where !inventory.hosts(inGroup: "postgres").contains(host) {
+            throw WorkflowError("check: --exclude \(host) is not in group postgres of \(inventoryPath)")
+        }
+        try runPlaybook("check.yml", vars: ["cluster_down_hosts": down],
+                        limit: down.isEmpty ? nil : (["all"] + down.map { "!" + $0 }).joined(separator: ":"))
+        return try ClusterStatus.fetch(inventory: inventory, excluding: down)
     }
 
     /// `provision demo`: the demo script generated (cached by scale; byte-identical each time, so

@@ -1,0 +1,181 @@
+// The whole job on a real lab (systemd-nspawn hosts, as root): `provision up` from nothing, the
+// workflows, a pulled plug on the primary and the host's return, then a changed=0 re-run.
+// Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
+import Foundation
+import PQ
+import Testing
+@testable import Provision
+
+@Suite(.serialized) struct ClusterEndToEndTests {
+    static var runnable: Bool {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-nspawn")
+            && FileManager.default.isExecutableFile(atPath: "/usr/sbin/debootstrap")
+            && ProcessInfo.processInfo.environment["PROVISION_SKIP_E2E"] == nil
+    }
+
+    /// inventories/lab copied under its own lab name and network, so a lab a user keeps running
+    /// is never touched.
+    static func inventoryCopy() throws -> String {
+        let dir = try makeTempDirectory("cluster-e2e")
+        let source = TemplateHost.root + "/inventories/lab"
+        try FileManager.default.copyItem(atPath: source, toPath: dir + "/lab")
+        let hosts = dir + "/lab/hosts.yml", all = dir + "/lab/group_vars/all.yml"
+        try (try String(contentsOfFile: hosts, encoding: .utf8)).replacingOccurrences(of: "10.77.0.", with: "10.83.0.")
+            .write(toFile: hosts, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: all, encoding: .utf8))
+            .replacingOccurrences(of: "network: 10.77.0.0/24", with: "network: 10.83.0.0/24\n  name: e2e")
+            .replacingOccurrences(of: "/labs/lab/", with: "/labs/e2e/")
+            .write(toFile: all, atomically: true, encoding: .utf8)
+        return dir + "/lab"
+    }
+
+    static func makeTempDirectory(_ prefix: String) throws -> String {
+        let path = NSTemporaryDirectory() + prefix + "-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func timed<T>(_ label: String, _ body: () throws -> T) rethrows -> T {
+        let start = Date()
+        defer { print(String(format: "[cluster e2e] %@: %.1f s", label, Date().timeIntervalSince(start))) }
+        return try body()
+    }
+
+    @Test(.enabled(if: runnable), .timeLimit(.minutes(45)))
+    func clusterLifecycle() throws {
+        let inventory = try Self.inventoryCopy()
+        let output = CapturingOutput()
+        let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
+        workflow.output = output
+        workflow.log = { print("[cluster e2e] \($0)") }
+        let lab = try Lab(inventory: workflow.inventory, path: inventory, log: { _ in })
+        try? lab.destroy()
+        defer {
+            do { try lab.destroy() } catch { print("[cluster e2e] lab destroy: \(error)") }
+            if output.text.contains("failed:") { print(output.text.suffix(6000)) }
+        }
+        // The release pgha build is the control machine's job, timed apart from `up`.
+        _ = try Self.timed("pgha release build (when stale)") { try PghaBuild(layout: workflow.layout).ensureBuilt() }
+        _ = try Self.timed("provision up from nothing (lab + site.yml)") { try workflow.up() }
+        var status = try Self.timed("check") { try workflow.check() }
+        print(status.table)
+        #expect(status.members.filter { $0.role == "leader" }.count == 1)
+        #expect(status.members.filter { $0.state == "streaming" }.count == 2)
+
+        try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
+        let target = try #require(status.members.first { $0.role != "leader" }?.name)
+        try Self.timed("switchover --to \(target)") { try workflow.switchover(to: target) }
+        #expect(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name == target)
+
+        // A client writes numbered rows through HAProxy :5000 during the rolling restart.
+        let lb = try #require(workflow.inventory.variables(forHost: "lb1")["ansible_host"] as? String)
+        let writer = HAProxyWriter(conninfo: "host=\(lb) port=5000 user=postgres password=lab-super-secret dbname=postgres")
+        try writer.prepare()
+        writer.start()
+        try Self.timed("set max_connections=150 (rolling restart)") { try workflow.set(ParameterChange(arguments: ["max_connections=150"])) }
+        let (acknowledged, gap) = writer.stop()
+        print(String(format: "[cluster e2e] write gap through HAProxy during set: %.2f s (%d rows acknowledged)", gap, acknowledged.count))
+        #expect(try writer.missing(acknowledged).isEmpty, "acknowledged rows lost")
+
+        status = try workflow.check()
+        #expect(status.members.filter { $0.state == "streaming" }.count == 2)
+        let replica = try #require(status.members.first { $0.role != "leader" }?.name)
+        try Self.timed("rebuild \(replica)") { try workflow.rebuild(host: replica, forceFailover: false) }
+        #expect(throws: WorkflowError.self) { try workflow.rebuild(host: status.leader!.name, forceFailover: false) }
+
+        // Pulled plug on the primary: a new primary serves writes through HAProxy within seconds.
+        let old = try #require(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name)
+        let killedAt = Date()
+        try lab.kill(host: old)
+        let failedOver = waitFor(seconds: 60) { (try? writer.writeOnce()) != nil }
+        print(String(format: "[cluster e2e] primary %@ killed: writable again through HAProxy after %.1f s",
+                     old, Date().timeIntervalSince(killedAt)))
+        #expect(failedOver)
+        status = try workflow.check(excluding: [old])
+        #expect(status.leader != nil && status.leader?.name != old)
+
+        // The host returns: etcd and pgha start by themselves, and it rejoins as a replica.
+        try lab.start(host: old)
+        let rejoined = waitFor(seconds: 180) {
+            (try? ClusterStatus.fetch(inventory: workflow.inventory))?.members.contains { $0.name == old && $0.state == "streaming" } ?? false
+        }
+        #expect(rejoined, "\(old) did not rejoin as a streaming replica")
+        status = try workflow.check()
+        print(status.table)
+
+        let rerun = try Self.timed("second provision up") { try workflow.up() }
+        print(String(format: "[cluster e2e] second up: site.yml %.2f s, changed=%d", rerun.seconds, rerun.changedTotal))
+        #expect(rerun.changedTotal == 0)
+    }
+}
+
+func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 0.2)
+    }
+    return condition()
+}
+
+/// Inserts numbered rows through HAProxy every 50 ms on its own thread, reconnecting after
+/// errors; remembers which were acknowledged and the longest time without a successful write.
+final class HAProxyWriter: @unchecked Sendable {
+    let conninfo: String
+    private let lock = NSLock()
+    private var running = false
+    private var acknowledged: [Int] = []
+    private var lastSuccess = Date()
+    private var longestGap = 0.0
+    private var thread: Thread?
+    private var next = 1_000_000
+
+    init(conninfo: String) { self.conninfo = conninfo }
+
+    func prepare() throws {
+        try PGConnection(conninfo: conninfo).query("create table if not exists e2e_writes (id bigint primary key, at timestamptz default now())")
+    }
+
+    /// One write on a fresh connection (used to probe for a writable primary).
+    func writeOnce() throws {
+        lock.lock(); next += 1; let id = next; lock.unlock()
+        try PGConnection(conninfo: conninfo, connectTimeout: 2).query("insert into e2e_writes (id) values ($1)", [String(id)])
+    }
+
+    func start() {
+        running = true
+        lastSuccess = Date()
+        let t = Thread { [self] in
+            var conn: PGConnection?
+            var id = 0
+            while lock.withLock({ running }) {
+                id += 1
+                do {
+                    if conn == nil || !(conn!.isOK) { conn = try PGConnection(conninfo: conninfo, connectTimeout: 2) }
+                    try conn!.query("insert into e2e_writes (id) values ($1)", [String(id)])
+                    lock.withLock {
+                        acknowledged.append(id)
+                        longestGap = max(longestGap, Date().timeIntervalSince(lastSuccess))
+                        lastSuccess = Date()
+                    }
+                } catch { conn = nil }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    func stop() -> ([Int], Double) {
+        lock.withLock { running = false }
+        Thread.sleep(forTimeInterval: 0.3)
+        return lock.withLock { (acknowledged, longestGap) }
+    }
+
+    /// Acknowledged ids the current primary does not have.
+    func missing(_ ids: [Int]) throws -> [Int] {
+        let rows = try PGConnection(conninfo: conninfo).query("select id from e2e_writes where id < 1000000").rows
+        let present = Set(rows.compactMap { $0.first.flatMap { $0.flatMap { Int($0) } } })
+        return ids.filter { !present.contains($0) }
+    }
+}
