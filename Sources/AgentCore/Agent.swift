@@ -29,6 +29,15 @@ public enum Agent {
             services: [.init(service: watch), .init(service: loop), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        // SIGHUP (systemd's ExecReload) would otherwise end the process: note it and run a loop now.
+        signal(SIGHUP, SIG_IGN)
+        let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
+        hup.setEventHandler {
+            logger.info("SIGHUP: pgha re-reads its configuration file only on restart; Postgres settings are re-applied with POST /reload")
+            wakeup.signal()
+        }
+        hup.resume()
+        defer { hup.cancel() }
         logger.info("pgha \(pghaVersion) starting: member \(config.name) of \(config.scope), etcd \(config.etcdEndpoints.joined(separator: ",")), REST \(config.restListen)")
         try await group.run()
     }

@@ -20,9 +20,13 @@ public final class EtcdServer {
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "t=\(peer)",
             "--log-level", "warn",
         ], logPath: dir + "/etcd.log")
-        guard waitUntil(timeout: 20, { [clientPort] in portAccepts(clientPort) }) else {
+        // Ready means our own process answers /health with a leader elected: the port alone opens
+        // before that, and a lease granted before the election settles can vanish.
+        guard waitUntil(timeout: 30, interval: 0.1, { [clientPort, daemon] in
+            daemon.isRunning && (httpGet(port: clientPort, path: "/health")?.body.contains("\"health\":\"true\"") ?? false)
+        }) else {
             daemon.stop()
-            throw FixtureError("etcd did not listen on \(clientPort) within 20 s:\n\(daemon.logTail())")
+            throw FixtureError("etcd was not healthy on \(clientPort) within 30 s:\n\(daemon.logTail())")
         }
     }
 

@@ -40,16 +40,20 @@ public final class EtcdClient: @unchecked Sendable {
         precondition(!endpoints.isEmpty, "EtcdClient needs at least one endpoint")
         self.endpoints = endpoints
         self.requestTimeout = requestTimeout
-        var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .milliseconds(Int64(min(1, requestTimeout) * 1000)))
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        http = Self.sharedHTTP
     }
 
-    public func shutdown() async { try? await http.shutdown() }
+    /// One process-wide client that is never deallocated (a client dropped without shutdown traps in
+    /// its deinit, e.g. when a caller exits early on an error). A refused or silent endpoint fails within
+    /// the 1 s connect timeout, so the next endpoint still gets its turn within the request budget.
+    static let sharedHTTP: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(1000))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
-    /// A client dropped without shutdown() (a thrown error skipped it) must not crash the process:
-    /// AsyncHTTPClient asserts in debug builds when deinit finds it running.
-    deinit { http.shutdown { _ in } }
+    /// Kept for callers' symmetry; the shared client lives as long as the process.
+    public func shutdown() async {}
 
     // MARK: JSON over HTTP
 

@@ -32,9 +32,7 @@ public final class HALoop: Service, @unchecked Sendable {
         self.snapshot = snapshot; self.wakeup = wakeup; self.logger = logger
         timing = config.timing
         runner = ActionRunner(config: config, store: store, postgres: postgres, logger: logger)
-        var c = HTTPClient.Configuration()
-        c.timeout = .init(connect: .milliseconds(800), read: .milliseconds(1000))
-        peerClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        peerClient = EtcdClient.sharedHTTP  // per-request deadlines, 1 s connect timeout, never shut down
     }
 
     public func run() async throws {
@@ -60,7 +58,6 @@ public final class HALoop: Service, @unchecked Sendable {
             do { _ = try await store.releaseLeader() } catch { logger.error("releasing the leader lock: \(error)") }
         }
         await store.revokeLease()
-        try? await peerClient.shutdown()
     }
 
     /// One pass; returns whether actions ran and succeeded (the loop then looks again sooner; after
