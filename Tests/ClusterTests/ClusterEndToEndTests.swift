@@ -13,18 +13,20 @@ import Testing
             && ProcessInfo.processInfo.environment["PROVISION_SKIP_E2E"] == nil
     }
 
-    /// inventories/lab copied under its own lab name and network, so a lab a user keeps running
-    /// is never touched.
+    /// inventories/lab copied under its own lab name and network (picked from the PID, so two
+    /// test runs on one machine do not share a lab), so a lab a user keeps running is never touched.
     static func inventoryCopy() throws -> String {
+        let n = 20 + Int(getpid()) % 200
+        let name = "e2e\(n)", net = "10.83.\(n)."
         let dir = try makeTempDirectory("cluster-e2e")
         let source = TemplateHost.root + "/inventories/lab"
         try FileManager.default.copyItem(atPath: source, toPath: dir + "/lab")
         let hosts = dir + "/lab/hosts.yml", all = dir + "/lab/group_vars/all.yml"
-        try (try String(contentsOfFile: hosts, encoding: .utf8)).replacingOccurrences(of: "10.77.0.", with: "10.83.0.")
+        try (try String(contentsOfFile: hosts, encoding: .utf8)).replacingOccurrences(of: "10.77.0.", with: net)
             .write(toFile: hosts, atomically: true, encoding: .utf8)
         try (try String(contentsOfFile: all, encoding: .utf8))
-            .replacingOccurrences(of: "network: 10.77.0.0/24", with: "network: 10.83.0.0/24\n  name: e2e")
-            .replacingOccurrences(of: "/labs/lab/", with: "/labs/e2e/")
+            .replacingOccurrences(of: "network: 10.77.0.0/24", with: "network: \(net)0/24\n  name: \(name)")
+            .replacingOccurrences(of: "/labs/lab/", with: "/labs/\(name)/")
             .write(toFile: all, atomically: true, encoding: .utf8)
         return dir + "/lab"
     }
@@ -44,6 +46,7 @@ import Testing
     @Test(.enabled(if: runnable), .timeLimit(.minutes(45)))
     func clusterLifecycle() throws {
         let inventory = try Self.inventoryCopy()
+        defer { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) }
         let output = CapturingOutput()
         let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
         workflow.output = output
@@ -106,6 +109,12 @@ import Testing
         let rerun = try Self.timed("second provision up") { try workflow.up() }
         print(String(format: "[cluster e2e] second up: site.yml %.2f s, changed=%d", rerun.seconds, rerun.changedTotal))
         #expect(rerun.changedTotal == 0)
+
+        // down stops the services (a second down changes nothing); the hosts stay up.
+        _ = try Self.timed("down") { try workflow.runPlaybook("down.yml") }
+        let again = try workflow.runPlaybook("down.yml")
+        #expect(again.changedTotal == 0)
+        #expect(throws: WorkflowError.self) { try ClusterStatus.fetch(inventory: workflow.inventory) }
     }
 }
 
