@@ -36,9 +36,12 @@ public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
     public init(layout: ProjectLayout) { self.layout = layout }
 
-    public var binaryPath: String { layout.root + "/.build/release/pgha" }
+    /// Its own scratch path: `swift test` holds the lock on `.build` while tests run, so a build
+    /// there from inside a test (the end-to-end test runs `provision up`) would wait forever.
+    public var scratchPath: String { layout.root + "/.build-hosts" }
+    public var binaryPath: String { scratchPath + "/release/pgha" }
     /// What hosts get: the release binary stripped (~150 MB → ~80 MB).
-    public var hostBinaryPath: String { layout.root + "/.build/hosts/pgha" }
+    public var hostBinaryPath: String { scratchPath + "/hosts/pgha" }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
@@ -63,13 +66,15 @@ public struct PghaBuild: Sendable {
         return nil
     }
 
-    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha`; the
+    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha
+    /// --scratch-path .build-hosts`; the
     /// compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
     @discardableResult
     public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
         if let reason = staleness() {
             log("building pgha for the hosts (\(reason))")
-            try run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha"], what: "building pgha")
+            try run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha",
+                     "--scratch-path", scratchPath], what: "building pgha")
         }
         let fm = FileManager.default
         let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date ?? .distantFuture
