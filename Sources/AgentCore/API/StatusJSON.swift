@@ -42,7 +42,9 @@ public enum StatusJSON {
             var d: [String: Any] = [
                 "name": m.name,
                 "role": m.name == view.leader ? "leader" : (m.name == sync ? "sync_standby" : m.role),
-                "state": m.state == "running" && m.role == "replica" ? "streaming" : m.state,
+                // As Patroni ≥ 3.0.4: a running replica shows its replication state ("streaming"
+                // only while its WAL receiver streams, else "in archive recovery").
+                "state": m.state == "running" && m.role == "replica" ? (m.replicationState ?? m.state) : m.state,
                 "api_url": m.apiURL, "host": m.host, "port": m.port, "timeline": m.timeline,
             ]
             if m.tagsJSON != "{}", let tags = try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8)) { d["tags"] = tags }

@@ -65,7 +65,16 @@ public final class ClusterWorkflow {
         }
         try runPlaybook("check.yml", vars: ["cluster_down_hosts": down],
                         limit: down.isEmpty ? nil : (["all"] + down.map { "!" + $0 }).joined(separator: ":"))
-        return try ClusterStatus.fetch(inventory: inventory, excluding: down)
+        // check.yml saw every replica streaming from the primary; the agents publish their own
+        // state once per loop, so the table is read again (up to 5 s) until it shows that too.
+        let replicas = inventory.hosts(inGroup: "postgres").filter { !down.contains($0) }.count - 1
+        var status = try ClusterStatus.fetch(inventory: inventory, excluding: down)
+        let deadline = Date().addingTimeInterval(5)
+        while status.members.filter({ $0.state == "streaming" }).count < replicas, Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.5)
+            status = try ClusterStatus.fetch(inventory: inventory, excluding: down)
+        }
+        return status
     }
 
     /// `provision demo`: the demo script generated (cached by scale; byte-identical each time, so
