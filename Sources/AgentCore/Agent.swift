@@ -16,7 +16,8 @@ public enum Agent {
         let loop = HALoop(config: config, store: store, postgres: postgres, snapshot: snapshot, wakeup: wakeup, logger: logger)
         // failover and config too: a switchover request or config change is acted on at once.
         let watch = LeaderWatch(store: store, wakeup: wakeup, logger: logger, watchedKeys: ["leader", "failover", "config"])
-        let actions = ActionContext(config: config, store: store, snapshot: snapshot, requests: loop.requests, wakeup: wakeup)
+        let actions = ActionContext(config: config, store: store, snapshot: snapshot, requests: loop.requests, wakeup: wakeup,
+                                    liveLag: { [postgres] in await postgres.replicationLag(of: $0) })
         let router = APIRouter.make(snapshot: snapshot, metrics: AgentMetrics(scope: config.scope, name: config.name),
                                     extend: { ActionRoutes.install($0, actions) })
         var apiLogger = logger

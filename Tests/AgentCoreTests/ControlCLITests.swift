@@ -27,7 +27,18 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
             let cli = try cluster.cli(["switchover", "--candidate", lagging, "--force"])
             #expect(cli.status != 0 && cli.err.contains("lagging"), "\(cli.err)")
         }
-        _ = try cluster.healthy()
+        // Resumed, the replica catches up in well under a second, while etcd keeps its old
+        // position until its next loop: the leader measures the lag itself, so a switchover asked
+        // for the moment pg_stat_replication shows it caught up is accepted (no stale 412).
+        _ = try cluster.eventually(20, "\(lagging) caught up on \(leader)") { () -> Bool? in
+            let r = try? cluster.connect(leader).query(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn)::bigint AS lag FROM pg_stat_replication WHERE application_name = $1", [lagging])
+            return r?.value("lag") == "0" ? true : nil
+        }
+        let fresh = cluster.http(leader, "POST", "/switchover", body: #"{"leader":"\#(leader)","candidate":"\#(lagging)"}"#)
+        #expect(fresh?.status == 200, "\(String(describing: fresh))")
+        leader = try cluster.healthy()
+        #expect(leader == lagging)
         try caughtUp(cluster)
 
         // PATCH /config: unsafe timing refused whole; a reload-only parameter reaches every member

@@ -35,9 +35,15 @@ let opsTable: [DecisionCase] = [
     DecisionCase(description: "switchover without candidate picks the most advanced replica",
                  input: input("n1", { var v = withFailover(settled(view(leader: "n1")), leader: "n1", member: nil); v.members[2].xlogLocation = 4990; v.members[1].xlogLocation = 4900; return v }(), primary()),
                  expected: [.switchover(candidate: "n3")], says: "switchover to n3"),
-    DecisionCase(description: "switchover to a lagging candidate is refused and cleared",
-                 input: input("n1", { var v = withFailover(settled(view(leader: "n1", optime: 9_000_000)), leader: "n1", member: "n2"); v.members[1].xlogLocation = 10; return v }(), primary()),
+    DecisionCase(description: "scheduled switchover to a candidate lagging when due is refused and cleared",
+                 input: input("n1", { var v = withFailover(settled(view(leader: "n1", optime: 9_000_000)), leader: "n1", member: "n2", at: "2020-01-01T00:00:00Z"); v.members[1].xlogLocation = 10; return v }(), primary()) { $0.wallNow = 1_800_000_000 },
                  expected: [.clearFailover], says: "lagging"),
+    DecisionCase(description: "immediate switchover goes ahead though etcd shows lag (POST /switchover checked it fresh)",
+                 input: input("n1", { var v = withFailover(settled(view(leader: "n1", optime: 9_000_000)), leader: "n1", member: "n2"); v.members[1].xlogLocation = 10; return v }(), primary()),
+                 expected: [.switchover(candidate: "n2")], says: "switchover to n2"),
+    DecisionCase(description: "switchover without a candidate leaves out one lagging in etcd",
+                 input: input("n1", { var v = withFailover(settled(view(leader: "n1", optime: 9_000_000)), leader: "n1", member: nil); v.members[1].xlogLocation = 8_999_000; v.members[2].xlogLocation = 10; return v }(), primary()),
+                 expected: [.switchover(candidate: "n2")], says: "switchover to n2"),
     DecisionCase(description: "switchover naming another leader is refused",
                  input: input("n1", withFailover(settled(view(leader: "n1")), leader: "n3", member: "n2"), primary()),
                  expected: [.clearFailover], says: "names n3 as leader"),
@@ -124,6 +130,16 @@ let opsTable: [DecisionCase] = [
         let d = HADecision.decide(c.input)
         #expect(d.actions == c.expected, "\(c.description): \(d.message)")
         #expect(d.message.contains(c.says), "\(c.description): said \"\(d.message)\"")
+    }
+
+    @Test func freshLagOverridesTheOneReadFromEtcd() throws {
+        var v = settled(view(leader: "n1", optime: 9_000_000))
+        v.members[1].xlogLocation = 10
+        let n2 = v.members[1]
+        #expect(v.ineligibility(n2, checkLag: true)?.contains("lagging 8999990 bytes") == true)
+        #expect(v.ineligibility(n2, checkLag: true, freshLag: 0) == nil)
+        #expect(v.ineligibility(n2, checkLag: true, freshLag: 2_000_000)?.contains("lagging 2000000 bytes") == true)
+        #expect(v.ineligibility(n2, checkLag: false, freshLag: 2_000_000) == nil)
     }
 
     @Test func mergePatchRemovesWithNull() {

@@ -10,8 +10,13 @@ public struct ActionContext: Sendable {
     public let snapshot: Locked<AgentSnapshot>
     public let requests: LocalRequests
     public let wakeup: Wakeup
-    public init(config: AgentConfig, store: ClusterStore, snapshot: Locked<AgentSnapshot>, requests: LocalRequests, wakeup: Wakeup) {
+    /// A member's replication lag as this server sees it now (nil unless we are the running
+    /// primary and the member streams from us); used for a switchover's lag check.
+    public let liveLag: @Sendable (String) async -> Int64?
+    public init(config: AgentConfig, store: ClusterStore, snapshot: Locked<AgentSnapshot>, requests: LocalRequests, wakeup: Wakeup,
+                liveLag: @escaping @Sendable (String) async -> Int64? = { _ in nil }) {
         self.config = config; self.store = store; self.snapshot = snapshot; self.requests = requests; self.wakeup = wakeup
+        self.liveLag = liveLag
     }
 }
 
@@ -146,7 +151,8 @@ public enum ActionRoutes {
         var target = candidate
         if let candidate {
             guard let m = v.member(candidate) else { throw Refusal(412, "unknown member \(candidate)") }
-            if let why = v.ineligibility(m, checkLag: !failover) { throw Refusal(412, why) }
+            let lag = failover || scheduled != nil ? nil : await freshLag(ctx, of: m, in: v)
+            if let why = v.ineligibility(m, checkLag: !failover, freshLag: lag) { throw Refusal(412, why) }
         } else {
             if v.paused { throw Refusal(412, "cluster is paused: a switchover needs an explicit candidate") }
             guard let best = v.bestCandidate() else { throw Refusal(412, "no healthy candidate") }
@@ -179,6 +185,14 @@ public enum ActionRoutes {
 }
 
 extension ActionRoutes {
+    /// The candidate's lag measured now on the leader (pg_stat_replication), when this agent is
+    /// the leader; nil otherwise, and the etcd values decide. Members publish their WAL position
+    /// once per loop, so right after a bulk load etcd can show a caught-up replica megabytes behind.
+    static func freshLag(_ ctx: ActionContext, of candidate: MemberInfo, in v: ClusterView) async -> Int64? {
+        guard v.leader == ctx.config.name, ctx.snapshot.get().holdsLeader else { return nil }
+        return await ctx.liveLag(candidate.name)
+    }
+
     /// PATCH (merge) or PUT (replace) /config: validated, one compare-and-swap write.
     static func applyConfig(_ ctx: ActionContext, _ body: [String: Any]?, replace: Bool) async throws -> Response {
         guard let body else { throw Refusal(400, "expected a JSON object body") }

@@ -36,7 +36,9 @@ public struct ClusterActions: Sendable {
         if let leader, leader != current.name { throw ControlError("leader name does not match: \(leader) is not the leader of \(scope) (leader: \(current.name))") }
         if let candidate {
             let m = try client.member(candidate, in: v)
-            if let why = v.ineligibility(m, checkLag: true) { throw ControlError("switchover refused: \(why)") }
+            // The candidate's lag is the leader's to judge (POST /switchover measures it fresh;
+            // etcd's figures can be a loop stale): a 412 below says why.
+            if let why = v.ineligibility(m, checkLag: false) { throw ControlError("switchover refused: \(why)") }
         } else {
             if v.paused { throw ControlError("cluster \(scope) is paused: a switchover needs --candidate") }
             if v.bestCandidate() == nil { throw ControlError("switchover refused: no healthy candidate in \(scope)") }
@@ -57,6 +59,7 @@ public struct ClusterActions: Sendable {
             let now = try await client.view()
             say("Successfully switched over to \(now.leader ?? candidate ?? "?")")
             try await settle(expected: now.leader, old: current.name)
+        case 412: throw ControlError("switchover refused: \(answer.text.trimmingCharacters(in: .whitespacesAndNewlines))")
         default: throw ControlError("switchover failed: \(answer.text)")
         }
     }
@@ -148,12 +151,17 @@ public struct ClusterActions: Sendable {
         if m.name == v.leader { throw ControlError("\(name) is the leader of \(scope): reinit is refused on the leader (switch over first)") }
         say(table(v))
         guard confirm("Are you sure you want to reinitialize member \(name)? Its data directory will be wiped.") else { throw ControlError("aborted") }
-        // The postmaster now running (none: ""); the member must answer, or a busy API would make
-        // any running postmaster look new.
+        // The postmaster now running (none: ""). The member must answer with a settled state: a
+        // busy API, or a probe that caught Postgres "starting" (no start time), would make the
+        // running postmaster look new and the wait below end before the wipe.
         var answered: [String: Any]?
-        for _ in 0..<20 where answered == nil {
-            answered = try await status(m)
-            if answered == nil { try await Task.sleep(nanoseconds: 500_000_000) }
+        for _ in 0..<20 {
+            if let s = try await status(m) {
+                answered = s
+                let started = s["postmaster_start_time"] as? String ?? ""
+                if s["state"] as? String != "starting" && (s["state"] as? String != "running" || !started.isEmpty) { break }
+            }
+            try await Task.sleep(nanoseconds: 500_000_000)
         }
         guard let answered else { throw ControlError("\(name) does not answer on its REST API (\(m.apiURL))") }
         let before = answered["postmaster_start_time"] as? String ?? ""

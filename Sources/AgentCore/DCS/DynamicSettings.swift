@@ -61,12 +61,15 @@ extension ClusterView {
     }
 
     /// Why `m` may not take over as leader right now, nil when it may. `checkLag` applies
-    /// maximum_lag_on_failover (switchover); a manual failover skips it.
-    public func ineligibility(_ m: MemberInfo, checkLag: Bool) -> String? {
+    /// maximum_lag_on_failover (switchover); a manual failover skips it. `freshLag`: the lag
+    /// the leader measured just now in pg_stat_replication; without it the lag is read from etcd,
+    /// where the leader's optime and the member's position can be a loop apart (right after a
+    /// bulk load that overstates it).
+    public func ineligibility(_ m: MemberInfo, checkLag: Bool, freshLag: Int64? = nil) -> String? {
         if m.name == leader { return "\(m.name) is already the leader" }
         if m.state != "running" && m.state != "streaming" { return "\(m.name) is not running (state \(m.state))" }
         if m.nofailover || m.failoverPriority <= 0 { return "\(m.name) is tagged nofailover" }
-        if checkLag, let lag = lag(of: m), lag > timing.maximumLagOnFailover {
+        if checkLag, let lag = freshLag ?? lag(of: m), lag > timing.maximumLagOnFailover {
             let limit = timing.maximumLagOnFailover
             return "candidate \(m.name) is lagging \(lag) bytes behind the leader (maximum_lag_on_failover \(limit))"
         }

@@ -67,7 +67,10 @@ extension HADecision {
             return Decision([.clearFailover], "\(kind) refused: no healthy candidate")
         }
         guard let m = cluster.member(target) else { return Decision([.clearFailover], "\(kind) refused: unknown member \(target)") }
-        if let why = cluster.ineligibility(m, checkLag: f.leader != nil) {
+        // The lag of an immediate switchover was checked fresh when it was asked for (POST
+        // /switchover); etcd's view of it can be a loop stale, and the hand-over itself waits
+        // (bounded) for the candidate to have all WAL. A scheduled one is checked when due.
+        if let why = cluster.ineligibility(m, checkLag: f.leader != nil && f.scheduledAt != nil) {
             return Decision([.clearFailover], "\(kind) refused: \(why)")
         }
         return Decision([.switchover(candidate: target)], "\(kind) to \(target): checkpoint, stop, hand over the leader lock once \(target) has all WAL")

@@ -135,6 +135,17 @@ public final class PostgresControl: @unchecked Sendable {
         try await session.query(sql, params)
     }
 
+    /// Bytes of WAL this primary has that `member` has not yet written, from pg_stat_replication
+    /// now (nil when it does not stream from us or we are not a running primary).
+    public func replicationLag(of member: String) async -> Int64? {
+        let r = try? await query("""
+            SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), write_lsn)::bigint AS lag FROM pg_stat_replication
+            WHERE application_name = $1 AND state = 'streaming' AND NOT pg_is_in_recovery()
+            ORDER BY write_lsn DESC NULLS LAST LIMIT 1
+            """, [member])
+        return r?.value("lag").flatMap { Int64($0) }
+    }
+
     // MARK: Lifecycle
 
     public func initdb(extraOptions: [String]) async throws {
