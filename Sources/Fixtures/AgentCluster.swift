@@ -108,6 +108,26 @@ public final class AgentCluster {
 
     public func member(_ name: String) -> Member { members.first { $0.name == name }! }
 
+    /// Points the member's agent at etcd through `port` (a TCPProxy to etcd) instead of etcd
+    /// itself; before that agent starts.
+    public func routeEtcd(of name: String, throughPort port: Int) throws {
+        try rewriteConfig(of: name, "hosts: 127.0.0.1:\(etcd.clientPort)\n", "hosts: 127.0.0.1:\(port)\n")
+    }
+
+    /// Publishes the member's Postgres to the others (postgresql.connect_address: replication,
+    /// clones, rewinds) through `port` (a TCPProxy to its port); before that agent starts.
+    public func routePostgres(of name: String, throughPort port: Int) throws {
+        let m = member(name)
+        try rewriteConfig(of: name, "  connect_address: 127.0.0.1:\(m.pgPort)\n", "  connect_address: 127.0.0.1:\(port)\n")
+    }
+
+    func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
+        let path = member(name).configPath
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard text.contains(old) else { throw FixtureError("\(path) has no line \(old)") }
+        try text.replacingOccurrences(of: old, with: new).write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
     /// Starts (or restarts) the agent of `name` as the postgres user; its log is appended.
     public func start(_ name: String) throws {
         let m = member(name)

@@ -17,6 +17,9 @@ import Testing
         loop_wait: 10
         retry_timeout: 10
         maximum_lag_on_failover: 1048576
+        synchronous_mode: true
+        synchronous_node_count: 2
+        failsafe_mode: false
         postgresql:
           use_pg_rewind: true
           parameters:
@@ -53,8 +56,11 @@ import Testing
         #expect(c.postgres.replication.password == "rep")
         #expect(c.restConnect == HostPort(host: "10.0.0.11", port: 8008))
         #expect(c.tags.failoverPriority == 2)
+        // The dynamic switches go into the `config` key written at bootstrap.
+        let settings = DynamicSettings.parse(DynamicConfig.from(c).raw)
+        #expect(settings.synchronousMode && settings.synchronousNodeCount == 2 && !settings.failsafeMode)
         #expect(loaded.warnings.count == 2)
-        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks") && $0.hasPrefix("p.yml:31:") }, "\(loaded.warnings)")
+        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
         #expect(loaded.warnings.contains { $0.contains("unknown key watchdog") })
     }
 

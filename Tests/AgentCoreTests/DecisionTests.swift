@@ -40,6 +40,19 @@ func peer(_ name: String, lsn: Int64, primary: Bool = false, priority: Int = 1, 
     PeerStatus(name: name, isPrimary: primary, lsn: lsn, timeline: 1, nofailover: nofailover, failoverPriority: priority)
 }
 
+/// n2 leads on timeline 2, forked off timeline 1 at `lsn` (the history key says so).
+func forked(_ v: ClusterView, at lsn: Int64) -> ClusterView {
+    var v = v
+    v.members[1].timeline = 2
+    v.history = [HistoryEntry(timeline: 1, lsn: lsn, reason: "no recovery target specified", timestamp: "2026-11-22T00:00:00Z", newLeader: "n2")]
+    return v
+}
+/// Read-only on timeline 1 with local WAL replayed to `replayed` and no upstream streaming.
+func demoted(replayed: Int64) -> LocalPostgres {
+    var l = LocalPostgres(); l.run = .running; l.inRecovery = true; l.replayedLSN = replayed; l.receivedLSN = 0
+    l.streaming = false; l.timeline = 1; l.hasStandbySignal = true; return l
+}
+
 let promoteSelf: [HAAction] = [.acquireLeader, .promote, .maintainSlots, .publishStatus]
 
 let decisionTable: [DecisionCase] = [
@@ -93,6 +106,23 @@ let decisionTable: [DecisionCase] = [
     DecisionCase(description: "former primary re-clones when rewind failed",
                  input: input("n1", view(leader: "n2"), stopped(controlState: "shut down")) { $0.rewindFailed = true },
                  expected: [.clone(from: "n2"), .start(primary: false, upstream: "n2")], says: "pg_rewind failed, re-cloning"),
+    // A primary demoted read-only while cut off from etcd wrote WAL (its shutdown checkpoint at
+    // least) past the point where n2 was promoted: following would never stream; it rewinds.
+    DecisionCase(description: "demoted primary diverged past the fork rewinds",
+                 input: input("n1", forked(view(leader: "n2"), at: 5000), demoted(replayed: 5120)),
+                 expected: [.stop(.fast), .rewind(from: "n2"), .start(primary: false, upstream: "n2")], says: "diverged: my WAL on timeline 1 goes to 5120, past the fork to timeline 2 at 5000"),
+    DecisionCase(description: "diverged replica re-clones when rewind failed",
+                 input: input("n1", forked(view(leader: "n2"), at: 5000), demoted(replayed: 5120)) { $0.rewindFailed = true },
+                 expected: [.stop(.fast), .clone(from: "n2"), .start(primary: false, upstream: "n2")], says: "pg_rewind failed, re-cloning"),
+    DecisionCase(description: "replica level with the fork follows the new timeline",
+                 input: input("n3", forked(view(leader: "n2"), at: 5000), demoted(replayed: 5000)),
+                 expected: [.follow(upstream: "n2")], says: "following new leader n2"),
+    DecisionCase(description: "replica already streaming on the new timeline is left alone",
+                 input: input("n3", forked(view(leader: "n2"), at: 5000), replica(lsn: 9000, following: "n2", timeline: 2)),
+                 expected: [], says: "streaming from leader n2"),
+    DecisionCase(description: "no history entry for my timeline yet: follow, judged again next loop",
+                 input: input("n1", { var v = forked(view(leader: "n2"), at: 5000); v.history = []; return v }(), demoted(replayed: 5120)),
+                 expected: [.follow(upstream: "n2")], says: "following new leader n2"),
     DecisionCase(description: "former primary re-clones when rewind is off",
                  input: input("n1", view(leader: "n2"), stopped(controlState: "shut down")) { $0.usePgRewind = false },
                  expected: [.clone(from: "n2"), .start(primary: false, upstream: "n2")], says: "use_pg_rewind is off"),

@@ -103,6 +103,11 @@ public struct AgentConfig: Sendable {
     public var usePgRewind = true
     /// bootstrap.dcs.postgresql.parameters: written to the `config` key at bootstrap.
     public var dcsParameters: [String: String] = [:]
+    /// bootstrap.dcs switches of the operations (synchronous_mode, synchronous_mode_strict,
+    /// failsafe_mode, check_timeline, pause) and synchronous_node_count: written to the `config`
+    /// key at bootstrap with the rest (read back through DynamicSettings).
+    public var dcsSwitches: [String: Bool] = [:]
+    public var dcsSynchronousNodeCount: Int?
     /// bootstrap.initdb: extra initdb options (`--encoding=UTF8`, `--data-checksums`).
     public var initdbOptions: [String] = []
     public var postgres = PostgresConfig()

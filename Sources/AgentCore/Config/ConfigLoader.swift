@@ -191,6 +191,12 @@ struct Reader {
             case "retry_timeout": c.timing.retryTimeout = try double(v, key)
             case "maximum_lag_on_failover": c.timing.maximumLagOnFailover = Int64(try int(v, key))
             case "primary_start_timeout": c.timing.primaryStartTimeout = try double(v, key)
+            case "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline", "pause":
+                c.dcsSwitches[k] = try bool(v, key)
+            case "synchronous_node_count":
+                let n = try int(v, key)
+                if n < 1 { throw fail(v, key, "must be at least 1") }
+                c.dcsSynchronousNodeCount = n
             case "postgresql":
                 for (pk, pv, pkn) in try entries(v, key) {
                     switch pk {

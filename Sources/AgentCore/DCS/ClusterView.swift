@@ -73,11 +73,13 @@ public struct DynamicConfig: Equatable, Sendable {
 
     public static func from(_ c: AgentConfig) -> DynamicConfig {
         let t = c.timing
-        let object: [String: Any] = [
+        var object: [String: Any] = [
             "ttl": t.ttl, "loop_wait": t.loopWait, "retry_timeout": t.retryTimeout,
             "maximum_lag_on_failover": t.maximumLagOnFailover, "primary_start_timeout": t.primaryStartTimeout,
             "postgresql": ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters],
         ]
+        for (k, v) in c.dcsSwitches { object[k] = v }
+        if let n = c.dcsSynchronousNodeCount { object["synchronous_node_count"] = n }
         let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters, raw: raw)
     }

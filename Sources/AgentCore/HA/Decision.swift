@@ -172,6 +172,7 @@ public enum HADecision {
         case .running where !l.inRecovery:
             return Decision([.stop(.immediate)], "demoting: \(leader) holds the leader lock; stopping my primary at once")
         case .running:
+            if let why = divergence(l, leader: leader, cluster: cluster) { return rejoin(i, leader: leader, because: why) }
             if l.following != leader { return Decision([.follow(upstream: leader)], "following new leader \(leader)") }
             return Decision([], l.streaming ? "no action: streaming from leader \(leader)" : "replica of \(leader), not streaming yet")
         case .starting:
@@ -183,13 +184,34 @@ public enum HADecision {
             return Decision([.clone(from: leader), .start(primary: false, upstream: leader)], "cloning from leader \(leader)")
         case .stopped:
             if !l.wasPrimary { return Decision([.start(primary: false, upstream: leader)], "starting as a replica of \(leader)") }
-            if i.usePgRewind && !i.rewindFailed {
-                return Decision([.rewind(from: leader), .start(primary: false, upstream: leader)], "former primary rejoining \(leader): pg_rewind, then replica")
-            }
-            return Decision([.clone(from: leader), .start(primary: false, upstream: leader)],
-                            i.rewindFailed ? "former primary rejoining \(leader): pg_rewind failed, re-cloning"
-                                           : "former primary rejoining \(leader): re-cloning (use_pg_rewind is off)")
+            return rejoin(i, leader: leader, because: "former primary")
         }
+    }
+
+    /// Why this running replica cannot follow `leader` without pg_rewind, nil when it can: it
+    /// replayed WAL on an older timeline past the point where the leader's history forked off it.
+    /// That is a primary demoted read-only (cut off from etcd) after writing WAL the others never
+    /// received — its shutdown checkpoint at least — while another member was promoted; Postgres
+    /// would refuse to stream from the new timeline forever. Replayed (not received) WAL is
+    /// compared: it ends on a record boundary, so a replica level with the new leader never counts.
+    static func divergence(_ l: LocalPostgres, leader: String, cluster: ClusterView) -> String? {
+        guard l.inRecovery, !l.streaming, l.timeline > 0,
+              let leaderTimeline = cluster.member(leader)?.timeline, leaderTimeline > l.timeline,
+              let fork = cluster.history.last(where: { $0.timeline == l.timeline }), l.replayedLSN > fork.lsn
+        else { return nil }
+        return "diverged: my WAL on timeline \(l.timeline) goes to \(l.replayedLSN), past the fork to timeline \(l.timeline + 1) at \(fork.lsn)"
+    }
+
+    /// Back as `leader`'s replica after diverging (a former primary, or a diverged replica, which
+    /// is stopped first): pg_rewind, or a fresh clone when rewinding is off or already failed.
+    static func rejoin(_ i: DecisionInput, leader: String, because why: String) -> Decision {
+        let stop: [HAAction] = i.local.run == .running ? [.stop(.fast)] : []
+        if i.usePgRewind && !i.rewindFailed {
+            return Decision(stop + [.rewind(from: leader), .start(primary: false, upstream: leader)], "\(why) rejoining \(leader): pg_rewind, then replica")
+        }
+        return Decision(stop + [.clone(from: leader), .start(primary: false, upstream: leader)],
+                        i.rewindFailed ? "\(why) rejoining \(leader): pg_rewind failed, re-cloning"
+                                       : "\(why) rejoining \(leader): re-cloning (use_pg_rewind is off)")
     }
 
     static func withoutLeader(_ i: DecisionInput, cluster: ClusterView) -> Decision {

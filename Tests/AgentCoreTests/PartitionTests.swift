@@ -1,0 +1,71 @@
+// A primary's host cut off from the rest (etcd and its replicas) while a client on that host
+// still writes to it: it must stop taking writes before its lease can lapse, the others elect a
+// new primary, and once the cut heals the old primary must come back by itself as a streaming
+// replica of the new timeline. The WAL it wrote during the cut (the client's rows, its shutdown
+// checkpoint) never reached the others, so it has diverged and has to be rewound.
+import AgentCore
+import Fixtures
+import Foundation
+import PQ
+import Testing
+
+extension AgentOpsClusters { @Suite(.serialized) struct PartitionTests {
+    @Test func primaryCutOffDemotesThenRewindsOntoTheNewTimeline() throws {
+        // Failsafe off: with it, n1 would stay primary while it still reaches every member's REST
+        // API, which the loopback cut below leaves open (a real partition would not).
+        let cluster = try AgentCluster(scope: "cut", dcsYAML: "    maximum_lag_on_failover: 1048576\n    failsafe_mode: false")
+        defer { cluster.shutdown() }
+        // n1's links to the others: its road to etcd, and its Postgres as the others reach it.
+        let etcdLink = try TCPProxy(to: cluster.etcd.clientPort)
+        defer { etcdLink.stop() }
+        let pgLink = try TCPProxy(to: cluster.member("n1").pgPort)
+        defer { pgLink.stop() }
+        try cluster.routeEtcd(of: "n1", throughPort: etcdLink.port)
+        try cluster.routePostgres(of: "n1", throughPort: pgLink.port)
+        try cluster.start("n1")
+        _ = try cluster.eventually(90, "n1 bootstrapped as primary") { cluster.status("n1", "/primary") == 200 ? true : nil }
+        try cluster.start("n2")
+        try cluster.start("n3")
+        #expect(try cluster.healthy() == "n1")
+        let n1 = try cluster.connect("n1")
+        try n1.query("CREATE TABLE t (id int PRIMARY KEY)")
+        try n1.query("INSERT INTO t SELECT generate_series(1, 100)")
+        _ = try cluster.eventually(20, "row 100 on n2 and n3") { () -> Bool? in
+            ["n2", "n3"].allSatisfy { (try? cluster.connect($0).query("SELECT count(*) AS n FROM t"))?.value("n") == "100" } ? true : nil
+        }
+
+        let cutAt = Date()
+        pgLink.cut()
+        etcdLink.cut()
+        // A client on n1's host writes on: n1 is still primary until it demotes.
+        var written = 0
+        while let c = try? cluster.connect("n1"), (try? c.query("INSERT INTO t VALUES ($1)", [String(1000 + written)])) != nil {
+            written += 1
+            if Date().timeIntervalSince(cutAt) > 20 { break }
+        }
+        _ = try cluster.eventually(20, "n1 read-only") { () -> Bool? in
+            (try? cluster.connect("n1").query("SELECT pg_is_in_recovery() AS r"))?.value("r") == "t" ? true : nil
+        }
+        let demoted = Date().timeIntervalSince(cutAt)
+        let leader = try cluster.eventually(30, "a new primary among n2, n3") { ["n2", "n3"].first { cluster.status($0, "/primary") == 200 } }
+        let promoted = Date().timeIntervalSince(cutAt)
+        print(String(format: "[partition] n1 took %d writes during the cut, read-only after %.1f s; %@ primary after %.1f s",
+                     written, demoted, leader, promoted))
+        #expect(written > 0, "n1 took no writes after the cut (the test did not make it diverge)")
+        #expect(demoted < promoted, "n1 still took writes when \(leader) was promoted")
+        try cluster.connect(leader).query("INSERT INTO t SELECT generate_series(101, 200)")
+
+        // Healed: n1 rejoins as a replica of the new primary, with exactly its rows (those
+        // written on n1 during the cut were never replicated, and are gone with the rewind).
+        try etcdLink.restore()
+        try pgLink.restore()
+        let others = Set(["n1", "n2", "n3"]).subtracting([leader])
+        _ = try cluster.eventually(90, "n1 streaming from \(leader) again") { cluster.streaming(on: leader) == others ? true : nil }
+        _ = try cluster.eventually(20, "n1 with the new primary's 200 rows") { () -> Bool? in
+            (try? cluster.connect("n1").query("SELECT count(*) AS n, max(id) AS m FROM t")).flatMap { $0.value("n") == "200" && $0.value("m") == "200" ? true : nil }
+        }
+        #expect(cluster.primary() == leader)
+        let log = (try? String(contentsOfFile: cluster.logPath("n1"), encoding: .utf8)) ?? ""
+        print("[partition] n1: " + log.split(separator: "\n").filter { $0.contains("rejoining") || $0.contains("pg_rewind") }.joined(separator: "\n"))
+    }
+} }
