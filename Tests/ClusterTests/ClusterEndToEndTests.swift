@@ -1,5 +1,6 @@
 // The whole job on a real lab (systemd-nspawn hosts, as root): `provision up` from nothing, the
-// workflows, a pulled plug on the primary and the host's return, then a changed=0 re-run.
+// workflows, a pulled plug on the primary and the host's return, a network partition of the next
+// primary and its healing, then a changed=0 re-run.
 // Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
 import Foundation
 import PQ
@@ -104,6 +105,28 @@ import Testing
         }
         #expect(rejoined, "\(old) did not rejoin as a streaming replica")
         status = try workflow.check()
+        print(status.table)
+
+        // Pulled network cable on the primary (cut off from every other lab host; its own etcd
+        // member loses quorum): it goes read-only by itself, another member takes over behind
+        // HAProxy; healed, it rewinds its diverged timeline (the WAL it wrote alone, its shutdown
+        // checkpoint at least) and streams from the new primary.
+        let cut = try #require(status.leader?.name)
+        let cutAt = Date()
+        try lab.partition(host: cut)
+        let takenOver = waitFor(seconds: 60) { (try? writer.writeOnce()) != nil }
+        print(String(format: "[cluster e2e] primary %@ partitioned: writable again through HAProxy after %.1f s",
+                     cut, Date().timeIntervalSince(cutAt)))
+        #expect(takenOver)
+        let healedAt = Date()
+        try lab.heal(host: cut)
+        let rewound = waitFor(seconds: 120) {
+            (try? ClusterStatus.fetch(inventory: workflow.inventory))?.members.contains { $0.name == cut && $0.state == "streaming" } ?? false
+        }
+        print(String(format: "[cluster e2e] %@ healed: streaming again after %.1f s", cut, Date().timeIntervalSince(healedAt)))
+        #expect(rewound, "\(cut) did not rejoin as a streaming replica after the partition healed")
+        status = try workflow.check()
+        #expect(status.leader != nil && status.leader?.name != cut)
         print(status.table)
 
         let rerun = try Self.timed("second provision up") { try workflow.up() }
