@@ -145,6 +145,67 @@ import Testing
         #expect(s.exitCode == 2 && dir.read("h2.after") == nil)
     }
 
+    @Test func blockRescueAlways() throws {
+        // h1 fails inside the block: it is rescued (sees the failure), skips the block's rest, and
+        // goes on with the play; h2 never fails and skips the rescue. Both run `always`.
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          tasks:
+            - name: guarded
+              block:
+                - command: "false"
+                  when: inventory_hostname == 'h1'
+                - copy: {dest: "{{ base }}.rest", content: "x"}
+              rescue:
+                - copy: {dest: "{{ base }}.rescued", content: "{{ ansible_failed_task.name }}: rc {{ ansible_failed_result.rc }}"}
+              always:
+                - copy: {dest: "{{ base }}.always", content: "x"}
+            - copy: {dest: "{{ base }}.after", content: "x"}
+        """)
+        defer { dir.remove() }
+        let (s, out) = run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.rest") == nil && dir.read("h2.rest") == "x")
+        #expect(dir.read("h1.rescued") == "command: rc 1" && dir.read("h2.rescued") == nil)
+        #expect(dir.read("h1.always") == "x" && dir.read("h2.always") == "x")
+        #expect(dir.read("h1.after") == "x" && dir.read("h2.after") == "x")
+        #expect(s.recap["h1"]?.failed == 0 && s.recap["h1"]?.rescued == 1 && s.recap["h2"]?.rescued == 0)
+    }
+
+    @Test func failedRescueFailsTheHostAfterAlways() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          any_errors_fatal: true
+          tasks:
+            - block:
+                - command: "false"
+                  when: inventory_hostname == 'h1'
+              rescue:
+                - command: "false"
+              always:
+                - copy: {dest: "{{ base }}.always", content: "x"}
+            - copy: {dest: "{{ base }}.after", content: "x"}
+        """)
+        defer { dir.remove() }
+        let (s, _) = run(inv, file)
+        // h1's rescue failed: any_errors_fatal stops the play (h2 too), after `always` ran on both.
+        #expect(s.exitCode == 2 && s.failedHosts.contains("h1"))
+        #expect(dir.read("h1.always") == "x" && dir.read("h2.always") == "x")
+        #expect(dir.read("h1.after") == nil && dir.read("h2.after") == nil)
+    }
+
+    @Test func blockKeywordsAreChecked() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          tasks:
+            - rescue:
+                - debug: {msg: x}
+        """)
+        defer { dir.remove() }
+        let (s, _) = run(inv, file)
+        #expect(s.exitCode == 1 && (s.error ?? "").contains("'rescue' belongs to a block") && (s.error ?? "").contains("play.yml:3:"), "\(s.error ?? "")")
+    }
+
     @Test func serialRunsBatchesInOrder() throws {
         let (dir, inv, file) = setup("""
         - hosts: local

@@ -121,16 +121,7 @@ public final class PlaybookRunner {
                 let facts = TaskSpec(name: "Gathering Facts", module: "setup", location: play.location)
                 if !runTask(facts, &context, &active) { continue }
             }
-            var aborted = false
-            for task in play.tasks where selected(task) {
-                if task.module == "meta" {
-                    if Values.string(task.args["action"] ?? task.args["_raw_params"]) == "flush_handlers" { runHandlers(&context, &active) }
-                    continue
-                }
-                if !runTask(task, &context, &active) { aborted = true; break }
-                if active.isEmpty { break }
-            }
-            if !aborted { runHandlers(&context, &active) }
+            if runSteps(play.tasks, &context, &active) { runHandlers(&context, &active) }
         }
     }
 
@@ -138,6 +129,63 @@ public final class PlaybookRunner {
         let play: Play
         let scopes: [String: VariableScope]
         let batch: [HostState]
+        /// Inside a block with `rescue`: a failure there is the block's to handle, not the play's
+        /// (any_errors_fatal / max_fail_percentage wait until it is known not to be rescued).
+        var rescueDepth = 0
+    }
+
+    /// Runs tasks (and blocks) in order on the active hosts; false when the batch must stop.
+    private func runSteps(_ tasks: [TaskSpec], _ context: inout PlayContext, _ active: inout [HostState]) -> Bool {
+        for task in tasks where task.block != nil || selected(task) {
+            if active.isEmpty { break }
+            if let block = task.block {
+                if !runBlock(block, &context, &active) { return false }
+                continue
+            }
+            if task.module == "meta" {
+                if Values.string(task.args["action"] ?? task.args["_raw_params"]) == "flush_handlers" { runHandlers(&context, &active) }
+                continue
+            }
+            if !runTask(task, &context, &active) { return false }
+        }
+        return true
+    }
+
+    /// block / rescue / always. Hosts that fail in `tasks` run `rescue`; when it succeeds they
+    /// are active again and their failures count as rescued. `always` runs on every host that
+    /// entered (failed ones included, which stay failed unless rescued).
+    private func runBlock(_ block: BlockSpec, _ context: inout PlayContext, _ active: inout [HostState]) -> Bool {
+        let entered = active
+        let failedBefore = Dictionary(uniqueKeysWithValues: entered.map { ($0.name, $0.recap.failed) })
+        var inBlock = active
+        if !block.rescue.isEmpty { context.rescueDepth += 1 }
+        var going = runSteps(block.tasks, &context, &inBlock)
+        if !block.rescue.isEmpty { context.rescueDepth -= 1 }
+        let failedInBlock = entered.filter { $0.failed && !$0.unreachable }
+        if going && !block.rescue.isEmpty && !failedInBlock.isEmpty {
+            for h in failedInBlock {
+                h.failed = false
+                statesLock.lock()
+                h.recap.failed = failedBefore[h.name] ?? 0
+                h.recap.rescued += 1
+                statesLock.unlock()
+            }
+            var rescuing = failedInBlock
+            going = runSteps(block.rescue, &context, &rescuing)
+            // A host whose rescue failed has failed the block: the play's limits apply now.
+            if going { going = enforceLimits(context, failedNow: failedInBlock.filter(\.failed).count, &rescuing) }
+        }
+        if !block.always.isEmpty {
+            // Failed hosts run `always` too, and stay failed afterwards.
+            let stillFailed = entered.filter { $0.failed && !$0.unreachable }
+            for h in stillFailed { h.failed = false }
+            var all = entered.filter(\.active)
+            let alwaysGoing = runSteps(block.always, &context, &all)
+            for h in stillFailed { h.failed = true }
+            going = going && alwaysGoing
+        }
+        active = entered.filter(\.active)
+        return going
     }
 
     /// Splits hosts by `serial` (numbers, percentages, last one repeating).
@@ -217,9 +265,23 @@ public final class PlaybookRunner {
             if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
             if o.status == .unreachable { h.unreachable = true }
-            if o.status == .failed && !o.ignored { h.failed = true; failedNow += 1 }
+            if o.status == .failed && !o.ignored {
+                h.failed = true; failedNow += 1
+                if context.rescueDepth > 0 {
+                    h.mergeFacts(["ansible_failed_task": ["name": title, "module": task.module] as [String: Any],
+                                  "ansible_failed_result": o.registered])
+                }
+            }
         }
         active = active.filter(\.active)
+        if context.rescueDepth > 0 { return true }
+        return enforceLimits(context, failedNow: failedNow, &active)
+    }
+
+    /// any_errors_fatal and max_fail_percentage after a task (or a block's rescue) failed hosts;
+    /// false when the batch must stop.
+    private func enforceLimits(_ context: PlayContext, failedNow: Int, _ active: inout [HostState]) -> Bool {
+        let play = context.play
         if failedNow > 0 && play.anyErrorsFatal {
             output.emit(.warning("any_errors_fatal: stopping the play"))
             for h in active { h.failed = true; h.recap.failed += 1 }

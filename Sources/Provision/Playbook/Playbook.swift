@@ -62,7 +62,34 @@ public struct TaskSpec {
     public var becomeUser: String?
     public var vars: [String: Any] = [:]
     public var location: SourceLocation
+    /// Set (with module "block") for a `block` that has `rescue` or `always`; a plain block is
+    /// flattened into its tasks when parsed.
+    public var block: BlockSpec?
 
     /// Name shown in output: the task's name, else the module name.
     public var displayName: String { name ?? module }
+
+    /// This task, or every task inside it when it is a block (recursively).
+    public var flattened: [TaskSpec] {
+        guard let b = block else { return [self] }
+        return (b.tasks + b.rescue + b.always).flatMap(\.flattened)
+    }
+
+    /// Applies `change` to this task, or to every task inside it when it is a block.
+    mutating func updateAll(_ change: (inout TaskSpec) -> Void) {
+        guard var b = block else { change(&self); return }
+        for i in b.tasks.indices { b.tasks[i].updateAll(change) }
+        for i in b.rescue.indices { b.rescue[i].updateAll(change) }
+        for i in b.always.indices { b.always[i].updateAll(change) }
+        block = b
+    }
+}
+
+/// Ansible's block / rescue / always: `rescue` runs on the hosts that failed in `tasks` (who
+/// then count as rescued, not failed, and see `ansible_failed_task` / `ansible_failed_result`);
+/// `always` runs on every host that entered the block, failed or not.
+public struct BlockSpec {
+    public var tasks: [TaskSpec]
+    public var rescue: [TaskSpec]
+    public var always: [TaskSpec]
 }

@@ -84,10 +84,11 @@ public struct PlaybookParser {
         guard sawHosts, !play.hosts.isEmpty else { throw ProvisionError("play has no 'hosts'", at: play.location) }
         if play.name.isEmpty { play.name = play.hosts }
         play.tasks = pre + main + post
-        for i in play.tasks.indices { play.tasks[i].tags += play.tags }
+        let playTags = play.tags
+        for i in play.tasks.indices { play.tasks[i].updateAll { $0.tags += playTags } }
         // Like Ansible: notifying a handler the play does not have is an error before the run.
         let handlerNames = Set(play.handlers.flatMap { [$0.name ?? ""] + $0.listen })
-        for t in play.tasks + play.handlers {
+        for t in (play.tasks + play.handlers).flatMap(\.flattened) {
             for n in t.notify where !handlerNames.contains(n) && !n.contains("{{") {
                 throw ProvisionError("task '\(t.displayName)' notifies '\(n)', which is not a handler of this play", at: t.location)
             }

@@ -17,6 +17,8 @@ struct TaskParser {
         var moduleKey: (name: String, keyNode: Node, value: Node)?
         var include: (file: String, at: SourceLocation)?
         var block: [TaskSpec]?
+        var rescue: [TaskSpec] = [], always: [TaskSpec] = []
+        var recovery: (key: String, at: SourceLocation)?
         var extraArgs: [String: Any] = [:]
         for p in pairs {
             let v = YAMLSource.value(p.value)
@@ -76,7 +78,10 @@ struct TaskParser {
             case "block":
                 block = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
             case "rescue", "always":
-                throw ProvisionError("'\(p.key)' is not supported (use ignore_errors / failed_when)", at: loc(p.keyNode))
+                if handler { throw ProvisionError("'\(p.key)' is not supported in handlers", at: loc(p.keyNode)) }
+                let list = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
+                if p.key == "rescue" { rescue = list } else { always = list }
+                recovery = (p.key, loc(p.keyNode))
             default:
                 if PlaybookParser.taskKeys.contains(p.key) { continue }
                 let name = ModuleRegistry.canonicalName(p.key)
@@ -98,9 +103,16 @@ struct TaskParser {
             let inner = try parser.parseTasks(root, file: path, dir: (path as NSString).deletingLastPathComponent, handlers: handler)
             return inherit(inner, from: task)
         }
+        if let recovery, block == nil { throw ProvisionError("'\(recovery.key)' belongs to a block (no 'block' here)", at: recovery.at) }
         if let block {
             guard moduleKey == nil else { throw ProvisionError("a block cannot also name a module", at: task.location) }
-            return inherit(block, from: task)
+            guard recovery != nil else { return inherit(block, from: task) }
+            if task.register != nil || task.loop != nil || task.until != nil || task.delegateTo != nil {
+                throw ProvisionError("a block takes no register / loop / until / delegate_to (put them on its tasks)", at: task.location)
+            }
+            var node = TaskSpec(name: task.name, module: "block", location: task.location)
+            node.block = BlockSpec(tasks: inherit(block, from: task), rescue: inherit(rescue, from: task), always: inherit(always, from: task))
+            return [node]
         }
         guard let m = moduleKey else { throw ProvisionError("task has no module", at: task.location) }
         task.module = m.name
@@ -123,16 +135,20 @@ struct TaskParser {
     func inherit(_ inner: [TaskSpec], from outer: TaskSpec) -> [TaskSpec] {
         inner.map { t in
             var t = t
-            t.when = outer.when + t.when
-            t.tags += outer.tags
-            t.vars = outer.vars.merging(t.vars) { _, n in n }
-            if t.become == nil { t.become = outer.become }
-            if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
-            if outer.ignoreErrors { t.ignoreErrors = true }
-            if outer.noLog { t.noLog = true }
-            t.notify += outer.notify
+            t.updateAll { inherit(into: &$0, from: outer) }
             return t
         }
+    }
+
+    func inherit(into t: inout TaskSpec, from outer: TaskSpec) {
+        t.when = outer.when + t.when
+        t.tags += outer.tags
+        t.vars = outer.vars.merging(t.vars) { _, n in n }
+        if t.become == nil { t.become = outer.become }
+        if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
+        if outer.ignoreErrors { t.ignoreErrors = true }
+        if outer.noLog { t.noLog = true }
+        t.notify += outer.notify
     }
 
     /// Module arguments from a mapping or a `k=v` string, validated against the module's options.
