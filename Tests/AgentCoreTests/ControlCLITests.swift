@@ -53,6 +53,21 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
         let removed = cluster.http(leader, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"work_mem": null}}}"#)
         #expect(removed?.status == 200 && removed?.body.contains("work_mem") == false, "\(String(describing: removed))")
 
+        // edit-config in $EDITOR (any command, given the file): the diff, then the change; an
+        // editor that fails or leaves no YAML mapping changes nothing.
+        let edited = try cluster.cli(["edit-config", "--force"],
+                                     environment: ["EDITOR": "sed -i -e 's/^maximum_lag_on_failover: 1048576$/maximum_lag_on_failover: 2097152/'"])
+        #expect(edited.status == 0 && edited.out.contains("+ maximum_lag_on_failover: 2097152") && edited.out.contains("Configuration changed"),
+                "\(edited.out)\(edited.err)")
+        #expect(try cluster.cli(["show-config"], quiet: true).out.contains("maximum_lag_on_failover: 2097152"))
+        let failing = try cluster.cli(["edit-config", "--force"], environment: ["EDITOR": "false"])
+        #expect(failing.status != 0 && failing.err.contains("nothing changed"), "\(failing.err)")
+        let garbage = try cluster.cli(["edit-config", "--force"], environment: ["EDITOR": "sh -c 'echo just-a-string > \"$0\"'"])
+        #expect(garbage.status != 0 && garbage.err.contains("not a YAML mapping"), "\(garbage.err)")
+        #expect(try cluster.cli(["show-config"], quiet: true).out.contains("maximum_lag_on_failover: 2097152"))
+        let back = try cluster.cli(["edit-config", "-s", "maximum_lag_on_failover=1048576", "--force"])
+        #expect(back.status == 0 && back.out.contains("Configuration changed"), "\(back.out)\(back.err)")
+
         // Actionable errors.
         let unknown = try cluster.cli(["switchover", "--candidate", "nope", "--force"])
         #expect(unknown.status == 1 && unknown.err.contains("unknown member nope"))

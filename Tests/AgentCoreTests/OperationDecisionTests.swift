@@ -181,6 +181,6 @@ let opsTable: [DecisionCase] = [
         #expect(c["synchronous_mode"] as? Bool == true)
         let yaml = ConfigEditor.yaml(ConfigEdit.encode(c))
         #expect(yaml.contains("synchronous_mode: true") && yaml.contains("max_connections: 50"), "\(yaml)")
-        #expect(ConfigEditor.diff("a: 1\nb: 2", "a: 1\nb: 3").contains("- b: 2"))
+        #expect(ConfigEditor.diff("a: 1\nb: 2", "a: 1\nb: 3").contains("- b: 2\n+ b: 3"))
     }
 }

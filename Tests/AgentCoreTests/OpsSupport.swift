@@ -31,12 +31,13 @@ extension AgentCluster {
     }
 
     /// Runs `pgha ARGS -c <first member's config>` and returns its exit status and output (bounded).
-    func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false) throws -> CLIResult {
+    func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false, environment: [String: String] = [:]) throws -> CLIResult {
         let dir = try makeTempDir("pgha-cli")
         defer { removeTree(dir) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args + ["-c", members[0].configPath]
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, n in n } }
         FileManager.default.createFile(atPath: dir + "/out", contents: nil)
         FileManager.default.createFile(atPath: dir + "/err", contents: nil)
         p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))

@@ -61,8 +61,8 @@ public enum ConfigEditor {
         var i = 0, j = 0
         while i < x.count || j < y.count {
             if i < x.count, j < y.count, x[i] == y[j] { out.append("  " + x[i]); i += 1; j += 1 }
-            else if j < y.count, i == x.count || lcs[i][j + 1] >= lcs[i + 1][j] { out.append("+ " + y[j]); j += 1 }
-            else { out.append("- " + x[i]); i += 1 }
+            else if i < x.count, j == y.count || lcs[i + 1][j] >= lcs[i][j + 1] { out.append("- " + x[i]); i += 1 }  // removals first, as diff -u
+            else { out.append("+ " + y[j]); j += 1 }
         }
         return out.filter { $0 != "  " && $0 != "+ " && $0 != "- " }.joined(separator: "\n")
     }
