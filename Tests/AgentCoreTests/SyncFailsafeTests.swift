@@ -65,6 +65,40 @@ extension AgentOpsClusters { @Suite(.serialized) struct SyncFailsafeTests {
         print("sync mode: \(acked.count) acknowledged commits, all on \(promoted) after SIGKILL of \(first)")
     }
 
+    /// synchronous_mode_strict: with every standby gone a commit waits (is never acknowledged
+    /// on the primary alone) and completes once a standby streams again.
+    @Test func strictSynchronousModeHoldsCommitsWithoutAStandby() throws {
+        let cluster = try AgentCluster(scope: "strict")
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let names = cluster.members.map(\.name)
+        let primary = try cluster.healthy()
+        let on = try cluster.cli(["edit-config", "-s", "synchronous_mode=true", "-s", "synchronous_mode_strict=true", "--force"])
+        #expect(on.status == 0, "\(on.err)")
+        _ = try cluster.eventually(30, "a synchronous standby") { names.first { cluster.status($0, "/sync") == 200 } }
+        try cluster.connect(primary).query("CREATE TABLE strict (id int PRIMARY KEY)")
+        let replicas = names.filter { $0 != primary }
+        for r in replicas { cluster.killHost(r) }
+        _ = try cluster.eventually(30, "synchronous_standby_names '*' on \(primary)") { () -> Bool? in
+            (try? cluster.connect(primary).query("SHOW synchronous_standby_names"))?.value("synchronous_standby_names") == "*" ? true : nil
+        }
+        let m = cluster.member(primary)
+        let acknowledged = Locked<Date?>(nil)
+        Thread.detachNewThread {
+            let c = try? PGConnection(conninfo: "host=127.0.0.1 port=\(m.pgPort) user=postgres password=\(cluster.superPassword) dbname=postgres", connectTimeout: 2)
+            if (try? c?.query("INSERT INTO strict VALUES (1)")) != nil { acknowledged.set(Date()) }
+        }
+        Thread.sleep(forTimeInterval: 4)
+        #expect(acknowledged.get() == nil, "a commit was acknowledged with no synchronous standby")
+        let back = Date()
+        try cluster.start(replicas[0])
+        let at = try cluster.eventually(120, "the held commit acknowledged once \(replicas[0]) streams") { acknowledged.get() }
+        print(String(format: "strict sync: commit held with no standby, acknowledged %.1f s after %@'s agent restarted", at.timeIntervalSince(back), replicas[0]))
+        _ = try cluster.eventually(20, "the row on \(replicas[0])") { () -> Bool? in
+            (try? cluster.connect(replicas[0]).query("SELECT count(*) AS n FROM strict"))?.value("n") == "1" ? true : nil
+        }
+    }
+
     @Test func failsafeKeepsThePrimaryOnlyWhileEveryMemberAnswers() async throws {
         let cluster = try AgentCluster(scope: "failsafe")
         defer { cluster.shutdown() }
