@@ -73,7 +73,11 @@ import Testing
 
         // A client writes numbered rows through HAProxy :5000 during the rolling restart.
         let lb = try #require(workflow.inventory.variables(forHost: "lb1")["ansible_host"] as? String)
-        let writer = HAProxyWriter(conninfo: "host=\(lb) port=5000 user=postgres password=lab-super-secret dbname=postgres")
+        // The superuser password `up` generated (lookup('password') in the inventory's group_vars).
+        let secrets = try #require(workflow.inventory.variables(forHost: "lb1")["lab_secrets_dir"] as? String)
+        let password = try String(contentsOfFile: secrets + "/postgres_superuser_password", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let writer = HAProxyWriter(conninfo: "host=\(lb) port=5000 user=postgres password=\(password) dbname=postgres")
         try writer.prepare()
         writer.start()
         try Self.timed("set max_connections=150 (rolling restart)") { try workflow.set(ParameterChange(arguments: ["max_connections=150"])) }

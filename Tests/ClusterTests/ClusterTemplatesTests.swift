@@ -11,6 +11,9 @@ import Testing
 struct TemplateHost {
     let inventory: Inventory
     let host: String
+    /// Where lookup('password') keeps the generated secrets for this rendering (never the
+    /// inventory's own lab_secrets_dir, which may belong to a lab a user runs); `cleanup()` removes it.
+    let secretsDir = NSTemporaryDirectory() + "template-secrets-" + UUID().uuidString.prefix(8)
 
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
@@ -23,10 +26,13 @@ struct TemplateHost {
     func variables(for name: String) -> [String: Any] {
         var vars = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { $1 }
         var hostvars: [String: Any] = [:]
-        for h in inventory.hostNames { hostvars[h] = inventory.variables(forHost: h) }
+        for h in inventory.hostNames { hostvars[h] = inventory.variables(forHost: h).merging(["lab_secrets_dir": secretsDir]) { $1 } }
         vars["hostvars"] = hostvars
+        vars["lab_secrets_dir"] = secretsDir
         return vars
     }
+
+    func cleanup() { try? FileManager.default.removeItem(atPath: secretsDir) }
 
     var lookup: (String) -> Any? {
         let vars = variables(for: host)
@@ -46,6 +52,7 @@ struct TemplateHost {
 @Suite struct ClusterTemplatesTests {
     @Test func pghaConfigIsAcceptedByPgha() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "pg2")
+        defer { host.cleanup() }
         let text = try host.render("pgha.yml.j2")
         let loaded = try ConfigLoader.parse(text, file: "pgha.yml")
         #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
@@ -59,10 +66,16 @@ struct TemplateHost {
         #expect(c.dcsParameters["max_connections"] == "100")
         #expect(c.postgres.parameters["unix_socket_directories"] == "/var/run/postgresql")
         #expect(c.restAuth?.username == "pgha" && c.postgres.replication.username == "replicator")
+        // The passwords are generated (lookup('password')), stored 0600 and read back the same.
+        let stored = try String(contentsOfFile: host.secretsDir + "/postgres_superuser_password", encoding: .utf8)
+        #expect(c.postgres.superuser.password.map { $0 + "\n" } == stored && stored.count == 21)
+        #expect(c.postgres.replication.password != c.postgres.superuser.password)
+        #expect(try host.render("pgha.yml.j2") == text)
     }
 
     @Test func etcdEnvironmentNamesEveryMember() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        defer { host.cleanup() }
         var vars = host.lookup
         let base = vars
         vars = { $0 == "etcd_cluster_state" ? "new" : base($0) }
@@ -78,6 +91,7 @@ struct TemplateHost {
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy")))
     func haproxyConfigPassesHaproxyCheck() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "lb1")
+        defer { host.cleanup() }
         let text = try host.render("haproxy.cfg.j2")
         for db in host.inventory.hosts(inGroup: "postgres") {
             #expect(text.contains("server \(db) "))
@@ -104,6 +118,7 @@ struct TemplateHost {
     /// The REST helper renders to a script bash accepts (`{#` in shell would start a comment).
     @Test func pghaAPIHelperIsValidBash() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        defer { host.cleanup() }
         let text = try host.render("pgha-api.sh.j2")
         #expect(text.contains("/dev/tcp/127.0.0.1/8008"))
         let dir = try makeTempDir("pgha-api")

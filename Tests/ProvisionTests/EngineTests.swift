@@ -206,6 +206,31 @@ import Testing
         #expect(s.exitCode == 1 && (s.error ?? "").contains("'rescue' belongs to a block") && (s.error ?? "").contains("play.yml:3:"), "\(s.error ?? "")")
     }
 
+    @Test func passwordLookupGeneratesOnceAndReadsBack() throws {
+        let (dir, inv, file) = setup("""
+        - hosts: local
+          vars:
+            secret: "{{ lookup('password', base ~ '/secrets/app length=12 chars=digits') }}"
+          tasks:
+            - copy: {dest: "{{ base }}.conf", content: "pw={{ secret }}\\n", mode: "0600"}
+              no_log: true
+        """)
+        defer { dir.remove() }
+        let (first, out) = run(inv, file)
+        #expect(first.exitCode == 0, "\(out.text)")
+        let stored = try #require(dir.read("h1/secrets/app")).trimmingCharacters(in: .newlines)
+        #expect(stored.count == 12 && stored.allSatisfy(\.isNumber))
+        #expect(dir.read("h1.conf") == "pw=\(stored)\n" && dir.read("h2.conf") != dir.read("h1.conf"))
+        var st = stat()
+        stat(dir.path + "/h1/secrets/app", &st)
+        #expect(st.st_mode & 0o777 == 0o600)
+        #expect(!out.text.contains(stored), "the password was printed")
+        let (second, _) = run(inv, file)
+        #expect(second.exitCode == 0 && second.changedTotal == 0)
+        #expect(throws: ProvisionError.self) { try Templater(variables: [:]).render("{{ lookup('password', 'relative/path') }}", location: nil) }
+        #expect(throws: ProvisionError.self) { try Templater(variables: [:]).render("{{ lookup('password', '/tmp/x lenght=3') }}", location: nil) }
+    }
+
     @Test func serialRunsBatchesInOrder() throws {
         let (dir, inv, file) = setup("""
         - hosts: local

@@ -156,7 +156,8 @@ enum Filters {
                 var text = String(decoding: d, as: UTF8.self)
                 if text.hasSuffix("\n") { text.removeLast() }
                 return text
-            default: throw ProvisionError("lookup plugin '\(kind)' is not supported (env, file)")
+            case "password": return try PasswordLookup.value(key)
+            default: throw ProvisionError("lookup plugin '\(kind)' is not supported (env, file, password)")
             }
         default: throw ProvisionError("unknown function '\(name)'")
         }
