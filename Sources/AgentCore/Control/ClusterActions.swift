@@ -168,13 +168,19 @@ public struct ClusterActions: Sendable {
         let answer = try await client.call(m, "POST", "/reinitialize", body: ["force": true], timeout: 60)
         guard answer.status == 200 else { throw ControlError("reinit of \(name) failed: \(answer.text)") }
         say("Success: reinitialize for member \(name) started")
-        // Done when the member itself reports a new postmaster that streams (etcd may lag a loop).
+        // The member stopped its Postgres before answering 200 and clones for seconds: done once it
+        // has been seen down and then reports a new postmaster that streams (its own /patroni: etcd
+        // may lag a loop, and right after the 200 /patroni can still show the old server running).
         let deadline = Date().addingTimeInterval(wait)
+        var seenDown = false
         while true {
-            if let s = try await status(m), let started = s["postmaster_start_time"] as? String, started != before,
-               s["state"] as? String == "running", s["replication_state"] as? String == "streaming" { break }
+            if let s = try await status(m) {
+                if s["state"] as? String != "running" { seenDown = true }
+                else if seenDown, let started = s["postmaster_start_time"] as? String, started != before,
+                        s["replication_state"] as? String == "streaming" { break }
+            }
             if Date() > deadline { throw ControlError("\(name) is not streaming \(Int(wait)) s after reinitialize started") }
-            try await Task.sleep(nanoseconds: 250_000_000)
+            try await Task.sleep(nanoseconds: 200_000_000)
         }
         say("Success: \(name) is streaming again")
         say(table(try await client.view()))
