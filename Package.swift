@@ -30,10 +30,12 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .target(name: "SSH", dependencies: ["CLibSSH2"]),
         .target(name: "PQ", dependencies: ["CLibPQ"]),
+        // posix_spawn + waitpid with every inherited descriptor closed, for all three below.
+        .target(name: "Spawn"),
 
         // provision: inventory, playbooks, modules, transports, labs, cluster workflows.
         .target(name: "Provision", dependencies: [
-            "SSH",
+            "SSH", "Spawn",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
             .product(name: "Logging", package: "swift-log"),
@@ -45,7 +47,7 @@ let package = Package(
 
         // pgha: the HA agent (DCS, Postgres, HA decision, REST API) and its control CLI.
         .target(name: "AgentCore", dependencies: [
-            "PQ",
+            "PQ", "Spawn",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -59,7 +61,7 @@ let package = Package(
         ]),
 
         // Real daemons on loopback (sshd, etcd, Postgres, pgha) for tests and benchmarks.
-        .target(name: "Fixtures", dependencies: ["PQ"]),
+        .target(name: "Fixtures", dependencies: ["PQ", "Spawn"]),
         .executableTarget(name: "provision-bench", dependencies: ["Provision", "Fixtures"]),
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
 

@@ -1,38 +1,28 @@
 // A real OpenSSH server on 127.0.0.1:<free port> for tests and benchmarks: its own host key,
 // client keys, authorized_keys, known_hosts and pid file in a temp dir; never /etc/ssh's keys.
 import Foundation
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Runs a tool to completion and returns its stdout+stderr; throws with its output when it fails.
-/// posix_spawn + waitpid rather than Foundation.Process, whose exit detection can miss SIGCHLD
-/// under swift-testing (see `Daemon.isRunning`): waitUntilExit then never returns.
+/// Through `Spawn` rather than Foundation.Process, whose exit detection can miss SIGCHLD under
+/// swift-testing (see `Daemon.isRunning`): waitUntilExit then never returns.
 @discardableResult
 public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
     let directory = try makeTempDir("tool")
     defer { removeTree(directory) }
     let outputPath = directory + "/output"
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
-    var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-    var envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
-    defer { (argv + envp).forEach { free($0) } }
-    var pid: pid_t = 0
-    let spawned = posix_spawn(&pid, executable, &actions, nil, &argv, &envp)
-    guard spawned == 0 else { throw FixtureError("spawn \(executable): \(String(cString: strerror(spawned)))") }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let pid: pid_t
+    do {
+        pid = try Spawn.start(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment,
+                              output: .file(outputPath))
+    } catch { throw FixtureError("spawn \(executable): \(error)") }
+    let code = Spawn.wait(pid)
     let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    let exited = status & 0x7f == 0
-    let code = (status >> 8) & 0xff
-    guard exited && code == 0 else {
-        throw FixtureError("\(executable) \(arguments.joined(separator: " ")) failed (status \(status)): \(text)")
+    guard code == 0 else {
+        throw FixtureError("\(executable) \(arguments.joined(separator: " ")) failed (exit \(code)): \(text)")
     }
     return text
 }

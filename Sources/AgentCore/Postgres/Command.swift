@@ -1,8 +1,8 @@
-// Runs a program off the cooperative pool and returns its exit status and output (bounded wait).
-// posix_spawn + waitpid rather than Foundation.Process: Process on Linux learns of an exit through a
-// descriptor its child inherits, and a daemon grandchild (the postmaster pg_ctl leaves behind) keeps
-// that open, so pg_ctl would never seem to finish. Here every descriptor above 2 is closed in the child.
+// Runs a program off the cooperative pool and returns its exit status and output (bounded wait),
+// through `Spawn` (posix_spawn + waitpid, every inherited descriptor closed: see there why not
+// Foundation.Process — pg_ctl would never seem to finish).
 import Foundation
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,56 +19,31 @@ public enum Command {
                            timeout: Double = 120) async -> CommandResult {
         let outPath = NSTemporaryDirectory() + "pgha-cmd-\(UUID().uuidString)"
         defer { unlink(outPath) }
-        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0.key)=\($0.value)" }
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         return await withCheckedContinuation { (cont: CheckedContinuation<CommandResult, Never>) in
             DispatchQueue.global().async {
-                var pid: pid_t = 0
-                var actions = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-                posix_spawn_file_actions_adddup2(&actions, 1, 2)
-                closeInheritedDescriptors(&actions)
-                let argv = ([path] + args).map { strdup($0) } + [nil]
-                let envp = env.map { strdup($0) } + [nil]
-                defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
                 // Registered before the spawn can finish, so Reaper.reap never takes this child's status.
                 Reaper.active.lock()
-                let rc = posix_spawn(&pid, path, &actions, nil, argv, envp)
-                if rc == 0 { Reaper.running.insert(pid) }
-                Reaper.active.unlock()
-                guard rc == 0 else {
-                    cont.resume(returning: CommandResult(status: -1, output: "cannot run \(path): \(String(cString: strerror(rc)))"))
+                let pid: pid_t
+                do {
+                    pid = try Spawn.start(path, args, environment: env, output: .file(outPath))
+                    Reaper.running.insert(pid)
+                    Reaper.active.unlock()
+                } catch {
+                    Reaper.active.unlock()
+                    cont.resume(returning: CommandResult(status: -1, output: "\(error)"))
                     return
                 }
                 let killer = DispatchWorkItem { kill(pid, SIGKILL) }
                 DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-                var status: Int32 = 0
-                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                let code = Spawn.wait(pid)
                 killer.cancel()
                 Reaper.active.withLock { _ = Reaper.running.remove(pid) }
-                let code: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                 let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
                 cont.resume(returning: CommandResult(status: code, output: text.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
         }
     }
-}
-
-private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-
-/// glibc ≥ 2.34 has posix_spawn_file_actions_addclosefrom_np (not exported to Swift); looked up once.
-private let addCloseFrom: AddCloseFrom? = {
-    guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
-    return unsafeBitCast(sym, to: AddCloseFrom.self)
-}()
-
-/// Closes every descriptor above 2 in the child.
-private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-    if let addCloseFrom { _ = addCloseFrom(&actions, 3); return }
-    let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
-    for fd in fds where fd > 2 && fcntl(fd, F_GETFD) >= 0 { posix_spawn_file_actions_addclose(&actions, fd) }
 }
 
 /// The agent adopts orphaned descendants (the postmaster pg_ctl leaves behind) and reaps them, so a

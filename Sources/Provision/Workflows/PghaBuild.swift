@@ -45,7 +45,7 @@ public struct PghaBuild: Sendable {
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
-        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/pgha", "Package.swift"].map { layout.root + "/" + $0 }
+        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/Spawn", "Sources/pgha", "Package.swift"].map { layout.root + "/" + $0 }
     }
 
     /// Why the binary needs building, or nil when it is up to date.
