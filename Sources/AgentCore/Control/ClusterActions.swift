@@ -151,17 +151,11 @@ public struct ClusterActions: Sendable {
         if m.name == v.leader { throw ControlError("\(name) is the leader of \(scope): reinit is refused on the leader (switch over first)") }
         say(table(v))
         guard confirm("Are you sure you want to reinitialize member \(name)? Its data directory will be wiped.") else { throw ControlError("aborted") }
-        // The postmaster now running (none: ""). The member must answer with a settled state: a
-        // busy API, or a probe that caught Postgres "starting" (no start time), would make the
-        // running postmaster look new and the wait below end before the wipe.
+        // The postmaster now running (none: ""); the member must answer.
         var answered: [String: Any]?
-        for _ in 0..<20 {
-            if let s = try await status(m) {
-                answered = s
-                let started = s["postmaster_start_time"] as? String ?? ""
-                if s["state"] as? String != "starting" && (s["state"] as? String != "running" || !started.isEmpty) { break }
-            }
-            try await Task.sleep(nanoseconds: 500_000_000)
+        for _ in 0..<20 where answered == nil {
+            answered = try await status(m)
+            if answered == nil { try await Task.sleep(nanoseconds: 500_000_000) }
         }
         guard let answered else { throw ControlError("\(name) does not answer on its REST API (\(m.apiURL))") }
         let before = answered["postmaster_start_time"] as? String ?? ""

@@ -170,10 +170,10 @@ public final class PlaybookRunner {
                 h.recap.rescued += 1
                 statesLock.unlock()
             }
+            // A host whose rescue fails has failed the block: runTask applies the play's limits
+            // there (or leaves them to an enclosing block's rescue).
             var rescuing = failedInBlock
             going = runSteps(block.rescue, &context, &rescuing)
-            // A host whose rescue failed has failed the block: the play's limits apply now.
-            if going { going = enforceLimits(context, failedNow: failedInBlock.filter(\.failed).count, &rescuing) }
         }
         if !block.always.isEmpty {
             // Failed hosts run `always` too, and stay failed afterwards.
@@ -274,14 +274,7 @@ public final class PlaybookRunner {
             }
         }
         active = active.filter(\.active)
-        if context.rescueDepth > 0 { return true }
-        return enforceLimits(context, failedNow: failedNow, &active)
-    }
-
-    /// any_errors_fatal and max_fail_percentage after a task (or a block's rescue) failed hosts;
-    /// false when the batch must stop.
-    private func enforceLimits(_ context: PlayContext, failedNow: Int, _ active: inout [HostState]) -> Bool {
-        let play = context.play
+        if context.rescueDepth > 0 { return true }  // the enclosing block's rescue decides
         if failedNow > 0 && play.anyErrorsFatal {
             output.emit(.warning("any_errors_fatal: stopping the play"))
             for h in active { h.failed = true; h.recap.failed += 1 }
