@@ -9,15 +9,20 @@ import Glibc
 /// The pgha binary `swift build` put next to the running test or bench executable (PGHA_BIN overrides).
 public func pghaBinary() throws -> String {
     if let env = ProcessInfo.processInfo.environment["PGHA_BIN"] { return env }
+    return try builtBinary("pgha")
+}
+
+/// The executable `name` that `swift build` put next to the running test or bench executable.
+public func builtBinary(_ name: String) throws -> String {
     let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     var dir = (exe as NSString).deletingLastPathComponent
     // The test bundle may sit inside a .xctest directory.
     while !dir.isEmpty && dir != "/" {
-        let candidate = dir + "/pgha"
+        let candidate = dir + "/" + name
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         dir = (dir as NSString).deletingLastPathComponent
     }
-    throw FixtureError("no pgha binary next to \(exe); run `swift build --product pgha` or set PGHA_BIN")
+    throw FixtureError("no \(name) binary next to \(exe); run `swift build --product \(name)`")
 }
 
 public final class AgentCluster {
@@ -173,8 +178,12 @@ public final class AgentCluster {
     }
 
     /// A superuser connection to the member's Postgres over TCP.
+    public func conninfo(_ name: String) -> String {
+        "host=127.0.0.1 port=\(member(name).pgPort) user=postgres password=\(superPassword) dbname=postgres"
+    }
+
     public func connect(_ name: String) throws -> PGConnection {
-        try PGConnection(conninfo: "host=127.0.0.1 port=\(member(name).pgPort) user=postgres password=\(superPassword) dbname=postgres", connectTimeout: 2)
+        try PGConnection(conninfo: conninfo(name), connectTimeout: 2)
     }
 
     /// The member that answers 200 on /primary, if exactly one does.

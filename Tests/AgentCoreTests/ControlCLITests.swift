@@ -128,9 +128,11 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
             (try? cluster.cli(["list", "--format", "json"], quiet: true))?.out.contains("\"Pending restart\":\"*\"") == false ? true : nil
         }
 
-        // reinit of a replica: wiped (marker gone) and streaming again.
+        // reinit of a replica: wiped (marker gone) and streaming again. The marker's name is its
+        // own: pg_basebackup copies every file of the source, and the switchover marker above
+        // still lies in the directory of a member that may be the leader now.
         let victim = names.first { $0 != leader }!
-        let vmarker = cluster.member(victim).dataDir + "/pgha-test-marker"
+        let vmarker = cluster.member(victim).dataDir + "/pgha-reinit-marker-\(UUID().uuidString)"
         FileManager.default.createFile(atPath: vmarker, contents: Data("x".utf8))
         #expect(try cluster.cli(["reinit", leader, "--force"]).err.contains("refused on the leader"))
         let re = try cluster.cli(["reinit", victim, "--force"])

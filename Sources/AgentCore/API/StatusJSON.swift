@@ -17,6 +17,8 @@ public enum StatusJSON {
         ]
         if s.cluster?.paused == true { d["pause"] = true }
         if let t = s.lastEtcdContact { d["dcs_last_seen"] = Int(t.timeIntervalSince1970) }
+        // Ours, beside Patroni's keys: which initdb or clone made the data directory.
+        if let id = l.dataIdentity { d["data_identity"] = id }
         if l.run == .running {
             d["postmaster_start_time"] = l.postmasterStartTime ?? ""
             d["server_version"] = l.serverVersion

@@ -158,22 +158,18 @@ public struct ClusterActions: Sendable {
             if answered == nil { try await Task.sleep(nanoseconds: 500_000_000) }
         }
         guard let answered else { throw ControlError("\(name) does not answer on its REST API (\(m.apiURL))") }
-        let before = answered["postmaster_start_time"] as? String ?? ""
+        let before = answered["data_identity"] as? String
         let answer = try await client.call(m, "POST", "/reinitialize", body: ["force": true], timeout: 60)
         guard answer.status == 200 else { throw ControlError("reinit of \(name) failed: \(answer.text)") }
         say("Success: reinitialize for member \(name) started")
-        // The member stopped its Postgres before answering 200 and clones for seconds: done once it
-        // has been seen down and then reports a new postmaster that streams (its own /patroni: etcd
-        // may lag a loop, and right after the 200 /patroni can still show the old server running).
+        // Done only when the member reports a data directory made by a new clone (the identity
+        // the clone writes after pg_basebackup succeeded) and streams from it. A new postmaster
+        // start time proves nothing: the old directory could simply have been started again.
         let deadline = Date().addingTimeInterval(wait)
-        var seenDown = false
         while true {
-            if let s = try await status(m) {
-                if s["state"] as? String != "running" { seenDown = true }
-                else if seenDown, let started = s["postmaster_start_time"] as? String, started != before,
-                        s["replication_state"] as? String == "streaming" { break }
-            }
-            if Date() > deadline { throw ControlError("\(name) is not streaming \(Int(wait)) s after reinitialize started") }
+            if let s = try await status(m), let now = s["data_identity"] as? String, now != before,
+               s["state"] as? String == "running", s["replication_state"] as? String == "streaming" { break }
+            if Date() > deadline { throw ControlError("\(name) has no freshly cloned data directory streaming \(Int(wait)) s after reinitialize started") }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
         say("Success: \(name) is streaming again")

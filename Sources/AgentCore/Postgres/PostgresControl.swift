@@ -24,6 +24,9 @@ public struct LocalPostgres: Equatable, Sendable {
     public var pendingRestart = false
     public var postmasterStartTime: String?
     public var serverVersion = 0
+    /// The identity written into the data directory by the initdb or clone that made it
+    /// (`PostgresFiles.dataIdentityFile`); a reinit is done only once this has changed.
+    public var dataIdentity: String?
     public init() {}
 
     /// A stopped data directory that last ran as a primary (cleanly stopped or crashed): it may hold
@@ -79,6 +82,7 @@ public final class PostgresControl: @unchecked Sendable {
     public func probe() async -> LocalPostgres {
         var s = LocalPostgres()
         guard files.hasData else { return s }
+        s.dataIdentity = files.dataIdentity
         s.hasStandbySignal = files.hasStandbySignal
         s.following = files.following()
         guard postmasterPID != nil else {
@@ -155,6 +159,7 @@ public final class PostgresControl: @unchecked Sendable {
         var args = ["-D", files.dataDir, "-U", pg.superuser.username, "--auth-local=trust", "--auth-host=scram-sha-256"]
         if pg.superuser.password != nil { args.append("--pwfile=\(pwfile)") }
         try check("initdb", await Command.run(bin("initdb"), args + extraOptions, timeout: 120))
+        try files.writeDataIdentity(madeBy: "initdb")
     }
 
     /// Writes the agent's files and starts the postmaster without waiting (the loop watches it come up).
@@ -202,6 +207,8 @@ public final class PostgresControl: @unchecked Sendable {
         if !r.ok { try? FileManager.default.removeItem(atPath: files.dataDir) }
         try check("pg_basebackup from \(upstream.name)", r)
         _ = chmod(files.dataDir, 0o700)
+        // pg_basebackup copied the source's identity file too: this directory gets its own.
+        try files.writeDataIdentity(madeBy: "pg_basebackup from \(upstream.name)")
     }
 
     /// Rewinds a former primary onto the leader's timeline. pg_rewind (PG 13+) first finishes crash

@@ -121,6 +121,21 @@ public struct PostgresFiles: Sendable {
     }
 
     public var hasData: Bool { FileManager.default.fileExists(atPath: dataDir + "/PG_VERSION") }
+
+    /// Written by the initdb or clone that made this data directory, after it succeeded: a new
+    /// value proves the directory was really replaced (pg_basebackup copies the source's file
+    /// along, so every clone overwrites it). Timing and postmaster start times prove nothing.
+    public var dataIdentityFile: String { dataDir + "/pgha.data_id" }
+
+    /// "<uuid> <when> <how>", or nil when the directory has none (made before this file existed).
+    public var dataIdentity: String? {
+        (try? String(contentsOfFile: dataIdentityFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public func writeDataIdentity(madeBy how: String) throws {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        try atomicWrite(dataIdentityFile, "\(UUID().uuidString.lowercased()) \(stamp) \(how)\n")
+    }
     public var hasStandbySignal: Bool { FileManager.default.fileExists(atPath: dataDir + "/standby.signal") }
 
     /// The conninfo the agent itself uses (unix socket, superuser, passfile).

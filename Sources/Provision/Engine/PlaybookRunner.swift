@@ -359,17 +359,17 @@ public final class PlaybookRunner {
         final class Pending { let lock = NSLock(); var names: Set<String> = [] }
         let pending = Pending()
         pending.names = Set(targets.map(\.name))
+        var threads: [WorkerThread] = []
+        defer { for t in threads { t.join() } }
         for host in targets {
             slots.wait()
             group.enter()
-            let thread = Thread {
+            threads.append(WorkerThread {
                 body(host)
                 pending.lock.lock(); pending.names.remove(host.name); pending.lock.unlock()
                 slots.signal()
                 group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
+            })
         }
         let start = Date()
         var next = options.progressAfter

@@ -1,0 +1,121 @@
+// What a drill needs to know about the cluster, read from the inventory: the database hosts and
+// their addresses, the balancers, ports, scope and the superuser's credentials (rendered, so a
+// generated lookup('password') is read from where `provision up` keeps it).
+import Foundation
+import Provision
+
+public struct DrillError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
+}
+
+public struct DrillTarget: Sendable {
+    public struct Node: Sendable, Hashable {
+        public var name: String
+        public var address: String
+    }
+    public var databases: [Node]
+    public var etcdMembers: [Node]
+    public var balancers: [Node]
+    public var primaryPort: Int
+    public var replicaPort: Int
+    public var postgresPort: Int
+    public var restPort: Int
+    public var etcdPort: Int
+    public var leaderKey: String
+    public var dataDir: String
+    var user: String
+    var password: String
+
+    public init(inventory: Inventory, inventoryPath: String) throws {
+        func hostsOf(_ group: String) throws -> [Node] {
+            try inventory.hosts(inGroup: group).map { h in
+                guard let a = inventory.variables(forHost: h)["ansible_host"] as? String ?? Optional(h) else { throw DrillError("\(h): no address") }
+                return Node(name: h, address: a)
+            }
+        }
+        databases = try hostsOf("postgres")
+        etcdMembers = try hostsOf("etcd")
+        balancers = try hostsOf("haproxy")
+        guard let first = databases.first else { throw DrillError("\(inventoryPath): group 'postgres' has no hosts") }
+        guard !balancers.isEmpty else { throw DrillError("\(inventoryPath): group 'haproxy' has no hosts: the drill writes through the cluster's entry") }
+        let vars = inventory.variables(forHost: first.name)
+        let t = Templater(variables: vars)
+        func value(_ name: String) throws -> String {
+            guard vars[name] != nil else { throw DrillError("\(inventoryPath): variable '\(name)' is not defined for \(first.name)") }
+            do { return "\(try t.render("{{ \(name) }}"))" } catch { throw DrillError("\(inventoryPath): \(name): \(error)") }
+        }
+        func port(_ name: String) throws -> Int {
+            guard let p = Int(try value(name)) else { throw DrillError("\(inventoryPath): \(name) is not a port number") }
+            return p
+        }
+        primaryPort = try port("haproxy_primary_port")
+        replicaPort = try port("haproxy_replica_port")
+        postgresPort = try port("postgres_port")
+        restPort = try port("pgha_rest_port")
+        etcdPort = try port("etcd_client_port")
+        let namespace = try value("pgha_namespace")
+        leaderKey = (namespace.hasSuffix("/") ? namespace : namespace + "/") + (try value("cluster_name")) + "/leader"
+        dataDir = try value("postgres_data_dir")
+        user = try value("postgres_superuser")
+        password = try value("postgres_superuser_password")
+    }
+
+    /// libpq conninfo with bounded connect, keepalives and a TCP user timeout, so a call to a host
+    /// that vanished fails within seconds instead of hanging on a dead connection.
+    func conninfo(host: String, port: Int, extra: String = "") -> String {
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
+        return "host=\(host) port=\(port) user=\(q(user)) password=\(q(password)) dbname=postgres application_name=provision-drill "
+            + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 \(extra)"
+    }
+
+    var entry: String { conninfo(host: balancers[0].address, port: primaryPort) }
+    var readEntry: String { conninfo(host: balancers[0].address, port: replicaPort) }
+    func direct(_ node: Node) -> String { conninfo(host: node.address, port: postgresPort, extra: "options='-c statement_timeout=1500'") }
+
+    // MARK: the cluster as etcd and the agents tell it, straight from the control machine
+
+    /// The member named by the leader key (any etcd member that answers).
+    func leaderKeyHolder() -> String?? {
+        let body = #"{"key":"\#(Data(leaderKey.utf8).base64EncodedString())"}"#
+        for m in etcdMembers {
+            guard let r = PlainHTTP.json(m.address, etcdPort, "POST", "/v3/kv/range", body: body, timeout: 0.4) else { continue }
+            guard let kvs = r["kvs"] as? [[String: Any]], let v = kvs.first?["value"] as? String,
+                  let d = Data(base64Encoded: v) else { return .some(nil) }
+            return .some(String(decoding: d, as: UTF8.self))
+        }
+        return nil
+    }
+
+    /// The etcd member that leads the etcd cluster now.
+    func etcdLeader() -> Node? {
+        var ids: [String: Node] = [:]
+        var leader: String?
+        for m in etcdMembers {
+            guard let r = PlainHTTP.json(m.address, etcdPort, "POST", "/v3/maintenance/status", body: "{}", timeout: 1),
+                  let header = r["header"] as? [String: Any], let id = header["member_id"] as? String else { continue }
+            ids[id] = m
+            leader = r["leader"] as? String ?? leader
+        }
+        return leader.flatMap { ids[$0] }
+    }
+
+    /// The agents' time-to-live (dynamic config `ttl`), from any agent's GET /config.
+    func ttl() -> Double {
+        for n in databases {
+            if let c = PlainHTTP.json(n.address, restPort, "GET", "/config", timeout: 1), let t = c["ttl"] as? NSNumber { return t.doubleValue }
+        }
+        return 30
+    }
+
+    /// Whether an agent's watchdog is armed (GET /patroni `watchdog`), for the report.
+    func watchdogInUse() -> Bool? {
+        for n in databases {
+            if let p = PlainHTTP.json(n.address, restPort, "GET", "/patroni", timeout: 1) {
+                if let w = p["watchdog"] as? [String: Any] { return (w["mode"] as? String ?? "off") != "off" }
+                if let w = p["watchdog_failed"] as? Bool { return !w }
+            }
+        }
+        return nil
+    }
+}
