@@ -129,7 +129,7 @@ final class FaultInjector {
     /// Called once writes flow again (or the observation window ended): undoes what stays broken.
     func restore() throws {
         guard let victim else { return }
-        for h in stoppedEtcd { try? ssh(h, "systemctl start etcd") }
+        for h in stoppedEtcd { _ = try? ssh(h, "systemctl start etcd") }
         switch scenario {
         case .killPrimaryHost, .etcdLeaderHostLoss, .killBalancer, .freezeAgent:
             // freeze-agent: a watchdog may have power-cycled the host; start is a no-op if it runs.
