@@ -126,7 +126,7 @@ public final class AgentCluster {
         try rewriteConfig(of: name, "  connect_address: 127.0.0.1:\(m.pgPort)\n", "  connect_address: 127.0.0.1:\(port)\n")
     }
 
-    func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
+    public func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
         let path = member(name).configPath
         let text = try String(contentsOfFile: path, encoding: .utf8)
         guard text.contains(old) else { throw FixtureError("\(path) has no line \(old)") }

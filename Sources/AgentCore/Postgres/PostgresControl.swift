@@ -153,6 +153,7 @@ public final class PostgresControl: @unchecked Sendable {
     // MARK: Lifecycle
 
     public func initdb(extraOptions: [String]) async throws {
+        try files.makeParentDirectory()
         let pwfile = files.dataDir + ".pwfile"
         try atomicWrite(pwfile, (pg.superuser.password ?? "") + "\n")
         defer { try? FileManager.default.removeItem(atPath: pwfile) }
@@ -201,6 +202,7 @@ public final class PostgresControl: @unchecked Sendable {
     /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
     public func clone(from upstream: UpstreamServer) async throws {
         try? FileManager.default.removeItem(atPath: files.dataDir)
+        try files.makeParentDirectory()
         let args = ["-D", files.dataDir, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
                     "-X", "stream", "-c", "fast", "--no-password"]
         let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
