@@ -15,16 +15,22 @@ struct TrialClock: Sendable {
 class Observer: @unchecked Sendable {
     let lock = NSLock()
     private var running = true
+    private var started = false
     private let done = DispatchSemaphore(value: 0)
     var isRunning: Bool { lock.withLock { running } }
 
     func start() {
+        lock.withLock { started = true }
         Thread.detachNewThread { [self] in loop(); done.signal() }
     }
 
+    /// Ends the loop and waits for it; a second call returns at once.
     func stop() {
-        lock.withLock { running = false }
-        done.wait()
+        let wait = lock.withLock { () -> Bool in
+            defer { running = false }
+            return running && started
+        }
+        if wait { done.wait() }
     }
 
     func loop() {}

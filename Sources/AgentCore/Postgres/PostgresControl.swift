@@ -222,7 +222,10 @@ public final class PostgresControl: @unchecked Sendable {
         // to start if its last primary run had, say, more max_connections than it has now.
         try files.write(dynamic: dynamic, upstream: nil, standby: false)
         let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
+        let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
+        if let identity { try? atomicWrite(files.dataIdentityFile, identity + "\n") }
         try check("pg_rewind from \(upstream.name)", r)
         return r.output.split(separator: "\n").last.map(String.init) ?? ""
     }
