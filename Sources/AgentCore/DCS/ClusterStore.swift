@@ -20,18 +20,18 @@ public final class ClusterStore: @unchecked Sendable {
     public func key(_ name: String) -> String { prefix + name }
 
     /// Everything under the prefix at one revision.
-    public func load() async throws -> ClusterView {
-        let (kvs, revision) = try await etcd.range(prefix: prefix)
+    public func load(timeout: Double? = nil) async throws -> ClusterView {
+        let (kvs, revision) = try await etcd.range(prefix: prefix, timeout: timeout)
         return ClusterView.from(kvs, prefix: prefix, revision: revision, base: base)
     }
 
     /// Keeps our lease alive, granting a new one when there is none or it has lapsed (the keys that
     /// lived on the old one are gone then). Returns true when the old lease was still alive.
     @discardableResult
-    public func renewLease(ttl: Double) async throws -> Bool {
+    public func renewLease(ttl: Double, timeout: Double? = nil) async throws -> Bool {
         let current = lease
-        if current != 0, try await etcd.keepAlive(current) > 0 { return true }
-        let fresh = try await etcd.grantLease(ttl: Int(ttl.rounded(.up)))
+        if current != 0, try await etcd.keepAlive(current, timeout: timeout) > 0 { return true }
+        let fresh = try await etcd.grantLease(ttl: Int(ttl.rounded(.up)), timeout: timeout)
         lock.withLock { _lease = fresh }
         return false
     }

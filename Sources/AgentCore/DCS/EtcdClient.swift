@@ -114,8 +114,8 @@ public final class EtcdClient: @unchecked Sendable {
     // MARK: KV
 
     /// Every key under `prefix`, and the store revision they were read at.
-    public func range(prefix: String) async throws -> (kvs: [KeyValue], revision: Int64) {
-        let r = try await call("/v3/kv/range", ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix)])
+    public func range(prefix: String, timeout: Double? = nil) async throws -> (kvs: [KeyValue], revision: Int64) {
+        let r = try await call("/v3/kv/range", ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix)], timeout: timeout)
         let kvs = (r["kvs"] as? [[String: Any]] ?? []).map(Self.keyValue)
         return (kvs, Self.int64((r["header"] as? [String: Any])?["revision"]))
     }
@@ -174,16 +174,16 @@ public final class EtcdClient: @unchecked Sendable {
 
     // MARK: Leases
 
-    public func grantLease(ttl: Int) async throws -> Int64 {
-        let r = try await call("/v3/lease/grant", ["TTL": String(ttl)])
+    public func grantLease(ttl: Int, timeout: Double? = nil) async throws -> Int64 {
+        let r = try await call("/v3/lease/grant", ["TTL": String(ttl)], timeout: timeout)
         let id = Self.int64(r["ID"])
         guard id != 0 else { throw EtcdError("etcd lease grant returned no ID: \(r["error"] ?? r)") }
         return id
     }
 
     /// Renews the lease; returns the TTL etcd granted, 0 when the lease has already expired.
-    public func keepAlive(_ lease: Int64) async throws -> Int64 {
-        let r = try await call("/v3/lease/keepalive", ["ID": String(lease)])
+    public func keepAlive(_ lease: Int64, timeout: Double? = nil) async throws -> Int64 {
+        let r = try await call("/v3/lease/keepalive", ["ID": String(lease)], timeout: timeout)
         return Self.int64((r["result"] as? [String: Any])?["TTL"])
     }
 
