@@ -64,6 +64,9 @@ let decisionTable: [DecisionCase] = [
                  expected: [], says: "still primary"),
     DecisionCase(description: "leader loses etcd: demotes before lease expiry", input: input("n1", nil, primary(), now: 103.6, renewed: 100),
                  expected: [.stop(.fast), .start(primary: false, upstream: nil)], says: "demoting: lost the leader lease"),
+    // The loop wakes exactly at the deadline (loop_wait 1 + retry_timeout 2.5 after the renewal).
+    DecisionCase(description: "leader loses etcd: demotes at the deadline itself", input: input("n1", nil, primary(), now: 103.5, renewed: 100),
+                 expected: [.stop(.fast), .start(primary: false, upstream: nil)], says: "demoting: lost the leader lease"),
     DecisionCase(description: "replica with etcd gone stays", input: input("n2", nil, replica(), now: 200, renewed: 100),
                  expected: [], says: "etcd unreachable"),
     // No leader: the healthiest races; the others wait.

@@ -135,11 +135,19 @@ public enum HADecision {
     static func secs(_ d: Double) -> String { String(format: "%.1f s", d) }
 
     /// etcd unreachable: a primary keeps serving only while its lease certainly still holds.
+    /// The moment a primary that cannot renew must have begun demoting: loop_wait + retry_timeout
+    /// after the start of its last successful renewal. The safety rule (loop_wait + 2 ×
+    /// retry_timeout ≤ ttl) leaves it retry_timeout to be read-only before the lease can expire;
+    /// the loop wakes for this moment and bounds its etcd calls by it (HALoop.etcdBudget).
+    public static func demotionDeadline(lastRenewal: Double, timing: Timing) -> Double {
+        lastRenewal + timing.loopWait + timing.retryTimeout
+    }
+
     static func etcdUnreachable(_ i: DecisionInput) -> Decision {
         guard i.local.isPrimary else { return Decision([], "etcd unreachable: keeping Postgres as it is") }
         let since = i.lastRenewal.map { i.now - $0 } ?? .infinity
         let limit = i.timing.loopWait + i.timing.retryTimeout
-        if since > limit {
+        if since >= limit {
             return Decision([.stop(.fast), .start(primary: false, upstream: nil)],
                             "demoting: lost the leader lease (no renewal for \(secs(since)), etcd unreachable); restarting read-only")
         }

@@ -41,7 +41,10 @@ public final class HALoop: Service, @unchecked Sendable {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully {
                 let acted = await iteration()
-                await wakeup.wait(seconds: acted ? min(0.3, timing.loopWait) : timing.loopWait)
+                var wait = acted ? min(0.3, timing.loopWait) : timing.loopWait
+                // A primary that could not renew looks again at its demotion deadline, not a loop later.
+                if etcdError != nil, let deadline = demotionDeadline { wait = min(wait, max(0.05, deadline - monotonicNow())) }
+                await wakeup.wait(seconds: wait)
             }
         } onGracefulShutdown: { [wakeup] in
             wakeup.signal()
@@ -67,9 +70,9 @@ public final class HALoop: Service, @unchecked Sendable {
         Reaper.reap()
         var cluster: ClusterView?
         do {
-            try await store.renewLease(ttl: timing.ttl)
+            try await store.renewLease(ttl: timing.ttl, timeout: etcdBudget)
             lastRenewal = t0
-            cluster = try await store.load()
+            cluster = try await store.load(timeout: etcdBudget)
             if etcdError != nil { logger.info("etcd reachable again"); etcdError = nil }
         } catch {
             let text = "\(error)"
@@ -130,6 +133,20 @@ public final class HALoop: Service, @unchecked Sendable {
             s.lastMessage = decision.message
         }
         return acted
+    }
+
+    /// While this member runs a primary: when it must demote unless a renewal succeeds first.
+    var demotionDeadline: Double? {
+        guard snapshot.get().local.isPrimary, let lastRenewal else { return nil }
+        return HADecision.demotionDeadline(lastRenewal: lastRenewal, timing: timing)
+    }
+
+    /// Time for one etcd call: retry_timeout, but a primary's calls end by its demotion deadline
+    /// (an unreachable etcd used to cost two full budgets plus the failsafe round before the
+    /// demotion ran: 8 s instead of 3.5, while another member was being promoted).
+    var etcdBudget: Double {
+        guard let deadline = demotionDeadline else { return timing.retryTimeout }
+        return min(timing.retryTimeout, max(0.1, deadline - monotonicNow()))
     }
 
     /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.

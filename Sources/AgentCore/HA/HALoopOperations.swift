@@ -32,7 +32,8 @@ extension HALoop {
         let body: [String: Any] = ["name": config.name, "api_url": config.apiURL,
                                    "conn_url": "postgres://\(config.postgres.connectAddress)/postgres"]
         let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
-        let timeout = min(2.0, timing.retryTimeout)  // a peer slow to answer would demote a healthy primary
+        // A peer slow to answer would demote a healthy primary; none may hold it past its deadline.
+        let timeout = min(2.0, etcdBudget)
         let auth = config.restAuth.map { "Basic " + Data("\($0.username):\($0.password ?? "")".utf8).base64EncodedString() }
         return await withTaskGroup(of: Bool.self) { group in
             for (_, api) in others {
