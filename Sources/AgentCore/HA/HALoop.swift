@@ -14,6 +14,7 @@ public final class HALoop: Service, @unchecked Sendable {
     let wakeup: Wakeup
     let logger: Logger
     let peerClient: HTTPClient
+    let watchdog: Watchdog
 
     // Loop memory (touched only by the loop task, or through Locked).
     var timing: Timing
@@ -31,7 +32,8 @@ public final class HALoop: Service, @unchecked Sendable {
         self.config = config; self.store = store; self.postgres = postgres
         self.snapshot = snapshot; self.wakeup = wakeup; self.logger = logger
         timing = config.timing
-        runner = ActionRunner(config: config, store: store, postgres: postgres, logger: logger)
+        watchdog = Watchdog(config: config.watchdog, logger: logger)
+        runner = ActionRunner(config: config, store: store, postgres: postgres, watchdog: watchdog, logger: logger)
         peerClient = EtcdClient.sharedHTTP  // per-request deadlines, 1 s connect timeout, never shut down
     }
 
@@ -54,6 +56,7 @@ public final class HALoop: Service, @unchecked Sendable {
         let wasLeader = snapshot.get().holdsLeader
         logger.info("shutting down: stopping Postgres\(wasLeader ? " and releasing the leader lock" : "")")
         do { try await postgres.stop(.fast) } catch { logger.error("stopping Postgres: \(error)") }
+        watchdog.disarm("shutting down")
         if wasLeader {
             do { _ = try await store.releaseLeader() } catch { logger.error("releasing the leader lock: \(error)") }
         }
@@ -69,6 +72,7 @@ public final class HALoop: Service, @unchecked Sendable {
         do {
             try await store.renewLease(ttl: timing.ttl)
             lastRenewal = t0
+            watchdog.feed()  // only here: a loop that cannot renew lets the device fire
             cluster = try await store.load()
             if etcdError != nil { logger.info("etcd reachable again"); etcdError = nil }
         } catch {
@@ -95,6 +99,7 @@ public final class HALoop: Service, @unchecked Sendable {
             input.peers = await askPeers(cluster.members.filter { $0.name != config.name })
         }
         await addOperationInputs(&input, cluster: cluster, local: local)
+        if cluster?.paused != true { input.watchdogProblem = watchdog.refusal(timing: timing, now: input.now) }
         let decision = HADecision.decide(input)
         report(decision.message, now: t0)
         if decision.actions.isEmpty { finishRequest(decision, ok: false) }
@@ -117,6 +122,8 @@ public final class HALoop: Service, @unchecked Sendable {
                 cluster = (try? await store.load()) ?? c
             }
         }
+        // A bootstrap running beside the loop arms the device itself before it takes the key.
+        if input.busy == nil { keepWatchdog(cluster: cluster, local: local, input: input, decision: decision) }
         let finalCluster = cluster
         let finalLocal = local
         let dcsOK = cluster != nil
@@ -130,6 +137,23 @@ public final class HALoop: Service, @unchecked Sendable {
             s.lastMessage = decision.message
         }
         return acted
+    }
+
+    /// Armed exactly while this member holds the leader key (Patroni disarms in pause); with etcd
+    /// unreachable it stays armed but unfed, unless failsafe keeps the primary (fed) or it was
+    /// demoted (disarmed).
+    func keepWatchdog(cluster: ClusterView?, local: LocalPostgres, input: DecisionInput, decision: Decision) {
+        if let cluster {
+            if cluster.leader == config.name && !cluster.paused {
+                watchdog.arm(timing: timing, now: monotonicNow())
+            } else {
+                watchdog.disarm(cluster.paused ? "paused (maintenance mode)" : "not the leader")
+            }
+        } else if local.isPrimary {
+            if input.failsafeAcked == true && decision.actions.isEmpty { watchdog.feed() }
+        } else {
+            watchdog.disarm("demoted while etcd is unreachable")
+        }
     }
 
     /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.

@@ -1,0 +1,128 @@
+// The watchdog end to end on loopback: each member gets an emulated device (a FIFO) that the test
+// plays. A leader that hangs (SIGSTOP) stops feeding it; the "device" then power-cycles the
+// member (SIGKILL of agent and postmaster) before any other member may promote, so there is never
+// a moment with two writable primaries. A switchover disarms the old leader's device, and with a
+// required watchdog that cannot be opened nobody leads.
+import AgentCore
+import EmulatedWatchdog
+import Fixtures
+import Foundation
+import PQ
+import Testing
+
+/// Plays every member's watchdog device on a thread: reads the FIFOs, and power-cycles a member
+/// whose armed device went unfed past its timeout.
+final class WatchdogBench: @unchecked Sendable {
+    let cluster: AgentCluster
+    private let lock = NSLock()
+    private var devices: [String: EmulatedWatchdogDevice] = [:]
+    private var fired: [String: Double] = [:]
+    private var running = true
+    private var thread: Thread?
+
+    init(_ cluster: AgentCluster) throws {
+        self.cluster = cluster
+        guard let pw = getpwnam("postgres") else { throw FixtureError("no postgres OS user") }
+        for m in cluster.members {
+            let path = m.dir + "/watchdog"
+            devices[m.name] = try EmulatedWatchdogDevice(path: path, owner: (pw.pointee.pw_uid, pw.pointee.pw_gid))
+            try cluster.appendConfig(of: m.name, "watchdog:\n  mode: required\n  device: \(path)\n  safety_margin: 2\n")
+        }
+    }
+
+    func start() {
+        let t = Thread { [self] in
+            while lock.withLock({ running }) {
+                let now = monotonicNow()
+                for (name, device) in lock.withLock({ devices }) {
+                    let overdue = lock.withLock { device.poll(now: now) }
+                    guard let overdue else { continue }
+                    print(String(format: "[watchdog] %@: not fed for %.1f s: power-cycling", name, overdue))
+                    cluster.killHost(name)
+                    lock.withLock {
+                        device.reset()
+                        fired[name] = monotonicNow()
+                    }
+                }
+                usleep(20_000)
+            }
+        }
+        thread = t
+        t.start()
+    }
+
+    func stop() { lock.withLock { running = false } }
+
+    func firedAt(_ name: String) -> Double? { lock.withLock { fired[name] } }
+    func events(_ name: String) -> [EmulatedWatchdogDevice.Event] { lock.withLock { devices[name]!.events } }
+    func armedTimeout(_ name: String) -> Int? { lock.withLock { devices[name]!.timeout } }
+}
+
+extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
+    @Test func hungLeaderIsPowerCycledBeforeAnotherPromotes() throws {
+        let cluster = try AgentCluster(scope: "wd")
+        defer { cluster.shutdown() }
+        let bench = try WatchdogBench(cluster)
+        bench.start()
+        defer { bench.stop() }
+        try cluster.startAll()
+        let first = try cluster.healthy()
+        // ttl 6 − safety_margin 2: the leader's device is armed for 4 s, the replicas' are not.
+        _ = try cluster.eventually(10, "\(first)'s device armed") { bench.armedTimeout(first) == 4 ? true : nil }
+        for m in cluster.members where m.name != first { #expect(bench.armedTimeout(m.name) == nil, "\(m.name) armed but not leading") }
+
+        // Switchover: the old leader disarms (magic close) once its Postgres is down; the new one arms.
+        let sw = try cluster.cli(["switchover", "--force"])
+        #expect(sw.status == 0, "\(sw.out)\(sw.err)")
+        let second = try cluster.eventually(60, "a new primary after the switchover") { () -> String? in
+            guard let p = cluster.primary(), p != first else { return nil }
+            return p
+        }
+        _ = try cluster.eventually(10, "\(second)'s device armed") { bench.armedTimeout(second) == 4 ? true : nil }
+        #expect(bench.armedTimeout(first) == nil, "\(first) still armed after handing over")
+        #expect(bench.events(first).last == .disarmed, "\(first): \(bench.events(first).suffix(3))")
+        #expect(bench.firedAt(first) == nil, "\(first)'s device fired during the switchover")
+        _ = try cluster.healthy()
+
+        // The leader hangs: its agent stops (SIGSTOP) with Postgres still taking writes.
+        let agentPID = try #require(cluster.agent(second)?.pid)
+        let stoppedAt = monotonicNow()
+        kill(agentPID, SIGSTOP)
+        var promoted: (name: String, at: Double, oldPostmasterAlive: Bool)?
+        while monotonicNow() - stoppedAt < 40 && promoted == nil {
+            for m in cluster.members where m.name != second && cluster.status(m.name, "/primary") == 200 {
+                promoted = (m.name, monotonicNow(), cluster.postmasterPID(second) != nil)
+            }
+            usleep(50_000)
+        }
+        let p = try #require(promoted, "nobody took over from the hung \(second) within 40 s\n\(cluster.logs())")
+        let fired = try #require(bench.firedAt(second), "\(second)'s device never fired\n\(cluster.logs())")
+        print(String(format: "[watchdog] %@ hung at 0 s; its device fired at %.1f s; %@ primary at %.1f s",
+                     second, fired - stoppedAt, p.name, p.at - stoppedAt))
+        #expect(fired < p.at, "\(p.name) was promoted before \(second) was power-cycled")
+        #expect(!p.oldPostmasterAlive, "\(second)'s Postgres still ran when \(p.name) was promoted (two primaries)")
+        #expect(fired - stoppedAt >= 3.5, "fired after \(fired - stoppedAt) s, before the 4 s timeout")
+        _ = try cluster.eventually(10, "\(p.name)'s device armed") { bench.armedTimeout(p.name) == 4 ? true : nil }
+        #expect(cluster.primary() == p.name)
+    }
+
+    @Test func requiredWatchdogThatCannotOpenKeepsEveryoneFromLeading() throws {
+        let cluster = try AgentCluster(scope: "wdnone")
+        defer { cluster.shutdown() }
+        for m in cluster.members {
+            try cluster.appendConfig(of: m.name, "watchdog:\n  mode: required\n  device: \(m.dir)/no-such-watchdog\n  safety_margin: 2\n")
+        }
+        try cluster.startAll()
+        _ = try cluster.eventually(30, "every member refusing to bootstrap") { () -> Bool? in
+            cluster.members.allSatisfy { m in
+                ((try? String(contentsOfFile: cluster.logPath(m.name), encoding: .utf8)) ?? "")
+                    .contains("no cluster in etcd yet, not racing to initialize it: watchdog required but \(m.dir)/no-such-watchdog does not exist")
+            } ? true : nil
+        }
+        usleep(3_000_000)
+        for m in cluster.members {
+            #expect(cluster.status(m.name, "/primary") != 200, "\(m.name) leads without its required watchdog")
+            #expect(cluster.postmasterPID(m.name) == nil, "\(m.name) ran initdb / Postgres")
+        }
+    }
+} }
