@@ -101,7 +101,8 @@ extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
                      second, fired - stoppedAt, p.name, p.at - stoppedAt))
         #expect(fired < p.at, "\(p.name) was promoted before \(second) was power-cycled")
         #expect(!p.oldPostmasterAlive, "\(second)'s Postgres still ran when \(p.name) was promoted (two primaries)")
-        #expect(fired - stoppedAt >= 3.5, "fired after \(fired - stoppedAt) s, before the 4 s timeout")
+        // Fed last up to one loop (1 s) before the stop: the device fires 3–4 s after it (plus polling).
+        #expect(fired - stoppedAt > 2.9 && fired - stoppedAt < 5.5, "fired \(fired - stoppedAt) s after the stop, timeout 4 s")
         _ = try cluster.eventually(10, "\(p.name)'s device armed") { bench.armedTimeout(p.name) == 4 ? true : nil }
         #expect(cluster.primary() == p.name)
     }

@@ -55,6 +55,7 @@ public final class HALoop: Service, @unchecked Sendable {
     func shutdown() async {
         let wasLeader = snapshot.get().holdsLeader
         logger.info("shutting down: stopping Postgres\(wasLeader ? " and releasing the leader lock" : "")")
+        if wasLeader { await runner.renewMidAction() }  // a full watchdog timeout for the shutdown checkpoint
         do { try await postgres.stop(.fast) } catch { logger.error("stopping Postgres: \(error)") }
         watchdog.disarm("shutting down")
         if wasLeader {
@@ -118,7 +119,11 @@ public final class HALoop: Service, @unchecked Sendable {
             if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
             local = await postgres.probe()
             if local.run == .running { downSince = nil }
-            if let c = cluster, decision.actions.contains(where: { $0 == .acquireLeader || $0 == .releaseLeader }) {
+            let keyMoved = decision.actions.contains { a in
+                if case .switchover = a { return true }
+                return a == .acquireLeader || a == .releaseLeader
+            }
+            if let c = cluster, keyMoved {
                 cluster = (try? await store.load()) ?? c
             }
         }

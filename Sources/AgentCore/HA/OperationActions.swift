@@ -71,6 +71,7 @@ extension ActionRunner {
             }
         }
         _ = try? await postgres.query("CHECKPOINT")
+        await renewMidAction()  // the checkpoint may have taken a while; the watchdog still guards the primary
         do {
             try await postgres.stop(.fast)
             // Patroni's safepoint: no primary runs here any more, so nothing is left to guard.

@@ -42,6 +42,8 @@ public final class Watchdog: @unchecked Sendable {
     public init(config: WatchdogConfig, logger: Logger) {
         self.config = config
         self.logger = logger
+        // A write to an emulated device whose reader went away must fail (EPIPE), not kill the agent.
+        if config.mode != .off { signal(SIGPIPE, SIG_IGN) }
     }
 
     deinit { if fd >= 0 { close(fd) } }
