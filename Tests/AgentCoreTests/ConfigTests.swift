@@ -83,10 +83,10 @@ import Testing
         #expect(w.timeout(ttl: 6) == 3)
     }
 
-    @Test(arguments: [("  mode: sometimes", "p.yml:43:", "watchdog.mode: expected off, automatic or required, got sometimes"),
-                      ("  mode: auto\n  safety_margin: -3", "p.yml:44:", "watchdog.safety_margin: must be ≥ 0"),
-                      ("  mode: auto\n  device: watchdog", "p.yml:44:", "watchdog.device: expected an absolute path"),
-                      ("  mode: auto\n  safety_margin: soon", "p.yml:44:", "watchdog.safety_margin: expected a number")])
+    @Test(arguments: [("  mode: sometimes", "p.yml:39:", "watchdog.mode: expected off, automatic or required, got sometimes"),
+                      ("  mode: auto\n  safety_margin: -3", "p.yml:40:", "watchdog.safety_margin: must be ≥ 0"),
+                      ("  mode: auto\n  device: watchdog", "p.yml:40:", "watchdog.device: expected an absolute path"),
+                      ("  mode: auto\n  safety_margin: soon", "p.yml:40:", "watchdog.safety_margin: expected a number")])
     func badWatchdogValues(_ c: (String, String, String)) {
         do {
             _ = try ConfigLoader.parse(yaml.replacingOccurrences(of: "  mode: off", with: c.0), file: "p.yml")
