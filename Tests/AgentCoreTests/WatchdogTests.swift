@@ -16,7 +16,7 @@ final class WatchdogBench: @unchecked Sendable {
     let cluster: AgentCluster
     private let lock = NSLock()
     private var devices: [String: EmulatedWatchdogDevice] = [:]
-    private var fired: [String: Double] = [:]
+    private var fired: [String: (detected: Double, done: Double)] = [:]
     private var running = true
     private var thread: Thread?
 
@@ -37,12 +37,17 @@ final class WatchdogBench: @unchecked Sendable {
                 for (name, device) in lock.withLock({ devices }) {
                     let overdue = lock.withLock { device.poll(now: now) }
                     guard let overdue else { continue }
+                    let detected = monotonicNow()
                     print(String(format: "[watchdog] %@: not fed for %.1f s: power-cycling", name, overdue))
-                    cluster.killHost(name)
+                    // Power off: both SIGKILLs at once (the postmaster first: it is what takes writes).
+                    let postmaster = cluster.postmasterPID(name)
+                    if let postmaster { kill(postmaster, SIGKILL) }
+                    if let agent = cluster.agent(name)?.pid { kill(agent, SIGKILL) }
                     lock.withLock {
                         device.reset()
-                        fired[name] = monotonicNow()
+                        fired[name] = (detected, monotonicNow())
                     }
+                    cluster.killHost(name)  // reaps the agent, waits for the postmaster to be gone
                 }
                 usleep(20_000)
             }
@@ -53,9 +58,18 @@ final class WatchdogBench: @unchecked Sendable {
 
     func stop() { lock.withLock { running = false } }
 
-    func firedAt(_ name: String) -> Double? { lock.withLock { fired[name] } }
+    /// When the device was seen expired, and when the power cycle (both SIGKILLs) was done.
+    func firedAt(_ name: String) -> (detected: Double, done: Double)? { lock.withLock { fired[name] } }
     func events(_ name: String) -> [EmulatedWatchdogDevice.Event] { lock.withLock { devices[name]!.events } }
     func armedTimeout(_ name: String) -> Int? { lock.withLock { devices[name]!.timeout } }
+}
+
+/// The process exists and is not a zombie (a SIGKILLed postmaster lingers as one until reaped).
+func isLive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
 }
 
 extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
@@ -72,37 +86,40 @@ extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
         for m in cluster.members where m.name != first { #expect(bench.armedTimeout(m.name) == nil, "\(m.name) armed but not leading") }
 
         // Switchover: the old leader disarms (magic close) once its Postgres is down; the new one arms.
-        let sw = try cluster.cli(["switchover", "--force"])
-        #expect(sw.status == 0, "\(sw.out)\(sw.err)")
-        let second = try cluster.eventually(60, "a new primary after the switchover") { () -> String? in
-            guard let p = cluster.primary(), p != first else { return nil }
-            return p
+        let second = cluster.members.map(\.name).first { $0 != first }!
+        // etcd shows a fresh replica as starting until its next loop: ask until the CLI accepts.
+        let sw = try cluster.eventually(30, "a switchover to \(second) accepted") { () -> CLIResult? in
+            guard let r = try? cluster.cli(["switchover", "--candidate", second, "--force"]), r.status == 0 else { return nil }
+            return r
         }
+        #expect(sw.out.contains("Successfully switched over to \(second)"), "\(sw.out)\(sw.err)")
+        #expect(try cluster.healthy() == second)
         _ = try cluster.eventually(10, "\(second)'s device armed") { bench.armedTimeout(second) == 4 ? true : nil }
         #expect(bench.armedTimeout(first) == nil, "\(first) still armed after handing over")
         #expect(bench.events(first).last == .disarmed, "\(first): \(bench.events(first).suffix(3))")
         #expect(bench.firedAt(first) == nil, "\(first)'s device fired during the switchover")
-        _ = try cluster.healthy()
 
         // The leader hangs: its agent stops (SIGSTOP) with Postgres still taking writes.
         let agentPID = try #require(cluster.agent(second)?.pid)
+        let oldPostmaster = cluster.postmasterPID(second)
         let stoppedAt = monotonicNow()
         kill(agentPID, SIGSTOP)
         var promoted: (name: String, at: Double, oldPostmasterAlive: Bool)?
         while monotonicNow() - stoppedAt < 40 && promoted == nil {
             for m in cluster.members where m.name != second && cluster.status(m.name, "/primary") == 200 {
-                promoted = (m.name, monotonicNow(), cluster.postmasterPID(second) != nil)
+                promoted = (m.name, monotonicNow(), oldPostmaster.map(isLive) ?? false)
             }
             usleep(50_000)
         }
         let p = try #require(promoted, "nobody took over from the hung \(second) within 40 s\n\(cluster.logs())")
         let fired = try #require(bench.firedAt(second), "\(second)'s device never fired\n\(cluster.logs())")
-        print(String(format: "[watchdog] %@ hung at 0 s; its device fired at %.1f s; %@ primary at %.1f s",
-                     second, fired - stoppedAt, p.name, p.at - stoppedAt))
-        #expect(fired < p.at, "\(p.name) was promoted before \(second) was power-cycled")
+        print(String(format: "[watchdog] %@ hung at 0 s; its device fired at %.1f s (agent and postmaster dead at %.1f s); %@ primary at %.1f s",
+                     second, fired.detected - stoppedAt, fired.done - stoppedAt, p.name, p.at - stoppedAt))
+        #expect(fired.done < p.at, "\(p.name) was promoted before \(second) was power-cycled")
         #expect(!p.oldPostmasterAlive, "\(second)'s Postgres still ran when \(p.name) was promoted (two primaries)")
         // Fed last up to one loop (1 s) before the stop: the device fires 3–4 s after it (plus polling).
-        #expect(fired - stoppedAt > 2.9 && fired - stoppedAt < 5.5, "fired \(fired - stoppedAt) s after the stop, timeout 4 s")
+        let after = fired.detected - stoppedAt
+        #expect(after > 2.9 && after < 4.8, "fired \(after) s after the stop, timeout 4 s")
         _ = try cluster.eventually(10, "\(p.name)'s device armed") { bench.armedTimeout(p.name) == 4 ? true : nil }
         #expect(cluster.primary() == p.name)
     }
