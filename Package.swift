@@ -68,7 +68,8 @@ let package = Package(
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
 
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "AgentCore", "Fixtures", "PQ"]),
     ],

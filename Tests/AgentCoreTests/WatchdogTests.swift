@@ -7,6 +7,7 @@ import AgentCore
 import EmulatedWatchdog
 import Fixtures
 import Foundation
+import Logging
 import PQ
 import Testing
 
@@ -70,6 +71,52 @@ func isLive(_ pid: Int32) -> Bool {
           let close = stat.lastIndex(of: ")") else { return false }
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"
+}
+
+/// The agent's side against the device's side of the emulated protocol, no cluster.
+@Suite struct WatchdogProtocolTests {
+    func config(_ path: String, _ mode: WatchdogConfig.Mode = .required) -> WatchdogConfig {
+        var c = WatchdogConfig(); c.mode = mode; c.device = path; c.safetyMargin = 2; return c
+    }
+
+    @Test func agentArmsFeedsAndDisarmsTheEmulatedDevice() throws {
+        let dir = try makeTempDir("wd-protocol")
+        defer { removeTree(dir) }
+        let path = dir + "/watchdog"
+        try EmulatedWatchdogDevice.makeFIFO(path)
+        let agent = Watchdog(config: config(path), logger: Logger(label: "test"))
+        // Nobody reads the FIFO yet: a required watchdog is unusable, and opening never hangs.
+        #expect(agent.refusal(timing: Timing(), now: 0)?.contains("has no reader") == true)
+        #expect(agent.arm(timing: Timing(), now: 0)?.contains("has no reader") == true)
+        #expect(agent.refusal(timing: Timing(), now: 1) != nil)
+
+        let device = try EmulatedWatchdogDevice(path: path)
+        #expect(agent.refusal(timing: Timing(), now: 100) == nil)
+        #expect(agent.arm(timing: Timing(), now: 100) == nil && agent.isArmed)
+        #expect(device.poll(now: 10) == nil && device.timeout == 4)
+        agent.feed()
+        #expect(device.poll(now: 13) == nil)
+        #expect(device.poll(now: 17.5) == 4.5, "unfed for 4.5 s with a 4 s timeout")
+        agent.disarm("test")
+        #expect(device.poll(now: 30) == nil && !device.isArmed)
+        #expect(device.events == [.armed(timeout: 4), .fed, .fed, .disarmed])
+        // A keepalive on a disarmed device arms it as opening a real one does.
+        let writer = open(path, O_WRONLY | O_NONBLOCK)
+        defer { close(writer) }
+        _ = write(writer, "x", 1)
+        #expect(device.poll(now: 40) == nil && device.timeout == EmulatedWatchdogDevice.defaultTimeout)
+    }
+
+    @Test func unusableTimingAndModes() throws {
+        var t = Timing(); t.ttl = 6; t.loopWait = 1
+        var c = config("/nonexistent/watchdog"); c.safetyMargin = 5
+        #expect(Watchdog(config: c, logger: Logger(label: "test")).refusal(timing: t, now: 0)?.contains("not above loop_wait") == true)
+        // automatic: never refuses, and arm() reports nothing to the caller.
+        let auto = Watchdog(config: config("/nonexistent/watchdog", .automatic), logger: Logger(label: "test"))
+        #expect(auto.refusal(timing: t, now: 0) == nil && auto.arm(timing: t, now: 0) == nil && !auto.isArmed)
+        let off = Watchdog(config: config("/nonexistent/watchdog", .off), logger: Logger(label: "test"))
+        #expect(off.arm(timing: t, now: 0) == nil && !off.isArmed)
+    }
 }
 
 extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
