@@ -131,6 +131,8 @@ extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
         // ttl 6 − safety_margin 2: the leader's device is armed for 4 s, the replicas' are not.
         _ = try cluster.eventually(10, "\(first)'s device armed") { bench.armedTimeout(first) == 4 ? true : nil }
         for m in cluster.members where m.name != first { #expect(bench.armedTimeout(m.name) == nil, "\(m.name) armed but not leading") }
+        let status = cluster.body(first, "/patroni") ?? ""
+        #expect(status.contains(#""armed":true"#) && status.contains(#""mode":"required""#) && !status.contains("watchdog_failed"), "\(status)")
 
         // Switchover: the old leader disarms (magic close) once its Postgres is down; the new one arms.
         let second = cluster.members.map(\.name).first { $0 != first }!

@@ -132,7 +132,10 @@ public final class HALoop: Service, @unchecked Sendable {
         let finalCluster = cluster
         let finalLocal = local
         let dcsOK = cluster != nil
+        let (armed, failed) = (watchdog.isArmed, watchdog.hasFailed)
         snapshot.update { s in
+            s.watchdogArmed = armed
+            s.watchdogFailed = failed
             s.timing = timing
             s.local = finalLocal
             if let finalCluster { s.cluster = finalCluster; s.holdsLeader = finalCluster.leader == config.name }

@@ -49,6 +49,8 @@ public final class Watchdog: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     public var isArmed: Bool { lock.withLock { fd >= 0 } }
+    /// Not armed because the last attempt failed.
+    public var hasFailed: Bool { lock.withLock { fd < 0 && lastFailure != nil } }
 
     /// For the decision: why a *required* watchdog cannot be used now (nil: usable, or not
     /// required). A real device is not opened to find out: opening arms it.
