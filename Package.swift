@@ -42,8 +42,10 @@ let package = Package(
             .product(name: "Stencil", package: "Stencil"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // provision drill: fault drills with a consistency checker (libpq clients, hence its own target).
+        .target(name: "Drill", dependencies: ["Provision", "PQ"]),
         .executableTarget(name: "provision", dependencies: [
-            "Provision",
+            "Provision", "Drill",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -71,7 +73,7 @@ let package = Package(
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Provision", "AgentCore", "Fixtures", "PQ"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -129,11 +129,14 @@ final class FaultInjector {
     /// Called once writes flow again (or the observation window ended): undoes what stays broken.
     func restore() throws {
         guard let victim else { return }
-        for h in stoppedEtcd { try? ssh(h, "systemctl start etcd") }
+        for h in stoppedEtcd { _ = try? ssh(h, "systemctl start etcd") }
         switch scenario {
-        case .killPrimaryHost, .etcdLeaderHostLoss, .killBalancer, .freezeAgent:
-            // freeze-agent: a watchdog may have power-cycled the host; start is a no-op if it runs.
-            if let lab { try lab.start(host: victim) }
+        case .killPrimaryHost, .etcdLeaderHostLoss, .killBalancer:
+            try requireLab().start(host: victim)
+        case .freezeAgent:
+            // Woken by SIGCONT already; a host its watchdog power-cycled is booted by whoever
+            // serves the watchdog (the lab's watchdog server), not here: two boots would race.
+            break
         case .partitionPrimary:
             try requireLab().heal(host: victim)
         default: break

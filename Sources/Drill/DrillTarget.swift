@@ -40,7 +40,7 @@ public struct DrillTarget: Sendable {
         guard let first = databases.first else { throw DrillError("\(inventoryPath): group 'postgres' has no hosts") }
         guard !balancers.isEmpty else { throw DrillError("\(inventoryPath): group 'haproxy' has no hosts: the drill writes through the cluster's entry") }
         let vars = inventory.variables(forHost: first.name)
-        let t = Templater(variables: vars)
+        let t = NestedVariables(vars).templater
         func value(_ name: String) throws -> String {
             guard vars[name] != nil else { throw DrillError("\(inventoryPath): variable '\(name)' is not defined for \(first.name)") }
             do { return "\(try t.render("{{ \(name) }}"))" } catch { throw DrillError("\(inventoryPath): \(name): \(error)") }
@@ -117,5 +117,23 @@ public struct DrillTarget: Sendable {
             }
         }
         return nil
+    }
+}
+
+/// Variables whose values are templates themselves, rendered when looked up (as the engine does
+/// for a host), so `{{ postgres_superuser_password }}` gives the password, not its lookup().
+final class NestedVariables {
+    let vars: [String: Any]
+    var depth = 0
+    init(_ vars: [String: Any]) { self.vars = vars }
+
+    var templater: Templater { Templater(lookup: { [self] in lookup($0) }) }
+
+    func lookup(_ name: String) -> Any? {
+        guard let v = vars[name] else { return nil }
+        guard let s = v as? String, s.contains("{{") || s.contains("{%"), depth < 20 else { return v }
+        depth += 1
+        defer { depth -= 1 }
+        return try? templater.render(s, location: "variable '\(name)'")
     }
 }

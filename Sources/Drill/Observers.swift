@@ -15,16 +15,22 @@ struct TrialClock: Sendable {
 class Observer: @unchecked Sendable {
     let lock = NSLock()
     private var running = true
+    private var started = false
     private let done = DispatchSemaphore(value: 0)
     var isRunning: Bool { lock.withLock { running } }
 
     func start() {
+        lock.withLock { started = true }
         Thread.detachNewThread { [self] in loop(); done.signal() }
     }
 
+    /// Ends the loop and waits for it; a second call returns at once.
     func stop() {
-        lock.withLock { running = false }
-        done.wait()
+        let wait = lock.withLock { () -> Bool in
+            defer { running = false }
+            return running && started
+        }
+        if wait { done.wait() }
     }
 
     func loop() {}
@@ -152,17 +158,18 @@ final class NodeSampler: Observer, @unchecked Sendable {
 /// Polls etcd's leader key every 100 ms; records when its holder changed.
 final class LeaderWatcher: Observer, @unchecked Sendable {
     struct Change: Sendable { var at: Double; var holder: String? }
-    let target: DrillTarget
+    /// The leader key's holder (nil inside: no key), or nil when no etcd member answered.
+    let poll: @Sendable () -> String??
     let clock: TrialClock
     private(set) var changes: [Change] = []
 
-    init(target: DrillTarget, clock: TrialClock) { self.target = target; self.clock = clock }
+    init(poll: @escaping @Sendable () -> String??, clock: TrialClock) { self.poll = poll; self.clock = clock }
 
     override func loop() {
         var last: String?? = .none
         while isRunning {
             let t = clock.now
-            if let holder = target.leaderKeyHolder(), last != .some(holder) {
+            if let holder = poll(), last != .some(holder) {
                 last = .some(holder)
                 lock.withLock { changes.append(Change(at: t, holder: holder)) }
             }
@@ -171,4 +178,25 @@ final class LeaderWatcher: Observer, @unchecked Sendable {
     }
 
     var snapshot: [Change] { lock.withLock { changes } }
+}
+
+// Records set directly, for the checker's table tests.
+extension NodeSampler {
+    func inject(_ s: [Sample]) { lock.withLock { samples = s } }
+}
+
+extension DrillWriter {
+    func inject(_ records: [(Double, Bool)]) {
+        lock.withLock {
+            attempts = records.map { Attempt(at: $0.0, ok: $0.1) }
+            acknowledged = Array(0..<records.filter(\.1).count)
+        }
+    }
+}
+
+extension LeaderWatcher {
+    static func empty(_ clock: TrialClock) -> LeaderWatcher {
+        LeaderWatcher(poll: { nil }, clock: clock)
+    }
+    func inject(_ c: [Change]) { lock.withLock { changes = c } }
 }

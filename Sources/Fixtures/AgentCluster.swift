@@ -133,7 +133,7 @@ public final class AgentCluster {
         try (text + yaml).write(toFile: path, atomically: false, encoding: .utf8)
     }
 
-    func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
+    public func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
         let path = member(name).configPath
         let text = try String(contentsOfFile: path, encoding: .utf8)
         guard text.contains(old) else { throw FixtureError("\(path) has no line \(old)") }

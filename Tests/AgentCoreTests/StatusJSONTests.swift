@@ -30,3 +30,20 @@ import Testing
         #expect(members.first { $0["name"] as? String == "n1" }?["role"] as? String == "leader")
     }
 }
+
+/// GET /metrics keeps Patroni's metric names (dashboards and alerts are written against them).
+@Suite struct MetricsTests {
+    @Test func patroniNamesAndValues() {
+        var config = AgentConfig(); config.scope = "demo"; config.name = "n1"
+        var snapshot = AgentSnapshot(config: config)
+        snapshot.local.run = .running
+        snapshot.local.timeline = 3
+        snapshot.holdsLeader = true
+        let text = AgentMetrics(scope: "demo", name: "n1").render(snapshot)
+        #expect(text.contains("# TYPE patroni_postgres_running gauge"))
+        #expect(text.contains(#"patroni_postgres_running{scope="demo",name="n1"} 1"#))
+        #expect(text.contains(#"patroni_primary{scope="demo",name="n1"} 1"#))
+        #expect(text.contains(#"patroni_postgres_timeline{scope="demo",name="n1"} 3"#))
+        #expect(text.contains("# HELP patroni_cluster_unlocked 1 if nobody holds the leader key"))
+    }
+}

@@ -47,19 +47,25 @@ public enum APIRouter {
 
 /// Prometheus gauges, refreshed from the snapshot at scrape time (Patroni's metric names).
 public final class AgentMetrics: @unchecked Sendable {
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     let running, primary, replica, xlog, timeline, unlocked, dcsSeen, failovers: Gauge
 
     public init(scope: String, name: String) {
         let labels = [("scope", scope), ("name", name)]
-        running = registry.makeGauge(name: "patroni_postgres_running", labels: labels, help: "1 if Postgres is running")
-        primary = registry.makeGauge(name: "patroni_primary", labels: labels, help: "1 if this member is the leader with a running primary")
-        replica = registry.makeGauge(name: "patroni_replica", labels: labels, help: "1 if this member is a running replica")
-        xlog = registry.makeGauge(name: "patroni_xlog_location", labels: labels, help: "WAL position (bytes)")
-        timeline = registry.makeGauge(name: "patroni_postgres_timeline", labels: labels, help: "Postgres timeline")
-        unlocked = registry.makeGauge(name: "patroni_cluster_unlocked", labels: labels, help: "1 if nobody holds the leader key")
-        dcsSeen = registry.makeGauge(name: "patroni_dcs_last_seen", labels: labels, help: "Unix time of the last etcd contact")
-        failovers = registry.makeGauge(name: "pgha_promotions_total", labels: labels, help: "Promotions done by this agent since start")
+        let registry = PrometheusCollectorRegistry()
+        self.registry = registry
+        // Patroni's names carry no unit suffix: the unit is left empty, so the name stays as given.
+        func gauge(_ metric: String, _ help: String) -> Gauge {
+            registry.makeGauge(descriptor: MetricNameDescriptor(metricName: metric, unitName: "", helpText: help), labels: labels)
+        }
+        running = gauge("patroni_postgres_running", "1 if Postgres is running")
+        primary = gauge("patroni_primary", "1 if this member is the leader with a running primary")
+        replica = gauge("patroni_replica", "1 if this member is a running replica")
+        xlog = gauge("patroni_xlog_location", "WAL position (bytes)")
+        timeline = gauge("patroni_postgres_timeline", "Postgres timeline")
+        unlocked = gauge("patroni_cluster_unlocked", "1 if nobody holds the leader key")
+        dcsSeen = gauge("patroni_dcs_last_seen", "Unix time of the last etcd contact")
+        failovers = gauge("pgha_promotions_total", "Promotions done by this agent since start")
     }
 
     public func render(_ s: AgentSnapshot) -> String {

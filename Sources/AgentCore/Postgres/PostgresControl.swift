@@ -153,6 +153,7 @@ public final class PostgresControl: @unchecked Sendable {
     // MARK: Lifecycle
 
     public func initdb(extraOptions: [String]) async throws {
+        try files.makeParentDirectory()
         let pwfile = files.dataDir + ".pwfile"
         try atomicWrite(pwfile, (pg.superuser.password ?? "") + "\n")
         defer { try? FileManager.default.removeItem(atPath: pwfile) }
@@ -201,6 +202,7 @@ public final class PostgresControl: @unchecked Sendable {
     /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
     public func clone(from upstream: UpstreamServer) async throws {
         try? FileManager.default.removeItem(atPath: files.dataDir)
+        try files.makeParentDirectory()
         let args = ["-D", files.dataDir, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
                     "-X", "stream", "-c", "fast", "--no-password"]
         let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
@@ -220,7 +222,10 @@ public final class PostgresControl: @unchecked Sendable {
         // to start if its last primary run had, say, more max_connections than it has now.
         try files.write(dynamic: dynamic, upstream: nil, standby: false)
         let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
+        let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
+        if let identity { try? atomicWrite(files.dataIdentityFile, identity + "\n") }
         try check("pg_rewind from \(upstream.name)", r)
         return r.output.split(separator: "\n").last.map(String.init) ?? ""
     }

@@ -122,6 +122,18 @@ public struct PostgresFiles: Sendable {
 
     public var hasData: Bool { FileManager.default.fileExists(atPath: dataDir + "/PG_VERSION") }
 
+    /// Creates the data directory's missing parents (owned by the agent's user, 0750), as Patroni
+    /// does: a data_dir under a directory that does not exist yet is a common first configuration.
+    public func makeParentDirectory() throws {
+        let parent = (dataDir as NSString).deletingLastPathComponent
+        guard !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
+        } catch {
+            throw PostgresError("cannot create \(parent), the parent of data_dir \(dataDir): \((error as NSError).localizedDescription)")
+        }
+    }
+
     /// Written by the initdb or clone that made this data directory, after it succeeded: a new
     /// value proves the directory was really replaced (pg_basebackup copies the source's file
     /// along, so every clone overwrites it). Timing and postmaster start times prove nothing.
