@@ -32,10 +32,12 @@ let package = Package(
         .target(name: "PQ", dependencies: ["CLibPQ"]),
         // posix_spawn + waitpid with every inherited descriptor closed, for all three below.
         .target(name: "Spawn"),
+        // The reader side of the emulated /dev/watchdog (a FIFO): the lab's watchdog server and the tests.
+        .target(name: "EmulatedWatchdog"),
 
         // provision: inventory, playbooks, modules, transports, labs, cluster workflows.
         .target(name: "Provision", dependencies: [
-            "SSH", "Spawn",
+            "SSH", "Spawn", "EmulatedWatchdog",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
             .product(name: "Logging", package: "swift-log"),
@@ -68,7 +70,8 @@ let package = Package(
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
 
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
+                                                        .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ"]),
     ],

@@ -126,6 +126,13 @@ public final class AgentCluster {
         try rewriteConfig(of: name, "  connect_address: 127.0.0.1:\(m.pgPort)\n", "  connect_address: 127.0.0.1:\(port)\n")
     }
 
+    /// Appends top-level YAML (e.g. a `watchdog:` section) to the member's configuration; before that agent starts.
+    public func appendConfig(of name: String, _ yaml: String) throws {
+        let path = member(name).configPath
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try (text + yaml).write(toFile: path, atomically: false, encoding: .utf8)
+    }
+
     public func rewriteConfig(of name: String, _ old: String, _ new: String) throws {
         let path = member(name).configPath
         let text = try String(contentsOfFile: path, encoding: .utf8)

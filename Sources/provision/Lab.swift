@@ -15,7 +15,8 @@ struct LabCommand: ParsableCommand {
             subcommand takes the inventory first: provision lab kill inventories/lab pg1.
             """,
         subcommands: [LabUp.self, LabStatus.self, LabStop.self, LabKill.self, LabStart.self,
-                      LabPartition.self, LabHeal.self, LabSSH.self, LabDown.self, LabDestroy.self]
+                      LabPartition.self, LabHeal.self, LabSSH.self, LabDown.self, LabDestroy.self,
+                      LabWatchdogServe.self]
     )
 }
 

@@ -59,9 +59,41 @@ import Testing
         // The dynamic switches go into the `config` key written at bootstrap.
         let settings = DynamicSettings.parse(DynamicConfig.from(c).raw)
         #expect(settings.synchronousMode && settings.synchronousNodeCount == 2 && !settings.failsafeMode)
-        #expect(loaded.warnings.count == 2)
+        #expect(loaded.warnings.count == 1)
         #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
-        #expect(loaded.warnings.contains { $0.contains("unknown key watchdog") })
+        #expect(c.watchdog.mode == .off)
+    }
+
+    @Test func watchdogSection() throws {
+        // Patroni's default is automatic, /dev/watchdog, safety_margin 5.
+        let plain = try ConfigLoader.parse(yaml.replacingOccurrences(of: "watchdog:\n  mode: off", with: ""), file: "p.yml").config
+        #expect(plain.watchdog == WatchdogConfig())
+        #expect(plain.watchdog.mode == .automatic && plain.watchdog.device == "/dev/watchdog" && plain.watchdog.safetyMargin == 5)
+        let set = try ConfigLoader.parse(yaml.replacingOccurrences(of: "  mode: off", with: "  mode: required\n  device: /run/wd\n  safety_margin: 2"),
+                                         file: "p.yml").config
+        #expect(set.watchdog.mode == .required && set.watchdog.device == "/run/wd" && set.watchdog.safetyMargin == 2)
+        #expect(set.watchdog.timeout(ttl: 30) == 28)
+        // Timing: ttl − safety_margin must exceed loop_wait; −1 means ttl/2.
+        var t = Timing(); t.ttl = 6; t.loopWait = 1
+        var w = WatchdogConfig(); w.safetyMargin = 2
+        #expect(w.timeout(ttl: t.ttl) == 4 && w.timingProblem(t) == nil)
+        w.safetyMargin = 5
+        #expect(w.timingProblem(t)?.contains("not above loop_wait") == true)
+        w.safetyMargin = -1
+        #expect(w.timeout(ttl: 6) == 3)
+    }
+
+    @Test(arguments: [("  mode: sometimes", "p.yml:39:", "watchdog.mode: expected off, automatic or required, got sometimes"),
+                      ("  mode: auto\n  safety_margin: -3", "p.yml:40:", "watchdog.safety_margin: must be ≥ 0"),
+                      ("  mode: auto\n  device: watchdog", "p.yml:40:", "watchdog.device: expected an absolute path"),
+                      ("  mode: auto\n  safety_margin: soon", "p.yml:40:", "watchdog.safety_margin: expected a number")])
+    func badWatchdogValues(_ c: (String, String, String)) {
+        do {
+            _ = try ConfigLoader.parse(yaml.replacingOccurrences(of: "  mode: off", with: c.0), file: "p.yml")
+            Issue.record("accepted \(c.0)")
+        } catch {
+            #expect("\(error)".contains(c.1) && "\(error)".contains(c.2), "\(error)")
+        }
     }
 
     @Test func badValueNamesFileLineKey() {

@@ -53,6 +53,7 @@ func demoted(replayed: Int64) -> LocalPostgres {
     l.streaming = false; l.timeline = 1; l.hasStandbySignal = true; return l
 }
 
+let noDevice = "watchdog required but /dev/watchdog does not exist"
 let promoteSelf: [HAAction] = [.acquireLeader, .promote, .maintainSlots, .publishStatus]
 
 let decisionTable: [DecisionCase] = [
@@ -152,6 +153,26 @@ let decisionTable: [DecisionCase] = [
     DecisionCase(description: "bootstrap race: lost, waiting for leader",
                  input: input("n2", { var v = ClusterView(); v.initialize = ""; return v }(), LocalPostgres()),
                  expected: [], says: "waiting for a leader to clone from"),
+    // Watchdog mode required and no working device: never take (nor keep) the leader key.
+    DecisionCase(description: "watchdog required but unusable: no bootstrap race",
+                 input: input("n2", { var v = ClusterView(); v.initialize = nil; return v }(), LocalPostgres()) { $0.watchdogProblem = noDevice },
+                 expected: [], says: "no cluster in etcd yet, not racing to initialize it: watchdog required but"),
+    DecisionCase(description: "watchdog required but unusable: healthiest replica does not race",
+                 input: input("n2", view(leader: nil), replica(lsn: 5000)) { $0.peers = [peer("n3", lsn: 4900)]; $0.watchdogProblem = noDevice },
+                 expected: [], says: "no leader, not racing: watchdog required but"),
+    DecisionCase(description: "watchdog usable: healthiest replica races as before",
+                 input: input("n2", view(leader: nil), replica(lsn: 5000)) { $0.peers = [peer("n3", lsn: 4900)]; $0.watchdogProblem = nil },
+                 expected: promoteSelf, says: "promoted self to leader"),
+    DecisionCase(description: "watchdog required but unusable: a primary without the key goes read-only",
+                 input: input("n1", view(leader: nil), primary()) { $0.watchdogProblem = noDevice },
+                 expected: [.stop(.fast), .start(primary: false, upstream: nil)], says: "not taking the lock: watchdog required but"),
+    DecisionCase(description: "watchdog required but unusable: the leader demotes and releases",
+                 input: input("n1", view(leader: "n1"), primary()) { $0.watchdogProblem = noDevice },
+                 expected: [.stop(.fast), .releaseLeader], says: "demoting: watchdog required but"),
+    DecisionCase(description: "watchdog required but unusable: a switchover to me is refused",
+                 input: input("n2", { var v = view(leader: nil); v.failover = FailoverRequest(leader: "n1", member: "n2", scheduledAt: nil, modRevision: 7); return v }(), replica()) {
+                     $0.watchdogProblem = noDevice },
+                 expected: [.clearFailover], says: "switchover to me refused: watchdog required but"),
     DecisionCase(description: "busy member only waits",
                  input: input("n2", view(leader: "n1"), LocalPostgres()) { $0.busy = "clone" },
                  expected: [], says: "clone in progress"),

@@ -66,6 +66,9 @@ struct TemplateHost {
         #expect(c.dcsParameters["max_connections"] == "100")
         #expect(c.postgres.parameters["unix_socket_directories"] == "/var/run/postgresql")
         #expect(c.restAuth?.username == "pgha" && c.postgres.replication.username == "replicator")
+        // group_vars/postgres.yml: Patroni's automatic mode on the lab's emulated device, fired 4 s after a renewal.
+        #expect(c.watchdog.mode == .automatic && c.watchdog.device == "/dev/watchdog" && c.watchdog.safetyMargin == 2)
+        #expect(c.watchdog.timingProblem(c.timing) == nil)
         // The passwords are generated (lookup('password')), stored 0600 and read back the same.
         let stored = try String(contentsOfFile: host.secretsDir + "/postgres_superuser_password", encoding: .utf8)
         #expect(c.postgres.superuser.password.map { $0 + "\n" } == stored && stored.count == 21)

@@ -60,6 +60,19 @@ import Testing
         #expect(LabSpec.defaultName("/x/inventories/lab-large/hosts.yml") == "lab-large")
     }
 
+    @Test func watchdogSetting() throws {
+        let host = [("n1", ["ansible_host": "10.55.0.9"] as [String: Any])]
+        let off = try LabSpec.fromInventory(path: "inv", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm"]], hosts: host)
+        #expect(!off.watchdog)
+        let on = try LabSpec.fromInventory(path: "inv", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm", "watchdog": true]], hosts: host)
+        #expect(on.watchdog)
+        #expect(LabLayout(on).watchdogDevice("n1").hasSuffix("/hosts/n1/watchdog"))
+        do {
+            _ = try LabSpec.fromInventory(path: "inv", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm", "watchdog": "yes please"]], hosts: host)
+            Issue.record("accepted a string")
+        } catch { #expect("\(error)".contains("inv: lab.watchdog must be true or false"), "\(error)") }
+    }
+
     @Test func mirrorFromDeb822AndOneLineSources() {
         let deb822 = """
             Types: deb

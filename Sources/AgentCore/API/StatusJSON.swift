@@ -16,6 +16,11 @@ public enum StatusJSON {
             "cluster_unlocked": s.cluster?.leader == nil,
         ]
         if s.cluster?.paused == true { d["pause"] = true }
+        // Patroni's key, and ours beside it: the configured mode and whether the device is armed now.
+        if s.watchdogFailed { d["watchdog_failed"] = true }
+        if s.config.watchdog.mode != .off {
+            d["watchdog"] = ["mode": s.config.watchdog.mode.rawValue, "device": s.config.watchdog.device, "armed": s.watchdogArmed]
+        }
         if let t = s.lastEtcdContact { d["dcs_last_seen"] = Int(t.timeIntervalSince1970) }
         // Ours, beside Patroni's keys: which initdb or clone made the data directory.
         if let id = l.dataIdentity { d["data_identity"] = id }

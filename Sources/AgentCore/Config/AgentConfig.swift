@@ -87,6 +87,40 @@ public struct PostgresConfig: Equatable, Sendable {
     public init() {}
 }
 
+/// Patroni's `watchdog:` section: a device that resets the host unless the leader keeps feeding it,
+/// so a leader that hangs (or cannot renew its lease) is gone before another member may promote.
+public struct WatchdogConfig: Equatable, Sendable {
+    public enum Mode: String, Sendable {
+        /// Never open the device.
+        case off
+        /// Use the device when it works; without one, log it once and lead anyway.
+        case automatic
+        /// Never take the leader key without an armed device.
+        case required
+    }
+    /// Patroni's default: a watchdog where one is present costs nothing where none is.
+    public var mode = Mode.automatic
+    public var device = "/dev/watchdog"
+    /// Seconds between the device firing and the lease lapsing (Patroni's default 5; −1: ttl/2).
+    /// The device fires `timeout` after the last feed, which follows a renewal, so a hung leader is
+    /// reset at least this long before another member can hold the key.
+    public var safetyMargin: Double = 5
+    public init() {}
+
+    /// The device timeout in whole seconds: ttl − safety_margin rounded down (firing early is the safe side).
+    public func timeout(ttl: Double) -> Int {
+        Int((safetyMargin == -1 ? ttl / 2 : ttl - safetyMargin).rounded(.down))
+    }
+
+    /// Why this timing makes the device unusable (nil: usable): a timeout not above loop_wait would
+    /// fire between two healthy loops.
+    public func timingProblem(_ t: Timing) -> String? {
+        let n = timeout(ttl: t.ttl)
+        if Double(n) > t.loopWait && n >= 1 { return nil }
+        return "its timeout ttl − safety_margin = \(n) s is not above loop_wait \(t.loopWait) s"
+    }
+}
+
 public struct AgentConfig: Sendable {
     public var scope = ""
     /// Patroni's default namespace.
@@ -112,6 +146,7 @@ public struct AgentConfig: Sendable {
     public var initdbOptions: [String] = []
     public var postgres = PostgresConfig()
     public var tags = Tags()
+    public var watchdog = WatchdogConfig()
     public var logLevel = "info"
     public init() {}
 

@@ -116,6 +116,7 @@ struct Reader {
             case "bootstrap": try readBootstrap(v, &c)
             case "postgresql": try readPostgres(v, &c)
             case "tags": try readTags(v, &c)
+            case "watchdog": try readWatchdog(v, &c)
             case "log":
                 for (lk, lv, lkn) in try entries(v, "log") {
                     switch lk {
@@ -264,6 +265,32 @@ struct Reader {
                 c.tags.failoverPriority = try int(v, key)
                 guard c.tags.failoverPriority >= 0 else { throw fail(v, key, "must be ≥ 0") }
             default: c.tags.other[k] = try string(v, key)
+            }
+        }
+    }
+
+    /// Patroni's spellings: require(d), auto(matic), off / false / disable(d).
+    mutating func readWatchdog(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "watchdog") {
+            let key = "watchdog.\(k)"
+            switch k {
+            case "mode":
+                switch try string(v, key).lowercased() {
+                case "required", "require": c.watchdog.mode = .required
+                case "automatic", "auto": c.watchdog.mode = .automatic
+                case "off", "false", "no", "disable", "disabled": c.watchdog.mode = .off
+                case let other: throw fail(v, key, "expected off, automatic or required, got \(other)")
+                }
+            case "device":
+                c.watchdog.device = try string(v, key)
+                guard c.watchdog.device.hasPrefix("/") else { throw fail(v, key, "expected an absolute path, got \(c.watchdog.device)") }
+            case "safety_margin":
+                c.watchdog.safetyMargin = try double(v, key)
+                guard c.watchdog.safetyMargin >= 0 || c.watchdog.safetyMargin == -1 else {
+                    throw fail(v, key, "must be ≥ 0 (or -1 for ttl/2), got \(c.watchdog.safetyMargin)")
+                }
+            case "driver": break  // Patroni's only driver is "default"
+            default: unknown(kn, key)
             }
         }
     }

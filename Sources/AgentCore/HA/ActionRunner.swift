@@ -15,9 +15,26 @@ public final class ActionRunner: @unchecked Sendable {
     let logger: Logger
     /// Set when pg_rewind failed, so the next decision re-clones instead (cleared after a clone).
     let rewindFailed = Locked(false)
+    let watchdog: Watchdog
 
-    init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, logger: Logger) {
-        self.config = config; self.store = store; self.postgres = postgres; self.logger = logger
+    init(config: AgentConfig, store: ClusterStore, postgres: PostgresControl, watchdog: Watchdog, logger: Logger) {
+        self.config = config; self.store = store; self.postgres = postgres; self.watchdog = watchdog; self.logger = logger
+    }
+
+    /// Arms the watchdog before the leader key is taken, so this member never holds the key with a
+    /// required watchdog unarmed (automatic mode: a failure is logged and ignored).
+    func armWatchdog(_ cluster: ClusterView?) throws {
+        if let why = watchdog.arm(timing: cluster?.config?.timing ?? config.timing, now: monotonicNow()) {
+            throw ActionFailure("not taking the leader lock: watchdog required but \(why)")
+        }
+    }
+
+    /// Renews the lease mid-action (a long switchover or restart) and feeds the watchdog when it worked.
+    func renewMidAction() async {
+        do {
+            try await store.renewLease(ttl: config.timing.ttl)
+            watchdog.feed()
+        } catch {}
     }
 
     func dynamicParameters(_ cluster: ClusterView?) -> [String: String] {
@@ -51,7 +68,12 @@ public final class ActionRunner: @unchecked Sendable {
         case .bootstrap:
             try await bootstrap()
         case .acquireLeader:
-            guard try await store.acquireLeader() else { throw ActionFailure("the leader lock is taken") }
+            let wasArmed = watchdog.isArmed
+            try armWatchdog(cluster)
+            guard try await store.acquireLeader() else {
+                if !wasArmed { watchdog.disarm("lost the race for the leader lock") }
+                throw ActionFailure("the leader lock is taken")
+            }
         case .releaseLeader:
             _ = try await store.releaseLeader()
         case .promote:
@@ -102,11 +124,13 @@ public final class ActionRunner: @unchecked Sendable {
             logger.info("bootstrap: primary is up, creating roles")
             try await postgres.createRoles()
             try await store.seedConfig(DynamicConfig.from(config).raw)
+            try armWatchdog(nil)
             guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }
             try await store.setInitialize(systemIdentifier: state.systemIdentifier ?? "")
             logger.info("bootstrapped a new cluster (system identifier \(state.systemIdentifier ?? "?"))")
         } catch {
             try? await postgres.stop(.immediate)
+            watchdog.disarm("bootstrap failed")
             try? FileManager.default.removeItem(atPath: config.postgres.dataDir)
             try? await store.abandonInitialize()
             throw error

@@ -15,6 +15,10 @@ public struct AgentSnapshot: Sendable {
     public var lastEtcdContact: Date?
     public var lastMessage = "starting"
     public var failovers = 0
+    /// The watchdog device is armed (this member leads with it).
+    public var watchdogArmed = false
+    /// The last attempt to arm the watchdog failed (Patroni's `watchdog_failed`).
+    public var watchdogFailed = false
     public init(config: AgentConfig) { self.config = config; timing = config.timing }
 
     public var name: String { config.name }

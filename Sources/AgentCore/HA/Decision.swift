@@ -109,6 +109,10 @@ public struct DecisionInput: Sendable {
     public var failsafeAcked: Bool?
     /// The last cluster view read from etcd (for failsafe while etcd is unreachable).
     public var lastKnown: ClusterView?
+    /// Why the watchdog (mode required) cannot be armed: the member must not take or keep the
+    /// leader key. nil: armed, usable, or not required.
+    public var watchdogProblem: String?
+    public var watchdogUsable: Bool { watchdogProblem == nil }
     public init(now: Double, me: String) { self.now = now; self.me = me }
 }
 
@@ -122,7 +126,10 @@ public enum HADecision {
 
     static func core(_ i: DecisionInput, cluster: ClusterView) -> Decision {
         if cluster.initialize == nil {
-            if i.local.run == .noData { return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it") }
+            if i.local.run == .noData {
+                if let why = i.watchdogProblem { return Decision([], "no cluster in etcd yet, not racing to initialize it: \(why)") }
+                return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it")
+            }
             return Decision([], "not initialized in etcd but a data directory exists: refusing to guess; remove it or initialize by hand")
         }
         switch cluster.leader {
@@ -156,6 +163,10 @@ public enum HADecision {
 
     static func asLeader(_ i: DecisionInput) -> Decision {
         let down = i.postgresDownSince.map { i.now - $0 } ?? 0
+        if let why = i.watchdogProblem {
+            let stop: [HAAction] = i.local.run == .running || i.local.run == .starting ? [.stop(.fast)] : []
+            return Decision(stop + [.releaseLeader], "demoting: \(why); releasing the leader lock")
+        }
         switch i.local.run {
         case .running where !i.local.inRecovery:
             return Decision([.maintainSlots, .publishStatus], "no action: I am the leader with the lock")
@@ -232,6 +243,10 @@ public enum HADecision {
         }
         if i.tags.nofailover || i.tags.failoverPriority <= 0 {
             return Decision([], "no leader, but not racing for the lock: nofailover / failover_priority 0")
+        }
+        if let why = i.watchdogProblem {
+            if l.isPrimary { return Decision([.stop(.fast), .start(primary: false, upstream: nil)], "no leader, not taking the lock: \(why); restarting read-only") }
+            return Decision([], "no leader, not racing: \(why)")
         }
         if l.isPrimary { return Decision([.acquireLeader, .maintainSlots, .publishStatus], "no leader: taking the leader lock as the running primary") }
         if let optime = cluster.leaderOptime, optime - l.lsn > i.timing.maximumLagOnFailover {

@@ -14,6 +14,7 @@ public final class HALoop: Service, @unchecked Sendable {
     let wakeup: Wakeup
     let logger: Logger
     let peerClient: HTTPClient
+    let watchdog: Watchdog
 
     // Loop memory (touched only by the loop task, or through Locked).
     var timing: Timing
@@ -31,7 +32,8 @@ public final class HALoop: Service, @unchecked Sendable {
         self.config = config; self.store = store; self.postgres = postgres
         self.snapshot = snapshot; self.wakeup = wakeup; self.logger = logger
         timing = config.timing
-        runner = ActionRunner(config: config, store: store, postgres: postgres, logger: logger)
+        watchdog = Watchdog(config: config.watchdog, logger: logger)
+        runner = ActionRunner(config: config, store: store, postgres: postgres, watchdog: watchdog, logger: logger)
         peerClient = EtcdClient.sharedHTTP  // per-request deadlines, 1 s connect timeout, never shut down
     }
 
@@ -56,7 +58,9 @@ public final class HALoop: Service, @unchecked Sendable {
     func shutdown() async {
         let wasLeader = snapshot.get().holdsLeader
         logger.info("shutting down: stopping Postgres\(wasLeader ? " and releasing the leader lock" : "")")
+        if wasLeader { await runner.renewMidAction() }  // a full watchdog timeout for the shutdown checkpoint
         do { try await postgres.stop(.fast) } catch { logger.error("stopping Postgres: \(error)") }
+        watchdog.disarm("shutting down")
         if wasLeader {
             do { _ = try await store.releaseLeader() } catch { logger.error("releasing the leader lock: \(error)") }
         }
@@ -72,6 +76,7 @@ public final class HALoop: Service, @unchecked Sendable {
         do {
             try await store.renewLease(ttl: timing.ttl, timeout: etcdBudget)
             lastRenewal = t0
+            watchdog.feed()  // only here: a loop that cannot renew lets the device fire
             cluster = try await store.load(timeout: etcdBudget)
             if etcdError != nil { logger.info("etcd reachable again"); etcdError = nil }
         } catch {
@@ -98,6 +103,7 @@ public final class HALoop: Service, @unchecked Sendable {
             input.peers = await askPeers(cluster.members.filter { $0.name != config.name })
         }
         await addOperationInputs(&input, cluster: cluster, local: local)
+        if cluster?.paused != true { input.watchdogProblem = watchdog.refusal(timing: timing, now: input.now) }
         let decision = HADecision.decide(input)
         report(decision.message, now: t0)
         if decision.actions.isEmpty { finishRequest(decision, ok: false) }
@@ -116,14 +122,23 @@ public final class HALoop: Service, @unchecked Sendable {
             if decision.actions.contains(.promote) { snapshot.update { $0.failovers += 1 } }
             local = await postgres.probe()
             if local.run == .running { downSince = nil }
-            if let c = cluster, decision.actions.contains(where: { $0 == .acquireLeader || $0 == .releaseLeader }) {
+            let keyMoved = decision.actions.contains { a in
+                if case .switchover = a { return true }
+                return a == .acquireLeader || a == .releaseLeader
+            }
+            if let c = cluster, keyMoved {
                 cluster = (try? await store.load()) ?? c
             }
         }
+        // A bootstrap running beside the loop arms the device itself before it takes the key.
+        if input.busy == nil { keepWatchdog(cluster: cluster, local: local, input: input, decision: decision) }
         let finalCluster = cluster
         let finalLocal = local
         let dcsOK = cluster != nil
+        let (armed, failed) = (watchdog.isArmed, watchdog.hasFailed)
         snapshot.update { s in
+            s.watchdogArmed = armed
+            s.watchdogFailed = failed
             s.timing = timing
             s.local = finalLocal
             if let finalCluster { s.cluster = finalCluster; s.holdsLeader = finalCluster.leader == config.name }
@@ -147,6 +162,23 @@ public final class HALoop: Service, @unchecked Sendable {
     var etcdBudget: Double {
         guard let deadline = demotionDeadline else { return timing.retryTimeout }
         return min(timing.retryTimeout, max(0.1, deadline - monotonicNow()))
+    }
+
+    /// Armed exactly while this member holds the leader key (Patroni disarms in pause); with etcd
+    /// unreachable it stays armed but unfed, unless failsafe keeps the primary (fed) or it was
+    /// demoted (disarmed).
+    func keepWatchdog(cluster: ClusterView?, local: LocalPostgres, input: DecisionInput, decision: Decision) {
+        if let cluster {
+            if cluster.leader == config.name && !cluster.paused {
+                watchdog.arm(timing: timing, now: monotonicNow())
+            } else {
+                watchdog.disarm(cluster.paused ? "paused (maintenance mode)" : "not the leader")
+            }
+        } else if local.isPrimary {
+            if input.failsafeAcked == true && decision.actions.isEmpty { watchdog.feed() }
+        } else {
+            watchdog.disarm("demoted while etcd is unreachable")
+        }
     }
 
     /// Long actions (clone, bootstrap, rewind) run beside the loop, which keeps the lease alive.

@@ -37,7 +37,7 @@ extension ActionRunner {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if await postgres.probe().run == .running { return }
-            _ = try? await store.renewLease(ttl: config.timing.ttl)  // a slow start must not cost the leader its key
+            await renewMidAction()  // a slow start must not cost the leader its key
             try await Task.sleep(nanoseconds: 250_000_000)
         }
         throw ActionFailure("Postgres did not accept connections within \(Int(timeout)) s")
@@ -71,8 +71,11 @@ extension ActionRunner {
             }
         }
         _ = try? await postgres.query("CHECKPOINT")
+        await renewMidAction()  // the checkpoint may have taken a while; the watchdog still guards the primary
         do {
             try await postgres.stop(.fast)
+            // Patroni's safepoint: no primary runs here any more, so nothing is left to guard.
+            watchdog.disarm("switchover: Postgres stopped")
             guard let checkpoint = await postgres.latestCheckpoint() else { throw ActionFailure("cannot read the shutdown checkpoint (pg_controldata)") }
             let deadline = Date().addingTimeInterval(max(2, config.timing.ttl - config.timing.loopWait - 1))
             var received: Int64 = 0
@@ -82,7 +85,7 @@ extension ActionRunner {
                 if Date() > deadline {
                     throw ActionFailure("\(candidate) did not receive the shutdown checkpoint (has \(received), needs > \(checkpoint))")
                 }
-                _ = try? await store.renewLease(ttl: config.timing.ttl)
+                await renewMidAction()
                 try await Task.sleep(nanoseconds: 50_000_000)
             }
             guard try await store.releaseLeader() else { throw ActionFailure("the leader key no longer names me") }

@@ -26,6 +26,9 @@ extension HADecision {
         if let f = cluster.failover {
             if cluster.leader == i.me, l.isPrimary, f.member != i.me { return switchoverAsLeader(f, i, cluster: cluster) }
             if cluster.leader == nil, let target = f.member {
+                if target == i.me && l.isReplica, let why = i.watchdogProblem {
+                    return Decision([.clearFailover], "\(f.leader == nil ? "failover" : "switchover") to me refused: \(why)")
+                }
                 if target == i.me && l.isReplica {
                     var actions: [HAAction] = [.acquireLeader, .promote, .clearFailover, .maintainSlots, .publishStatus]
                     if settings.synchronousMode { actions.insert(.manageSync, at: 2) }

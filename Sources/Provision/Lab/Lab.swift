@@ -11,6 +11,8 @@ public final class Lab {
     public let layout: LabLayout
     /// Progress lines (the CLI prints them; tests may collect them).
     public var log: (String) -> Void
+    /// The inventory this lab was loaded from (absolute), for the watchdog server it starts.
+    public var inventoryPath: String?
     var network: LabNetwork { LabNetwork(layout: layout) }
 
     public init(spec: LabSpec, log: @escaping (String) -> Void = { print($0) }) {
@@ -37,6 +39,7 @@ public final class Lab {
         let owned = try recordLab()
         let labKey = try HostKey.ensure(at: layout.privateKey, comment: "provision-lab-\(spec.name)")
         report.created += try network.ensureBridge(owned: owned)
+        try ensureWatchdogServer()
         var booted: [HostRecord] = []
         for host in spec.hosts {
             if let r = RecordStore.load(HostRecord.self, from: layout.recordPath(host.name)), LabMachine.isRunning(r) {
@@ -140,6 +143,7 @@ public final class Lab {
             log("\(name): already running"); return
         }
         _ = try network.ensureBridge(owned: true)
+        try ensureWatchdogServer()
         let record = try boot(host)
         try waitForSSH([record], timeout: sshTimeout)
     }
@@ -169,6 +173,7 @@ public final class Lab {
         guard let lab = RecordStore.load(LabRecord.self, from: layout.labRecordPath) else {
             log("lab \(spec.name): nothing to bring down (no \(layout.labRecordPath))"); return
         }
+        stopWatchdogServer()  // first: it must not power a host back on while the lab goes down
         let records = lab.hosts.compactMap { RecordStore.load(HostRecord.self, from: layout.recordPath($0)) }
         var errors: [String] = []
         let lock = NSLock()
@@ -191,6 +196,7 @@ public final class Lab {
     public func destroy(removeCache: Bool = false) throws {
         try Self.checkRoot()
         let lab = RecordStore.load(LabRecord.self, from: layout.labRecordPath)
+        stopWatchdogServer()
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: "\(layout.stateDir)/hosts")) ?? []
         for name in Set(dirs).union(lab?.hosts ?? []).sorted() {
             if let r = RecordStore.load(HostRecord.self, from: layout.recordPath(name)) {

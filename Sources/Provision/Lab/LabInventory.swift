@@ -3,7 +3,7 @@ import Foundation
 
 /// From inventory data to a `LabSpec`: the `lab:` mapping of the `all` group's variables and each
 /// host's `ansible_host`. Keys of `lab:` — provider (must be nspawn), network (CIDR, required),
-/// name, bridge, release, packages.
+/// name, bridge, release, packages, watchdog (bool).
 extension LabSpec {
     public static func fromInventory(path: String, allVars: [String: Any],
                                      hosts: [(name: String, vars: [String: Any])],
@@ -31,6 +31,11 @@ extension LabSpec {
             }
             packages = list.compactMap { $0 as? String }
         }
+        var watchdog = false
+        if let w = lab["watchdog"] {
+            guard let b = w as? Bool else { throw LabError("\(where_).watchdog must be true or false") }
+            watchdog = b
+        }
         var labHosts: [LabHostSpec] = []
         for (name, vars) in hosts {
             guard let a = vars["ansible_host"] as? String else {
@@ -41,7 +46,7 @@ extension LabSpec {
         }
         return try LabSpec(name: try string("name") ?? defaultName(path), network: network, bridge: try string("bridge"),
                            release: try string("release") ?? AptSources.hostCodename(), packages: packages,
-                           hosts: labHosts, stateRoot: stateRoot, cacheRoot: cacheRoot)
+                           hosts: labHosts, stateRoot: stateRoot, cacheRoot: cacheRoot, watchdog: watchdog)
     }
 
     /// inventories/lab → "lab"; inventories/lab/hosts.yml → "lab".
@@ -68,5 +73,7 @@ extension Lab {
         let hosts = inventory.hostNames.map { (name: $0, vars: inventory.variables(forHost: $0)) }
         self.init(spec: try LabSpec.fromInventory(path: path, allVars: inventory.groups["all"]?.vars ?? [:], hosts: hosts,
                                                   stateRoot: stateRoot, cacheRoot: cacheRoot), log: log)
+        // The watchdog server is a separate process that loads the same lab from the same inventory.
+        inventoryPath = URL(fileURLWithPath: path).standardized.path
     }
 }

@@ -10,6 +10,9 @@ import Foundation
 ///   <stateRoot>/<lab>/hosts/<host>/root         the overlay mount nspawn boots
 ///   <stateRoot>/<lab>/hosts/<host>/record.json  recorded PIDs (nspawn, inner init), mount, links
 ///   <stateRoot>/<lab>/hosts/<host>/console.log  the host's console
+///   <stateRoot>/<lab>/hosts/<host>/watchdog     the host's emulated /dev/watchdog (a FIFO; lab.watchdog)
+///   <stateRoot>/<lab>/watchdog.json             the watchdog server's recorded PID (lab.watchdog)
+///   <stateRoot>/<lab>/watchdog.log              what the watchdog server did (power cycles)
 /// Cache (shared by all labs, kept by `destroy` unless --all):
 ///   <cacheRoot>/images/<release>/rootfs  (+ build.log, .complete)
 ///   <cacheRoot>/repo/<release>/          *.deb + Packages (the offline apt repository)
@@ -29,6 +32,11 @@ public struct LabLayout: Sendable {
     public func hostKeyDir(_ host: String) -> String { "\(hostDir(host))/hostkey" }
     public func recordPath(_ host: String) -> String { "\(hostDir(host))/record.json" }
     public func consoleLog(_ host: String) -> String { "\(hostDir(host))/console.log" }
+    public func watchdogDevice(_ host: String) -> String { "\(hostDir(host))/watchdog" }
+    public var watchdogRecordPath: String { "\(stateDir)/watchdog.json" }
+    public var watchdogLog: String { "\(stateDir)/watchdog.log" }
+    /// Where the emulated device appears inside every host.
+    public static let watchdogMountPoint = "/dev/watchdog"
 
     public var imageDir: String { "\(spec.cacheRoot)/images/\(spec.release)" }
     public var imageRoot: String { "\(imageDir)/rootfs" }

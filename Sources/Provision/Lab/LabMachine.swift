@@ -16,6 +16,7 @@ enum LabMachine {
                     "--network-namespace-path=/run/netns/\(layout.netns(host.name))",
                     "--bind-ro=\(layout.repoDir):\(LabLayout.repoMountPoint)",
                     "--resolv-conf=off", "--link-journal=no", "--console=read-only"]
+            + (layout.spec.watchdog ? ["--bind=\(layout.watchdogDevice(host.name)):\(LabLayout.watchdogMountPoint)"] : [])
         let log = layout.consoleLog(host.name)
         let started = try DetachedSpawn.start(args, logPath: log)
         let pid = started

@@ -77,11 +77,15 @@ public struct LabSpec: Sendable, Equatable {
     public var hosts: [LabHostSpec]
     public var stateRoot: String
     public var cacheRoot: String
+    /// `lab.watchdog`: every host gets an emulated hardware watchdog at /dev/watchdog, played by
+    /// `provision lab watchdog-serve` (LabWatchdog.swift). Off by default: a lab without an HA
+    /// agent feeding it has no use for one.
+    public var watchdog: Bool
 
     public init(name: String, network: IPv4Network, bridge: String? = nil, release: String,
                 packages: [String] = LabSpec.defaultPackages, hosts: [LabHostSpec],
                 stateRoot: String = LabSpec.defaultStateRoot,
-                cacheRoot: String = LabSpec.defaultCacheRoot) throws {
+                cacheRoot: String = LabSpec.defaultCacheRoot, watchdog: Bool = false) throws {
         self.name = name
         self.network = network
         self.bridge = bridge ?? String("pl-\(name)".prefix(15))
@@ -90,6 +94,7 @@ public struct LabSpec: Sendable, Equatable {
         self.hosts = hosts
         self.stateRoot = stateRoot
         self.cacheRoot = cacheRoot
+        self.watchdog = watchdog
         try validate()
     }
 
