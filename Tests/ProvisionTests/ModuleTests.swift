@@ -62,6 +62,12 @@ import Testing
         differ.files["/f"] = Data("old\n".utf8)
         let ch = try run(CopyModule.self, ["dest": "/f", "content": "hi\n"], ctx(differ, diff: true))
         #expect(ch.changed && differ.puts == [RecordingTransport.Put(path: "/f", data: Data("hi\n".utf8), mode: 0o600)])
+        // The new file replaced the old one: the old owner is set again.
+        #expect(differ.commands.last == "chown root:root /f")
+        let owned = RecordingTransport()
+        owned.reply("stat -c", stdout: "regular file|600|postgres|postgres\n\n00\n")
+        _ = try run(CopyModule.self, ["dest": "/f", "content": "new\n", "owner": "postgres", "group": "postgres"], ctx(owned))
+        #expect(owned.puts.count == 1 && owned.commands.last == "chown postgres:postgres /f", "\(owned.commands)")
         #expect(ch.diff?.contains("-old\n+hi\n") == true)
         let check = RecordingTransport(); stat(check, "regular file", sha: "00")
         #expect(try run(CopyModule.self, ["dest": "/f", "content": "x"], ctx(check, check: true)).changed && check.puts.isEmpty)

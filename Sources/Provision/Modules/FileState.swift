@@ -56,8 +56,17 @@ enum FileWriter {
         var result = ModuleResult()
         result.data = ["path": path, "dest": path, "checksum": wantSum]
         var attrCmds: [String] = []
-        if let owner, !owner.isEmpty, owner != facts.owner { attrCmds.append("chown \(q(owner)) \(q(path))") }
-        if let group, !group.isEmpty, group != facts.group { attrCmds.append("chgrp \(q(group)) \(q(path))") }
+        if contentChanged && facts.exists {
+            // The put writes a new file and renames it over the old one, so the new inode belongs
+            // to the login user: the owner asked for, else the old file's, is set again (Ansible's
+            // atomic move keeps it too). Without this a changed file silently became root's.
+            let o = owner.flatMap { $0.isEmpty ? nil : $0 } ?? facts.owner
+            let g = group.flatMap { $0.isEmpty ? nil : $0 } ?? facts.group
+            if !o.isEmpty || !g.isEmpty { attrCmds.append("chown \(q(o + (g.isEmpty ? "" : ":" + g))) \(q(path))") }
+        } else {
+            if let owner, !owner.isEmpty, owner != facts.owner { attrCmds.append("chown \(q(owner)) \(q(path))") }
+            if let group, !group.isEmpty, group != facts.group { attrCmds.append("chgrp \(q(group)) \(q(path))") }
+        }
         let modeChanged = facts.exists && !contentChanged && mode != nil && facts.mode != mode!
         if modeChanged { attrCmds.append("chmod \(String(finalMode, radix: 8)) \(q(path))") }
         result.changed = contentChanged || !attrCmds.isEmpty
