@@ -51,12 +51,16 @@ public struct TaskSpec {
     public var delegateTo: String?
     public var until: Any?
     public var retries = 3
+    /// `retries` was written: without `until` the task is then retried until it does not fail
+    /// (ansible-core 2.16); without either it runs once.
+    public var retriesGiven = false
     public var delay: Double = 5
     /// `retries` / `delay` given as templates, rendered when the task runs.
     public var retriesTemplate: String?
     public var delayTemplate: String?
     public var noLog = false
-    /// `check_mode: false` runs the task for real even under --check (read-only commands).
+    /// `check_mode: false` runs the task for real even under --check (read-only commands);
+    /// `check_mode: true` runs it in check mode even without --check.
     public var checkMode: Bool?
     public var become: Bool?
     public var becomeUser: String?

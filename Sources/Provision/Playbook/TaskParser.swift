@@ -20,7 +20,12 @@ struct TaskParser {
         var rescue: [TaskSpec] = [], always: [TaskSpec] = []
         var recovery: (key: String, at: SourceLocation)?
         var extraArgs: [String: Any] = [:]
-        for p in pairs {
+        for var p in pairs {
+            // `ansible.builtin.include_tasks` and friends are the task keywords themselves.
+            for prefix in ["ansible.builtin.", "ansible.legacy."] where p.key.hasPrefix(prefix) {
+                let short = String(p.key.dropFirst(prefix.count))
+                if ["include_tasks", "import_tasks"].contains(short) { p.key = short }
+            }
             let v = YAMLSource.value(p.value)
             do {
                 switch p.key {
@@ -62,11 +67,12 @@ struct TaskParser {
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
-            case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String
+            case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String; task.retriesGiven = true
             case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
             case "retries":
                 guard let i = v as? Int, i >= 0 else { throw ProvisionError("'retries' must be a non-negative integer", at: loc(p.value)) }
                 task.retries = i
+                task.retriesGiven = true
             case "delay":
                 guard let d = Values.number(v), d >= 0 else { throw ProvisionError("'delay' must be a non-negative number", at: loc(p.value)) }
                 task.delay = d
@@ -84,9 +90,11 @@ struct TaskParser {
                 recovery = (p.key, loc(p.keyNode))
             default:
                 if PlaybookParser.taskKeys.contains(p.key) { continue }
-                let name = ModuleRegistry.canonicalName(p.key)
-                guard ModuleRegistry.module(named: name) != nil else {
-                    throw ProvisionError("unknown module or task keyword '\(p.key)'", at: loc(p.keyNode))
+                guard let name = ModuleRegistry.resolve(p.key) else {
+                    guard p.key.contains(".") else { throw ProvisionError("unknown module or task keyword '\(p.key)'", at: loc(p.keyNode)) }
+                    let short = String(p.key.split(separator: ".").last ?? "")
+                    let hint = ModuleRegistry.resolve(short).map { " (did you mean '\(ModuleRegistry.qualifiedName($0))'?)" } ?? ""
+                    throw ProvisionError("unknown module '\(p.key)'\(hint)", at: loc(p.keyNode))
                 }
                 if let first = moduleKey {
                     throw ProvisionError("task has two modules, '\(first.name)' and '\(p.key)'", at: loc(p.keyNode))
@@ -118,7 +126,10 @@ struct TaskParser {
         task.module = m.name
         task.args = try arguments(m.name, m.keyNode, m.value)
         for (k, v) in extraArgs { task.args[k] = v }
-        if handler && task.name == nil { throw ProvisionError("a handler needs a name", at: task.location) }
+        // A handler reached only through `listen` may go without a name, as in Ansible.
+        if handler && task.name == nil && task.listen.isEmpty {
+            throw ProvisionError("a handler needs a name or 'listen'", at: task.location)
+        }
         return [task]
     }
 
@@ -182,26 +193,22 @@ struct TaskParser {
         return args
     }
 
-    /// Parses `a=1 b="x y" free words` (free words → the module's free-form option).
+    /// Parses `a=1 b="x y" free words` as Ansible does (`ArgumentSplitter`); free words become
+    /// the module's free-form option (command/shell: `cmd`, where only Ansible's few command
+    /// keys are options and every other `a=b` word belongs to the command).
     static func keyValues(_ text: String, module: ProvisionModule.Type, at: SourceLocation) throws -> [String: Any] {
-        let words = try INIInventoryParser(file: at.file, inventory: Inventory()).shellWords(text, at: at)
-        let known = Set(module.options.flatMap { [$0.name] + $0.aliases })
-        var args: [String: Any] = [:], free: [String] = []
-        for w in words {
-            if let eq = w.firstIndex(of: "="), case let key = String(w[..<eq]),
-               known.contains(key) || module.freeFormOption == nil {
-                var value = String(w[w.index(after: eq)...])
-                if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
-                args[key] = value
-            } else {
-                free.append(w)
-            }
+        let parsed: (options: [String: String], freeForm: String?)
+        do {
+            parsed = try ArgumentSplitter.parse(text, commandStyle: ["command", "shell"].contains(module.name))
+        } catch let e as ArgumentSplitter.SplitError {
+            throw ProvisionError("\(module.name): \(e.description)", at: at)
         }
-        if !free.isEmpty {
+        var args: [String: Any] = parsed.options
+        if let free = parsed.freeForm {
             guard let ff = module.freeFormOption else {
-                throw ProvisionError("\(module.name): expected key=value arguments, got '\(free.joined(separator: " "))'", at: at)
+                throw ProvisionError("\(module.name): expected key=value arguments, got '\(free)'", at: at)
             }
-            args[ff] = free.joined(separator: " ")
+            args[ff] = free
         }
         return args
     }
