@@ -60,6 +60,7 @@ struct TaskExecutor {
 
     private func runGuarded() throws -> TaskOutcome {
         scope.taskVars = task.vars
+        if let c = task.checkMode { scope.taskVars["ansible_check_mode"] = c }
         scope.locals = [:]
         scope.nestedErrors = [:]
         let t = scope.templater
@@ -69,7 +70,15 @@ struct TaskExecutor {
             }
             return try single()
         }
-        let loopValue = try t.renderDeep(loopSpec, location: location)
+        let loopValue: Any
+        do { loopValue = try t.renderDeep(loopSpec, location: location) } catch let e as UndefinedVariableError {
+            // `when: false` that does not need the item skips the task before its items matter
+            // (`with_items: ["{{ not_yet_defined }}"]` guarded by a false `when`), as in Ansible.
+            if let run = try? t.condition(task.when, location: location), !run {
+                return TaskOutcome(status: .skipped, registered: ["skipped": true, "changed": false, "skip_reason": "Conditional result was False"])
+            }
+            throw e
+        }
         guard let items = loopValue as? [Any] else {
             throw ProvisionError("loop must be a list, got \(Values.typeName(loopValue))")
         }
@@ -118,7 +127,9 @@ struct TaskExecutor {
             guard let n = Double(Values.string(v)) else { throw ProvisionError("delay must be a number, got '\(Values.string(v))'") }
             delay = n
         }
-        let maxAttempts = task.until == nil ? 1 : max(1, retries + 1)
+        // `until`, or since ansible-core 2.16 `retries` alone (retry until not failed).
+        let retrying = task.until != nil || task.retriesGiven
+        let maxAttempts = retrying ? max(1, retries + 1) : 1
         while true {
             attempts += 1
             var args: [String: Any] = [:]
@@ -127,9 +138,13 @@ struct TaskExecutor {
                 if let s = args[k] as? String, s == ExpressionEvaluator.omit { args[k] = nil }
             }
             try TaskParser.validate(module, args, positions: [:], moduleAt: task.location)
+            if task.module == DebugModule.name, try ModuleArgs(args, module: task.module).int("verbosity", default: 0) > options.verbosity {
+                return TaskOutcome(status: .skipped, registered: ["skipped": true, "changed": false,
+                                                                  "skipped_reason": "Verbosity threshold not met."])
+            }
             let (transport, lock) = module.needsConnection ? try connection() : (ControllerOnlyTransport(hostName: host.name), NSLock())
             let useBecome = become.enabled && become.user != host.remoteUser
-            let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
+            let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
                                     connectedAsRoot: host.remoteUser == "root")
             lock.lock()
@@ -141,7 +156,7 @@ struct TaskExecutor {
             registered["failed"] = result.failed
             if result.skipped { registered["skipped"] = true }
             if let m = result.msg { registered["msg"] = m }
-            if attempts > 1 || task.until != nil { registered["attempts"] = attempts }
+            if retrying { registered["attempts"] = attempts }
             var status: HostStatus = result.skipped ? .skipped : result.failed ? .failed : result.changed ? .changed : .ok
             // changed_when / failed_when / until see the result under the register name.
             if let r = task.register { scope.locals[r] = registered }
@@ -156,14 +171,17 @@ struct TaskExecutor {
                 status = failed ? .failed : (registered["changed"] as? Bool == true ? .changed : .ok)
             }
             if let r = task.register { scope.locals[r] = registered }
-            if let until = task.until, attempts < maxAttempts, !(try t.condition(until, location: location)) {
-                Thread.sleep(forTimeInterval: delay)
-                continue
-            }
-            if let until = task.until, !(try t.condition(until, location: location)) {
-                status = .failed
-                registered["failed"] = true
-                registered["msg"] = "condition '\(Values.string(until))' still false after \(attempts) attempts"
+            if retrying {
+                let done = try task.until.map { try t.condition($0, location: location) } ?? (status != .failed)
+                if !done && attempts < maxAttempts {
+                    Thread.sleep(forTimeInterval: delay)
+                    continue
+                }
+                if !done, let until = task.until {
+                    status = .failed
+                    registered["failed"] = true
+                    registered["msg"] = "condition '\(Values.string(until))' still false after \(attempts) attempts"
+                }
             }
             var outcome = TaskOutcome(status: status, message: registered["msg"].map { Values.string($0) }, diff: result.diff,
                                       registered: registered, facts: result.facts)

@@ -30,7 +30,9 @@ public struct FileModule: ProvisionModule {
             else if f.type != "directory" { return .fail("\(path) exists and is a \(f.type), not a directory") }
             after["state"] = "directory"
         case "file":
-            if !f.exists { return .fail("file \(path) does not exist (use state=touch to create it)") }
+            // Ansible's words: state=file only checks an existing file (touch creates one).
+            if !f.exists { return .fail("file (\(path)) is absent, cannot continue") }
+            if f.type == "directory" { return .fail("file (\(path)) is directory, cannot continue") }
         case "touch":
             if !f.exists { steps.append("touch -- \(p)"); after["state"] = "file" }
         case "link":
@@ -38,6 +40,12 @@ public struct FileModule: ProvisionModule {
             if !(f.type == "link" && f.linkTarget == src) {
                 if f.exists && f.type == "directory" { return .fail("\(path) is a directory; refusing to replace it with a link") }
                 if try f.exists && f.type == "file" && !args.bool("force") { return .fail("\(path) exists as a file; set force: yes to replace it with a link") }
+                // A relative src is relative to the link's directory; a dangling link needs force.
+                // Not judged under --check: an earlier task that would create src did not run.
+                let target = src.hasPrefix("/") ? src : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(src)
+                if try !ctx.check && !args.bool("force"), try ctx.sh("[ -e \(q(target)) ]").exitStatus != 0 {
+                    return .fail("src file does not exist, use \"force=yes\" if you really want to create the link: \(target)")
+                }
                 steps.append("ln -sfn -- \(q(src)) \(p)")
                 before["link"] = f.linkTarget; after["link"] = src; after["state"] = "link"
             }

@@ -36,7 +36,8 @@ public struct LineInFileModule: ProvisionModule {
         // Same lines (a missing final newline alone is not worth a rewrite).
         if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                     createParents: true)
     }
 
     static func insertionIndex(_ args: ModuleArgs, _ lines: [String]) throws -> Int {
@@ -99,7 +100,8 @@ public struct BlockInFileModule: ProvisionModule {
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                     createParents: true)
     }
 }
 

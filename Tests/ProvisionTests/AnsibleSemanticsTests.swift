@@ -1,0 +1,246 @@
+import Foundation
+import Testing
+@testable import Provision
+
+/// Places where Ansible's documented behaviour is easy to get subtly wrong, each run as a
+/// playbook on local hosts (real files, real commands).
+@Suite struct AnsibleSemanticsTests {
+    let engine = EngineTests()
+
+    func facts(_ s: RunSummary, _ name: String, host: String = "h1") -> [String: Any] {
+        s.hostFacts[host]?[name] as? [String: Any] ?? [:]
+    }
+
+    @Test func taskCheckModeOverridesTheRunsMode() throws {
+        let play = """
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.dry", content: "x"}
+              check_mode: true
+              register: dry
+            - copy: {dest: "{{ base }}.real", content: "x"}
+              check_mode: false
+            - copy: {dest: "{{ base }}.mode", content: "{{ ansible_check_mode }}"}
+              check_mode: false
+            - command: touch {{ base }}.cmd
+              check_mode: true
+        """
+        let (dir, inv, file) = engine.setup(play, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.dry") == nil && dir.read("h1.cmd") == nil && dir.read("h1.real") == "x")
+        #expect(facts(s, "dry")["changed"] as? Bool == true)
+        #expect(dir.read("h1.mode") == "False")
+        try FileManager.default.removeItem(atPath: dir.path + "/h1.real")
+        let (checked, out2) = engine.run(inv, file, RunOptions(check: true))
+        #expect(checked.exitCode == 0, "\(out2.text)")
+        #expect(dir.read("h1.real") == "x" && dir.read("h1.dry") == nil)
+    }
+
+    @Test func falseWhenSkipsALoopOverAnUndefinedVariable() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - debug: {msg: "{{ item }}"}
+              with_items: ["{{ undefined_var }}"]
+              when: false
+              register: r1
+            - debug: {msg: "{{ item }}"}
+              loop: "{{ undefined_var }}"
+              when: "'x' == 'y'"
+            - copy: {dest: "{{ base }}.after", content: "x"}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(s.recap["h1"]?.skipped == 2 && dir.read("h1.after") == "x")
+        #expect(facts(s, "r1")["skipped"] as? Bool == true)
+        // A true `when` still needs the items.
+        let failing = dir.write("fail.yml", """
+        - hosts: local
+          tasks:
+            - debug: {msg: "{{ item }}"}
+              with_items: ["{{ undefined_var }}"]
+              when: true
+        """)
+        let (f, fout) = engine.run(inv, failing)
+        #expect(f.exitCode == 2 && fout.text.contains("undefined variable 'undefined_var'"), "\(fout.text)")
+    }
+
+    @Test(arguments: ["\"false\"", "\"False\"", "\"{{ 'false' }}\"", "\"{{ flag }}\"", "false", "[true, \"false\"]"])
+    func whenStringFalseSkips(when: String) throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          vars: {flag: "false"}
+          tasks:
+            - copy: {dest: "{{ base }}.x", content: "x"}
+              when: \(when)
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.recap["h1"]?.skipped == 1 && dir.read("h1.x") == nil, "\(out.text)")
+    }
+
+    @Test func retriesWithoutUntilRetryUntilNotFailedAndCountAttempts() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - shell: echo x >> {{ base }}.n; [ $(wc -l < {{ base }}.n) -ge 3 ]
+              retries: 5
+              delay: 0
+              register: third
+            - shell: echo x >> {{ base }}.never; false
+              retries: 2
+              delay: 0
+              register: never
+              ignore_errors: true
+            - shell: echo x >> {{ base }}.until; wc -l < {{ base }}.until
+              register: counted
+              until: counted.stdout | int == 2
+              retries: 4
+              delay: 0
+            - shell: echo x >> {{ base }}.once; false
+              register: once
+              ignore_errors: true
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(facts(s, "third")["attempts"] as? Int == 3 && facts(s, "third")["failed"] as? Bool == false)
+        #expect(dir.read("h1.n") == "x\nx\nx\n")
+        #expect(facts(s, "never")["attempts"] as? Int == 3 && facts(s, "never")["failed"] as? Bool == true)
+        #expect(dir.read("h1.never") == "x\nx\nx\n")
+        #expect(facts(s, "counted")["attempts"] as? Int == 2 && dir.read("h1.until") == "x\nx\n")
+        #expect(facts(s, "once")["attempts"] == nil && dir.read("h1.once") == "x\n")
+    }
+
+    @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - lineinfile: {path: "{{ base }}/a/b/l.conf", line: "x = 1", create: true}
+            - blockinfile: {path: "{{ base }}/c/d/b.conf", block: "y = 2", create: true}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1/a/b/l.conf") == "x = 1\n")
+        #expect(dir.read("h1/c/d/b.conf") == "# BEGIN ANSIBLE MANAGED BLOCK\ny = 2\n# END ANSIBLE MANAGED BLOCK\n")
+    }
+
+    @Test func fileRefusesDanglingLinksWithoutForceAndFilesThatAreDirectories() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - file: {path: "{{ base }}", state: directory}
+            - file: {src: "{{ base }}/missing", path: "{{ base }}/dangling", state: link}
+              register: refused
+              ignore_errors: true
+            - file: {src: missing, path: "{{ base }}/forced", state: link, force: true}
+            - file: {path: "{{ base }}", state: file}
+              register: isdir
+              ignore_errors: true
+            - file: {path: "{{ base }}/nothing", state: file}
+              register: absent
+              ignore_errors: true
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        let base = dir.path + "/h1"
+        #expect(facts(s, "refused")["msg"] as? String
+            == "src file does not exist, use \"force=yes\" if you really want to create the link: \(base)/missing")
+        #expect(FileManager.default.fileExists(atPath: base + "/dangling") == false)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: base + "/forced")) == "missing")
+        #expect(facts(s, "isdir")["msg"] as? String == "file (\(base)) is directory, cannot continue")
+        #expect(facts(s, "absent")["msg"] as? String == "file (\(base)/nothing) is absent, cannot continue")
+    }
+
+    @Test func copyChecksumIsSHA1OfTheContent() throws {
+        #expect(SHA1.hex(Data("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(SHA1.hex(Data()) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        #expect(SHA1.hex(Data(String(repeating: "a", count: 1000).utf8)) == "291e9a6c66994949b57ba5e650361e98fc36b1ba")
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.txt", content: "abc"}
+              register: copied
+            - copy: {dest: "{{ base }}.txt", content: "abc"}
+              register: again
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(facts(s, "copied")["checksum"] as? String == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(facts(s, "again")["checksum"] as? String == "a9993e364706816aba3e25717850c26c9cd0d89d")
+    }
+
+    @Test func handlerWithOnlyListenRuns() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.conf", content: "x"}
+              notify: config changed
+          handlers:
+            - listen: config changed
+              copy: {dest: "{{ base }}.handled", content: "y"}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && dir.read("h1.handled") == "y", "\(out.text) \(s.error ?? "")")
+        let (_, nameless) = PlaybookParserTests().error("    - command: echo\n", header: "- hosts: all\n  handlers:\n    - command: echo\n  tasks:\n")
+        #expect(nameless.contains("3:7: a handler needs a name or 'listen'"), "\(nameless)")
+    }
+
+    @Test func debugVerbosityIsAThreshold() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - debug: {msg: "only with -v", verbosity: 1}
+              register: shown
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (quiet, out) = engine.run(inv, file)
+        #expect(quiet.recap["h1"]?.skipped == 1 && !out.text.contains("only with -v"), "\(out.text)")
+        #expect(facts(quiet, "shown")["skipped_reason"] as? String == "Verbosity threshold not met.")
+        let (verbose, vout) = engine.run(inv, file, RunOptions(verbosity: 1))
+        #expect(verbose.recap["h1"]?.ok == 1 && vout.text.contains("only with -v"), "\(vout.text)")
+    }
+
+    @Test func fullyQualifiedModuleNames() throws {
+        let engine = EngineTests()
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - ansible.builtin.file: {path: "{{ base }}", state: directory}
+            - ansible.builtin.copy: {dest: "{{ base }}/a", content: "x"}
+            - ansible.legacy.command: "true"
+              changed_when: false
+            - ansible.builtin.include_tasks: inc.yml
+            - ansible.builtin.stat: {path: "{{ base }}/a"}
+              register: st
+            - ansible.builtin.assert: {that: ["st.stat.exists"]}
+            - ansible.posix.sysctl: {name: kernel.pid_max, value: "1", sysctl_file: "{{ base }}/s.conf"}
+              when: false
+            - community.postgresql.postgresql_query: {query: "select 1"}
+              when: false
+            - ansible.builtin.systemd_service: {name: ssh, state: started}
+              when: false
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        dir.write("inc.yml", "- ansible.builtin.debug: msg=included\n")
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && out.text.contains("included"), "\(out.text) \(s.error ?? "")")
+    }
+
+    @Test(arguments: [
+        ("    - community.general.frobnicate: {a: 1}\n", "3:7: unknown module 'community.general.frobnicate'"),
+        ("    - ansible.builtin.sysctl: {name: a, value: 1}\n", "3:7: unknown module 'ansible.builtin.sysctl' (did you mean 'ansible.posix.sysctl'?)"),
+        ("    - ansible.posix.copy: {dest: /x, content: a}\n", "3:7: unknown module 'ansible.posix.copy' (did you mean 'ansible.builtin.copy'?)"),
+    ])
+    func unknownQualifiedNamesAreNamed(tasks: String, expected: String) {
+        let (file, message) = PlaybookParserTests().error(tasks)
+        #expect(message == "\(file):\(expected)", "\(message)")
+    }
+}
