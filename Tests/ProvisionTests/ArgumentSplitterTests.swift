@@ -23,7 +23,9 @@ import Testing
         ("echo foo=bar chdir=/tmp creates=/x", true, ["chdir": "/tmp", "creates": "/x"], "echo foo=bar"),
         ("echo \"a  b\" 'c  d' {{ x ~ '  y' }}", true, [:], "echo \"a  b\" 'c  d' {{ x ~ '  y' }}"),
         ("echo a\necho b", true, [:], "echo a\necho b"),
-        ("echo one \\\n two", true, [:], "echo one two"),
+        ("echo one \\\n two", true, [:], "echo one  two"),
+        ("if true; then\n  echo   \"x\"\nfi", true, [:], "if true; then\n  echo   \"x\"\nfi"),
+        ("echo a chdir=/tmp   b", true, ["chdir": "/tmp"], "echo a b"),
         ("  spaced   out=1  ", false, ["out": "1"], "spaced"),
     ] as [(String, Bool, [String: String], String?)])
     func splitsLikeAnsible(text: String, command: Bool, options: [String: String], free: String?) throws {

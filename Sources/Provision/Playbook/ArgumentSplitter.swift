@@ -6,17 +6,18 @@ import Foundation
 /// opening or closing; `\` at the end of a line continues it. A word is `key=value` at its first
 /// `=` that is not escaped (`\=`) and not its first character; the value's Python escapes
 /// (`\n`, `\t`, `\\`, `\"`, `\x41`, `\u00e9`) are decoded and one pair of surrounding quotes
-/// removed. Other words are free-form text, rejoined with single spaces (newlines kept).
+/// removed. Other words are free-form text, rejoined with the whitespace that followed each
+/// (so a `shell: |` script keeps its spacing, line breaks and indentation).
 enum ArgumentSplitter {
     /// The only keys `command`/`shell` take as `k=v`; any other `a=b` word is part of the command
     /// (`shell: echo foo=bar chdir=/tmp` runs `echo foo=bar` in /tmp), as in Ansible.
     static let commandKeys: Set<String> = ["creates", "removes", "chdir", "executable", "warn", "stdin",
                                            "stdin_add_newline", "strip_empty_ends"]
 
-    /// One word as written (quotes kept) and whether a line break followed it.
+    /// One word as written (quotes kept) and the whitespace that followed it.
     struct Word: Equatable {
         var text: String
-        var lineBreakAfter = false
+        var trailing = ""
     }
 
     struct SplitError: Error, CustomStringConvertible {
@@ -32,7 +33,7 @@ enum ArgumentSplitter {
             guard let eq = separator(in: decoded) else {
                 // Only escaped `=` (or none): the word is free-form text, `\=` read as `=`.
                 let text = decoded.contains("=") ? decoded.replacingOccurrences(of: "\\=", with: "=") : word.text
-                free.append(Word(text: text, lineBreakAfter: word.lineBreakAfter))
+                free.append(Word(text: text, trailing: word.trailing))
                 continue
             }
             let key = String(decoded[..<eq])
@@ -63,9 +64,9 @@ enum ArgumentSplitter {
         var blocks: [Character] = []   // the closing brace partner of each open block: "}", "%", "#"
         let chars = Array(text)
         var i = 0
-        func finish(lineBreak: Bool) {
-            if started { words.append(Word(text: current, lineBreakAfter: lineBreak)); current = ""; started = false }
-            else if lineBreak, !words.isEmpty { words[words.count - 1].lineBreakAfter = true }
+        func finish(space: Character?) {
+            if started { words.append(Word(text: current)); current = ""; started = false }
+            if let space, !words.isEmpty { words[words.count - 1].trailing.append(space) }
         }
         while i < chars.count {
             let ch = chars[i]
@@ -96,7 +97,7 @@ enum ArgumentSplitter {
                 continue
             }
             if blocks.isEmpty && (ch == " " || ch == "\t" || ch == "\n" || ch == "\r") {
-                finish(lineBreak: ch == "\n")
+                finish(space: ch)
                 i += 1
                 continue
             }
@@ -105,15 +106,15 @@ enum ArgumentSplitter {
         if quote != nil || !blocks.isEmpty {
             throw SplitError(description: "failed at splitting arguments, either an unbalanced jinja2 block or quotes: \(text)")
         }
-        finish(lineBreak: false)
+        finish(space: nil)
         return words
     }
 
-    /// Words back into one string: a space between them, or the line break that followed.
+    /// Words back into one string, each followed by its own whitespace (a space if it had none).
     static func join(_ words: [Word]) -> String {
         var out = ""
         for (n, w) in words.enumerated() {
-            if n > 0 { out += words[n - 1].lineBreakAfter ? "\n" : " " }
+            if n > 0 { out += words[n - 1].trailing.isEmpty ? " " : words[n - 1].trailing }
             out += w.text
         }
         return out
