@@ -44,6 +44,14 @@ import Testing
         #expect(message.hasPrefix(file + ":3:13: file: failed at splitting arguments"), "\(message)")
     }
 
+    @Test func repositoryPlaybooksStillParse() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("playbooks").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: root).filter { $0.hasSuffix(".yml") }
+        #expect(!files.isEmpty)
+        for f in files { #expect(throws: Never.self) { try PlaybookParser.parse(path: root + "/" + f) } }
+    }
+
     @Test func keyValuePlaybookRunsAsAnsibleWouldRunIt() throws {
         let engine = EngineTests()
         let (dir, inv, file) = engine.setup("""
