@@ -115,6 +115,40 @@ import Testing
         #expect(facts(s, "once")["attempts"] == nil && dir.read("h1.once") == "x\n")
     }
 
+    @Test func loopKeywordsMakeItemsAsAnsibleDocumentsThem() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          vars: {nested: [[a, b], [c]], users: {bob: 1, al: 2}}
+          tasks:
+            - shell: echo {{ item }} >> {{ base }}.items
+              with_items: "{{ nested }}"
+            - shell: echo {{ item | length }} >> {{ base }}.list
+              with_list: "{{ nested }}"
+            - shell: echo {{ item.key }}={{ item.value }} >> {{ base }}.dict
+              with_dict: "{{ users }}"
+            - shell: echo {{ i }}:{{ user }} >> {{ base }}.index
+              loop: [x, y]
+              loop_control: {loop_var: user, index_var: i, label: "{{ user | upper }}"}
+            - debug: {msg: "{{ item }}"}
+              with_items: single
+              register: single
+            - debug: {msg: "{{ item }}"}
+              loop: "{{ users }}"
+              register: notalist
+              ignore_errors: true
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.items") == "a\nb\nc\n" && dir.read("h1.list") == "2\n1\n")
+        #expect(dir.read("h1.dict") == "al=2\nbob=1\n" && dir.read("h1.index") == "0:x\n1:y\n")
+        #expect(out.text.contains("(item=X)") && out.text.contains("(item=Y)"), "\(out.text)")
+        #expect((facts(s, "single")["results"] as? [[String: Any]])?.first?["item"] as? String == "single")
+        #expect(out.text.contains("Invalid data passed to 'loop', it requires a list"))
+        let (_, twice) = PlaybookParserTests().error("    - debug: {msg: x}\n      loop: [1]\n      with_items: [2]\n")
+        #expect(twice.contains("5:7: duplicate loop in task: 'loop' and 'with_items'"), "\(twice)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

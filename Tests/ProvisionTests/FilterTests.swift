@@ -29,6 +29,8 @@ import Testing
         ("{{ text | regex_findall('(k\\\\d)=(v\\\\d)') }}", #"[["k1", "v1"], ["k2", "v2"]]"#),
         ("{{ text | regex_findall('=(v\\\\d)') }}", #"["v1", "v2"]"#),
         ("{{ 'K1' | regex_findall('k1', ignorecase=true) }}", #"["K1"]"#),
+        ("{{ 'port=5432' | regex_replace('^(?P<k>\\\\w+)=(\\\\d+)$', '\\\\g<k> is \\\\2 ($)') }}", #""port is 5432 ($)""#),
+        ("{{ 'A\nb' | regex_replace('^b', 'B', multiline=true) | regex_replace('a', 'x', ignorecase=true) }}", #""x\nB""#),
         ("{{ 'abc' | hash('sha1') }}", #""a9993e364706816aba3e25717850c26c9cd0d89d""#),
         ("{{ 'abc' | hash }}", #""a9993e364706816aba3e25717850c26c9cd0d89d""#),
         ("{{ 'abc' | checksum }}", #""a9993e364706816aba3e25717850c26c9cd0d89d""#),

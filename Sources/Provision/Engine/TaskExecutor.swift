@@ -79,15 +79,15 @@ struct TaskExecutor {
             }
             throw e
         }
-        guard let items = loopValue as? [Any] else {
-            throw ProvisionError("loop must be a list, got \(Values.typeName(loopValue))")
-        }
+        let items = try task.loopStyle.items(loopValue)
         var outcome = TaskOutcome(status: .skipped)
         var results: [Any] = []
         var anyRan = false, anyChanged = false, anyFailed = false
-        for item in items {
+        for (index, item) in items.enumerated() {
             scope.locals = [task.loopVar: item]
-            let label = item is String || item is Int ? Values.string(item) : Values.json(item)
+            if let iv = task.indexVar { scope.locals[iv] = index }
+            let label = try task.loopLabel.map { Values.string(try t.render($0, location: location)) }
+                ?? (item is String || item is Int ? Values.string(item) : Values.json(item))
             if !(try t.condition(task.when, location: location)) {
                 outcome.items.append((label, .skipped, nil, nil))
                 results.append(["item": item, "skipped": true, "changed": false])

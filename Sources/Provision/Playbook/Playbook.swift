@@ -39,7 +39,13 @@ public struct TaskSpec {
     public var args: [String: Any] = [:]
     public var when: [Any] = []
     public var loop: Any?
+    /// Which keyword gave `loop`: they differ in how the value becomes items.
+    public var loopStyle = LoopStyle.loop
     public var loopVar = "item"
+    /// loop_control `index_var`: the item's 0-based position under this name.
+    public var indexVar: String?
+    /// loop_control `label`: a template shown instead of the whole item.
+    public var loopLabel: String?
     public var register: String?
     public var notify: [String] = []
     public var listen: [String] = []
@@ -86,6 +92,29 @@ public struct TaskSpec {
         for i in b.rescue.indices { b.rescue[i].updateAll(change) }
         for i in b.always.indices { b.always[i].updateAll(change) }
         block = b
+    }
+}
+
+/// The loop keywords, as Ansible documents them: `loop` needs a list; `with_items` flattens
+/// one level (and takes a single value as a list of one); `with_list` takes the list as is;
+/// `with_dict` gives `{key, value}` items.
+public enum LoopStyle: String {
+    case loop, withItems = "with_items", withList = "with_list", withDict = "with_dict"
+
+    /// The items of a rendered loop value.
+    func items(_ value: Any) throws -> [Any] {
+        switch self {
+        case .loop:
+            guard let a = value as? [Any] else {
+                throw ProvisionError("Invalid data passed to 'loop', it requires a list, got \(Values.typeName(value)) instead")
+            }
+            return a
+        case .withItems: return (value as? [Any] ?? [value]).flatMap { ($0 as? [Any]) ?? [$0] }
+        case .withList: return value as? [Any] ?? [value]
+        case .withDict:
+            guard let d = value as? [String: Any] else { throw ProvisionError("with_dict expects a mapping, got \(Values.typeName(value))") }
+            return d.keys.sorted().map { ["key": $0, "value": d[$0]!] as [String: Any] }
+        }
     }
 }
 

@@ -34,7 +34,7 @@ public struct PlaybookParser {
             guard let pairs = YAMLSource.pairs(item) else {
                 throw ProvisionError("a play must be a mapping", at: YAMLSource.location(item, file: path))
             }
-            if let imp = pairs.first(where: { $0.key == "import_playbook" }) {
+            if let imp = pairs.first(where: { ["import_playbook", "ansible.builtin.import_playbook"].contains($0.key) }) {
                 let name = try scalarString(imp.value, "import_playbook", path)
                 let sub = name.hasPrefix("/") ? name : (dir.isEmpty ? name : dir + "/" + name)
                 guard FileManager.default.fileExists(atPath: sub) else {

@@ -30,7 +30,8 @@ struct TaskParser {
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "vars", "delegate_to", "args", "become_user": try ExpressionCheck.templates(in: v)
+                case "name", "loop", "with_items", "with_list", "with_dict", "vars", "delegate_to", "args", "become_user":
+                    try ExpressionCheck.templates(in: v)
                 default: break
                 }
             } catch let e as ProvisionError {
@@ -42,15 +43,23 @@ struct TaskParser {
             case "changed_when": task.changedWhen = try condition(p)
             case "failed_when": task.failedWhen = try condition(p)
             case "until": task.until = try condition(p)
-            case "loop", "with_items":
-                guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+            case "loop", "with_items", "with_list", "with_dict":
+                guard task.loop == nil else { throw ProvisionError("duplicate loop in task: '\(task.loopStyle.rawValue)' and '\(p.key)'", at: loc(p.keyNode)) }
+                if p.key == "with_dict" {
+                    guard v is [String: Any] || v is String else { throw ProvisionError("'with_dict' must be a mapping or a template string", at: loc(p.value)) }
+                } else if p.key == "loop" || !(v is String || v is Int || v is Double || v is Bool) {
+                    guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+                }
                 task.loop = v
+                task.loopStyle = LoopStyle(rawValue: p.key) ?? .loop
             case "loop_control":
                 let lc = try parser.mapping(p.value, p.key, file)
-                for k in lc.keys where k != "loop_var" && k != "label" {
-                    throw ProvisionError("unknown loop_control option '\(k)' (loop_var, label)", at: loc(p.value))
+                for k in lc.keys where !["loop_var", "label", "index_var"].contains(k) {
+                    throw ProvisionError("unknown loop_control option '\(k)' (loop_var, index_var, label)", at: loc(p.value))
                 }
                 if let lv = lc["loop_var"] { task.loopVar = Values.string(lv) }
+                if let iv = lc["index_var"] { task.indexVar = Values.string(iv) }
+                if let l = lc["label"] { task.loopLabel = Values.string(l) }
             case "register":
                 let r = try parser.scalarString(p.value, p.key, file)
                 guard r.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {

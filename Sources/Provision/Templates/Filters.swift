@@ -56,10 +56,10 @@ enum Filters {
             guard let d = Data(base64Encoded: Values.string(v)) else { throw ProvisionError("b64decode: not base64") }
             return String(decoding: d, as: UTF8.self)
         case "regex_replace":
-            let re = try regex(str(0))
+            let re = try PythonRegex.compile(str(0), options: regexOptions(named))
             let s = Values.string(v)
-            let template = str(1).replacingOccurrences(of: #"\\(\d)"#, with: "\\$$1", options: .regularExpression)
-            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s),
+                                               withTemplate: PythonRegex.template(str(1), groups: PythonRegex.groupNumbers(str(0))))
         case "regex_search":
             let s = Values.string(v)
             guard let m = try regex(str(0)).firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
@@ -154,10 +154,7 @@ enum Filters {
             return Values.truthy(v) ? arg(0) ?? NSNull() : arg(1) ?? NSNull()
         case "regex_findall":
             let s = Values.string(v) as NSString
-            var options: NSRegularExpression.Options = []
-            if Values.truthy(named["ignorecase"]) { options.insert(.caseInsensitive) }
-            if Values.truthy(named["multiline"]) { options.insert(.anchorsMatchLines) }
-            let re = try PythonRegex.compile(str(0), options: options)
+            let re = try PythonRegex.compile(str(0), options: regexOptions(named))
             // Python's findall: the whole match, the one group, or a list of the groups.
             return re.matches(in: s as String, range: NSRange(location: 0, length: s.length)).map { m -> Any in
                 func group(_ i: Int) -> String { m.range(at: i).location == NSNotFound ? "" : s.substring(with: m.range(at: i)) }
@@ -169,6 +166,14 @@ enum Filters {
             }
         default: throw ProvisionError("unknown filter '\(name)'")
         }
+    }
+
+    /// The `ignorecase=` / `multiline=` arguments of the regex filters.
+    private static func regexOptions(_ named: [String: Any]) -> NSRegularExpression.Options {
+        var options: NSRegularExpression.Options = []
+        if Values.truthy(named["ignorecase"]) { options.insert(.caseInsensitive) }
+        if Values.truthy(named["multiline"]) { options.insert(.anchorsMatchLines) }
+        return options
     }
 
     private static func str0(_ args: [Any]) -> String { args.first.map { Values.string($0) } ?? "" }
