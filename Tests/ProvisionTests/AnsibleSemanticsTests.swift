@@ -149,6 +149,25 @@ import Testing
         #expect(twice.contains("5:7: duplicate loop in task: 'loop' and 'with_items'"), "\(twice)")
     }
 
+    @Test func environmentReachesCommandsFromPlayBlockAndTask() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          environment: {GREETING: hello, WHO: play}
+          tasks:
+            - shell: echo "$GREETING $WHO $EXTRA" > {{ base }}.env
+              environment: {WHO: "{{ inventory_hostname }}", EXTRA: "a b'c"}
+            - block:
+                - shell: echo "$GREETING $WHO" > {{ base }}.block
+              environment: {WHO: block}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.env") == "hello h1 a b'c\n" && dir.read("h1.block") == "hello block\n")
+        let (_, bad) = PlaybookParserTests().error("    - command: env\n      environment: {\"A-B\": 1}\n")
+        #expect(bad.contains("4:20: 'environment': 'A-B' is not a shell variable name"), "\(bad)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -144,9 +144,11 @@ struct TaskExecutor {
             }
             let (transport, lock) = module.needsConnection ? try connection() : (ControllerOnlyTransport(hostName: host.name), NSLock())
             let useBecome = become.enabled && become.user != host.remoteUser
+            var environment: [String: String] = [:]
+            for (k, v) in task.environment { environment[k] = Values.string(try t.renderDeep(v, location: location)) }
             let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
-                                    connectedAsRoot: host.remoteUser == "root")
+                                    connectedAsRoot: host.remoteUser == "root", environment: environment)
             lock.lock()
             let result: ModuleResult
             do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }

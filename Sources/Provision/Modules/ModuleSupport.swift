@@ -144,17 +144,22 @@ public final class ModuleContext {
     /// True when the connection is already root: become then uses `runuser` (util-linux, on
     /// every Debian) instead of sudo, which minimal images do not have.
     public let connectedAsRoot: Bool
+    /// The task's `environment:` (play < block < task), exported before every command it runs.
+    public let environment: [String: String]
 
     public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
-                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false) {
+                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false,
+                environment: [String: String] = [:]) {
         self.host = host; self.transport = transport; self.check = check; self.diff = diff
         self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
-        self.connectedAsRoot = connectedAsRoot
+        self.connectedAsRoot = connectedAsRoot; self.environment = environment
     }
 
     /// The command as sent: `sudo -n -H -u USER sh -c '…'` under become (`runuser -u USER --
-    /// sh -c '…'` when connected as root), unchanged otherwise.
+    /// sh -c '…'` when connected as root), unchanged otherwise; `environment` exported first.
     public func wrap(_ command: String) -> String {
+        let exports = environment.keys.sorted().map { "export \($0)=\(Values.shellQuote(environment[$0]!)); " }.joined()
+        let command = exports + command
         guard let user = becomeUser else { return command }
         if connectedAsRoot { return "runuser -u \(Values.shellQuote(user)) -- sh -c \(Values.shellQuote(command))" }
         return "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"

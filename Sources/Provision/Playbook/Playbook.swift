@@ -25,6 +25,8 @@ public struct Play {
     public var become = false
     public var becomeUser: String?
     public var tags: [String] = []
+    /// `environment:` for every task of the play (a block's or task's own wins per variable).
+    public var environment: [String: Any] = [:]
     public var tasks: [TaskSpec] = []
     public var handlers: [TaskSpec] = []
     /// Directory of the file the play came from (relative paths of vars_files, src, templates).
@@ -71,6 +73,8 @@ public struct TaskSpec {
     public var become: Bool?
     public var becomeUser: String?
     public var vars: [String: Any] = [:]
+    /// Environment variables exported for the module's commands (templates rendered per host).
+    public var environment: [String: Any] = [:]
     public var location: SourceLocation
     /// Set (with module "block") for a `block` that has `rescue` or `always`; a plain block is
     /// flattened into its tasks when parsed.

@@ -71,6 +71,7 @@ public struct PlaybookParser {
             case "become": play.become = try boolean(p.value, p.key, file)
             case "become_user": play.becomeUser = try scalarString(p.value, p.key, file)
             case "tags": play.tags = try stringList(p.value, "tags", file)
+            case "environment": play.environment = try environment(p.value, file)
             case "tasks": main = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "pre_tasks": pre = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "post_tasks": post = try parseTasks(p.value, file: file, dir: dir, handlers: false)
@@ -86,6 +87,9 @@ public struct PlaybookParser {
         play.tasks = pre + main + post
         let playTags = play.tags
         for i in play.tasks.indices { play.tasks[i].updateAll { $0.tags += playTags } }
+        let playEnvironment = play.environment
+        for i in play.tasks.indices { play.tasks[i].updateAll { $0.environment = playEnvironment.merging($0.environment) { _, n in n } } }
+        for i in play.handlers.indices { play.handlers[i].updateAll { $0.environment = playEnvironment.merging($0.environment) { _, n in n } } }
         // Like Ansible: notifying a handler the play does not have is an error before the run.
         let handlerNames = Set(play.handlers.flatMap { [$0.name ?? ""] + $0.listen })
         for t in (play.tasks + play.handlers).flatMap(\.flattened) {
@@ -125,6 +129,20 @@ public struct PlaybookParser {
             throw ProvisionError("'\(key)' must be a mapping", at: YAMLSource.location(node, file: file))
         }
         return d
+    }
+
+    /// `environment:`: a mapping of shell variable names to scalar values (or templates).
+    func environment(_ node: Node, _ file: String) throws -> [String: Any] {
+        let env = try mapping(node, "environment", file)
+        for (k, v) in env.sorted(by: { $0.key < $1.key }) {
+            guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw ProvisionError("'environment': '\(k)' is not a shell variable name", at: YAMLSource.location(node, file: file))
+            }
+            guard !(v is [Any]) && !(v is [String: Any]) else {
+                throw ProvisionError("'environment': '\(k)' must be a scalar, got \(Values.typeName(v))", at: YAMLSource.location(node, file: file))
+            }
+        }
+        return env
     }
 
     func stringList(_ node: Node, _ key: String, _ file: String) throws -> [String] {

@@ -30,7 +30,7 @@ struct TaskParser {
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "with_list", "with_dict", "vars", "delegate_to", "args", "become_user":
+                case "name", "loop", "with_items", "with_list", "with_dict", "vars", "delegate_to", "args", "become_user", "environment":
                     try ExpressionCheck.templates(in: v)
                 default: break
                 }
@@ -86,6 +86,7 @@ struct TaskParser {
                 guard let d = Values.number(v), d >= 0 else { throw ProvisionError("'delay' must be a non-negative number", at: loc(p.value)) }
                 task.delay = d
             case "vars": task.vars = try parser.mapping(p.value, p.key, file)
+            case "environment": task.environment = try parser.environment(p.value, file)
             case "args": extraArgs = try parser.mapping(p.value, p.key, file)
             case "include_tasks", "import_tasks":
                 let name = Values.string((v as? [String: Any])?["file"] ?? v)
@@ -164,6 +165,7 @@ struct TaskParser {
         t.when = outer.when + t.when
         t.tags += outer.tags
         t.vars = outer.vars.merging(t.vars) { _, n in n }
+        t.environment = outer.environment.merging(t.environment) { _, n in n }
         if t.become == nil { t.become = outer.become }
         if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
         if outer.ignoreErrors { t.ignoreErrors = true }
