@@ -168,6 +168,35 @@ import Testing
         #expect(bad.contains("4:20: 'environment': 'A-B' is not a shell variable name"), "\(bad)")
     }
 
+    @Test func actionAndLocalActionForms() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - action: shell echo {{ inventory_hostname }} > {{ base }}.action
+            - local_action: copy dest={{ base }}.local content=x
+              register: local
+            - action:
+                module: ansible.builtin.copy
+                dest: "{{ base }}.mapped"
+                content: y
+            - local_action:
+                module: command
+                cmd: touch {{ base }}.cmd
+                creates: "{{ base }}.cmd"
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text) \(s.error ?? "")")
+        #expect(dir.read("h1.action") == "h1\n" && dir.read("h1.local") == "x" && dir.read("h1.mapped") == "y" && dir.read("h1.cmd") == "")
+        let parsed = try PlaybookParser.parse(path: file).plays[0].tasks
+        #expect(parsed.map(\.module) == ["shell", "copy", "copy", "command"])
+        #expect(parsed.map(\.delegateTo) == [nil, "localhost", nil, "localhost"])
+        let (_, bad) = PlaybookParserTests().error("    - action: frob x=1\n")
+        #expect(bad.contains("3:15: action: unknown module 'frob'"), "\(bad)")
+        let (_, two) = PlaybookParserTests().error("    - action: shell echo\n      copy: {dest: /x, content: a}\n")
+        #expect(two.contains("4:7: task has two modules, 'shell' and 'copy'"), "\(two)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -14,7 +14,7 @@ struct TaskParser {
     func parse(_ node: Node) throws -> [TaskSpec] {
         guard let pairs = YAMLSource.pairs(node) else { throw ProvisionError("a task must be a mapping", at: loc(node)) }
         var task = TaskSpec(module: "", location: loc(node))
-        var moduleKey: (name: String, keyNode: Node, value: Node)?
+        var moduleKey: (name: String, keyNode: Node, value: Node, action: ActionForm?)?
         var include: (file: String, at: SourceLocation)?
         var block: [TaskSpec]?
         var rescue: [TaskSpec] = [], always: [TaskSpec] = []
@@ -93,6 +93,15 @@ struct TaskParser {
                 include = (name, loc(p.value))
             case "block":
                 block = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
+            case "action", "local_action":
+                // The older form: `action: copy src=a dest=b` or `action: {module: copy, src: a}`;
+                // `local_action` runs it on the controller (delegate_to: localhost).
+                let form = try actionForm(p)
+                if let first = moduleKey {
+                    throw ProvisionError("task has two modules, '\(first.name)' and '\(form.module)'", at: loc(p.keyNode))
+                }
+                moduleKey = (form.module, p.keyNode, p.value, form)
+                if p.key == "local_action" { task.delegateTo = "localhost" }
             case "rescue", "always":
                 if handler { throw ProvisionError("'\(p.key)' is not supported in handlers", at: loc(p.keyNode)) }
                 let list = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
@@ -109,7 +118,7 @@ struct TaskParser {
                 if let first = moduleKey {
                     throw ProvisionError("task has two modules, '\(first.name)' and '\(p.key)'", at: loc(p.keyNode))
                 }
-                moduleKey = (name, p.keyNode, p.value)
+                moduleKey = (name, p.keyNode, p.value, nil)
             }
         }
         if let include {
@@ -134,13 +143,39 @@ struct TaskParser {
         }
         guard let m = moduleKey else { throw ProvisionError("task has no module", at: task.location) }
         task.module = m.name
-        task.args = try arguments(m.name, m.keyNode, m.value)
+        task.args = try arguments(m.name, m.keyNode, m.value, action: m.action)
         for (k, v) in extraArgs { task.args[k] = v }
         // A handler reached only through `listen` may go without a name, as in Ansible.
         if handler && task.name == nil && task.listen.isEmpty {
             throw ProvisionError("a handler needs a name or 'listen'", at: task.location)
         }
         return [task]
+    }
+
+    /// What `action:` / `local_action:` name: the module, and its `k=v` text when written as one string.
+    struct ActionForm {
+        var module: String
+        var text: String?
+    }
+
+    func actionForm(_ p: (key: String, keyNode: Node, value: Node)) throws -> ActionForm {
+        let written: String, text: String?
+        switch p.value {
+        case .scalar:
+            let s = YAMLSource.value(p.value) as? String ?? ""
+            let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+            let end = trimmed.firstIndex(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) ?? trimmed.endIndex
+            written = String(trimmed[..<end])
+            text = String(trimmed[end...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        case .mapping:
+            written = Values.string(YAMLSource.pairs(p.value)?.first { $0.key == "module" }.map { YAMLSource.value($0.value) } ?? "")
+            text = nil
+        default:
+            throw ProvisionError("'\(p.key)' must be 'module key=value…' or a mapping with 'module'", at: loc(p.value))
+        }
+        guard !written.isEmpty else { throw ProvisionError("'\(p.key)' names no module", at: loc(p.value)) }
+        guard let name = ModuleRegistry.resolve(written) else { throw ProvisionError("\(p.key): unknown module '\(written)'", at: loc(p.value)) }
+        return ActionForm(module: name, text: text)
     }
 
     /// `when`-style values: a string expression, a bool, or a list of expressions.
@@ -174,20 +209,22 @@ struct TaskParser {
     }
 
     /// Module arguments from a mapping or a `k=v` string, validated against the module's options.
-    func arguments(_ name: String, _ keyNode: Node, _ node: Node) throws -> [String: Any] {
+    func arguments(_ name: String, _ keyNode: Node, _ node: Node, action: ActionForm? = nil) throws -> [String: Any] {
         let module = ModuleRegistry.module(named: name)!
         var args: [String: Any] = [:]
         var positions: [String: SourceLocation] = [:]
         switch node {
         case .mapping:
-            for p in YAMLSource.pairs(node)! {
+            for p in YAMLSource.pairs(node)! where !(action != nil && p.key == "module") {
                 args[p.key] = YAMLSource.value(p.value)
                 positions[p.key] = loc(p.keyNode)
             }
         case .scalar where node.null != nil && (node.scalar?.style == .plain):
             break
+        case .scalar where action?.text?.isEmpty == true:
+            break
         case .scalar:
-            let text = node.scalar!.string
+            let text = action?.text ?? node.scalar!.string
             args = try Self.keyValues(text, module: module, at: loc(node))
             for k in args.keys { positions[k] = loc(node) }
         default:
