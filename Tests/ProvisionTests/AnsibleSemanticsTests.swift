@@ -197,6 +197,28 @@ import Testing
         #expect(two.contains("4:7: task has two modules, 'shell' and 'copy'"), "\(two)")
     }
 
+    @Test func yaml11BooleansAndOctalModesReadAsAnsibleReadsThem() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          gather_facts: no
+          tasks:
+            - file: {path: "{{ base }}", state: directory, mode: 0750}
+              become: no
+            - command: "false"
+              ignore_errors: yes
+            - copy: {dest: "{{ base }}/f", content: x, mode: 0640, force: yes}
+              check_mode: no
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text) \(s.error ?? "")")
+        var st = stat()
+        stat(dir.path + "/h1", &st)
+        #expect(st.st_mode & 0o7777 == 0o750)
+        stat(dir.path + "/h1/f", &st)
+        #expect(st.st_mode & 0o7777 == 0o640)
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local
