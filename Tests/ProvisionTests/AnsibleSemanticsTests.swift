@@ -219,6 +219,39 @@ import Testing
         #expect(st.st_mode & 0o7777 == 0o640)
     }
 
+    @Test func metaEndHostAndEndPlayLeaveThePlayWithoutFailing() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.a", content: x}
+              notify: h
+            - meta: end_host
+              when: inventory_hostname == 'h1'
+            - copy: {dest: "{{ base }}.b", content: x}
+          handlers:
+            - name: h
+              copy: {dest: "{{ base }}.handled", content: x}
+        - hosts: local
+          serial: 1
+          tasks:
+            - copy: {dest: "{{ base }}.play2", content: x}
+            - meta: end_play
+            - copy: {dest: "{{ base }}.never", content: x}
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.play3", content: x}
+        """)
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.failedHosts.isEmpty, "\(out.text)")
+        #expect(dir.read("h1.a") == "x" && dir.read("h1.b") == nil && dir.read("h1.handled") == nil)
+        #expect(dir.read("h2.a") == "x" && dir.read("h2.b") == "x" && dir.read("h2.handled") == "x")
+        // serial: 1 — end_play in the first batch (h1) keeps the second batch (h2) from starting.
+        #expect(dir.read("h1.play2") == "x" && dir.read("h2.play2") == nil)
+        #expect(dir.read("h1.never") == nil && dir.read("h2.never") == nil)
+        #expect(dir.read("h1.play3") == "x" && dir.read("h2.play3") == "x")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

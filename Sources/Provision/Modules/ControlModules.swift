@@ -57,11 +57,12 @@ public struct FailModule: ProvisionModule {
     }
 }
 
-/// `meta`: `flush_handlers` (run notified handlers now) or `noop`; the engine acts on it.
+/// `meta`: `flush_handlers` (run notified handlers now), `end_host` / `end_batch` /
+/// `end_play` (leave the play without failing), or `noop`; the engine acts on it.
 public struct MetaModule: ProvisionModule {
     public static let needsConnection = false
     public static let name = "meta"
-    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop"], aliases: ["_raw_params"])]
+    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop", "end_host", "end_batch", "end_play"], aliases: ["_raw_params"])]
     public static let freeFormOption: String? = "action"
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult { ModuleResult() }
 }
