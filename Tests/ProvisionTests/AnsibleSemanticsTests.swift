@@ -252,6 +252,26 @@ import Testing
         #expect(dir.read("h1.play3") == "x" && dir.read("h2.play3") == "x")
     }
 
+    @Test func throttleBecomeMethodCollectionsAndUnappliedConnectionKeywords() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          collections: [community.general]
+          become_method: sudo
+          connection: ssh
+          tasks:
+            - shell: mkdir {{ base | dirname }}/lock && sleep 0.3 && rmdir {{ base | dirname }}/lock
+              throttle: 1
+        """)
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.recap["h1"]?.changed == 1 && s.recap["h2"]?.changed == 1, "\(out.text)")
+        #expect(out.text.contains("'connection: ssh' is not applied to h1, which connects by local"), "\(out.text)")
+        let (_, su) = PlaybookParserTests().error("    - command: id\n      become_method: su\n")
+        #expect(su.contains("4:22: become_method 'su' is not supported (sudo)"), "\(su)")
+        let (_, zero) = PlaybookParserTests().error("    - command: id\n      throttle: 0\n")
+        #expect(zero.contains("4:17: 'throttle' must be a positive integer"), "\(zero)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -110,6 +110,7 @@ public final class PlaybookRunner {
         playVars["playbook_dir"] = play.directory
         playVars["ansible_check_mode"] = options.check
         let playHosts = names.map(state)
+        warnUnapplied(play, playHosts)
         for h in playHosts { h.ended = false }
         playEnded = false
         for batch in batches(playHosts, play.serial) {
@@ -153,6 +154,20 @@ public final class PlaybookRunner {
             if !runTask(task, &context, &active) { return false }
         }
         return true
+    }
+
+    /// A play's `remote_user` / `connection` do not change a host's connection (one per host for
+    /// the whole run, from its inventory variables): say so where they would differ.
+    private func warnUnapplied(_ play: Play, _ hosts: [HostState]) {
+        for h in hosts {
+            let connection = Values.string(h.inventoryVars["ansible_connection"] ?? "ssh")
+            if let c = play.connection, c != connection {
+                output.emit(.warning("play '\(play.name)': 'connection: \(c)' is not applied to \(h.name), which connects by \(connection) (set ansible_connection in the inventory)"))
+            }
+            if let u = play.remoteUser, h.inventoryVars["ansible_user"] == nil, connection != "local", u != h.remoteUser {
+                output.emit(.warning("play '\(play.name)': 'remote_user: \(u)' is not applied to \(h.name), which connects as \(h.remoteUser) (set ansible_user in the inventory)"))
+            }
+        }
     }
 
     /// Set by `meta: end_play`: later batches of the play do not start.
@@ -280,7 +295,7 @@ public final class PlaybookRunner {
         let scopes = context.scopes
         var outcomes: [String: TaskOutcome] = [:]
         let lock = NSLock()
-        parallel(targets, title: title) { host in
+        parallel(targets, title: title, at: task.throttle.map { min($0, options.forks) } ?? options.forks) { host in
             let scope = scopes[host.name]!
             let executor = TaskExecutor(task: task, host: host, scope: scope, options: self.options,
                                         become: (task.become ?? play.become, task.becomeUser ?? play.becomeUser ?? "root"),
@@ -389,8 +404,8 @@ public final class PlaybookRunner {
 
     /// Runs `body` for every host on its own worker thread, at most `forks` at once, and prints
     /// a progress line when the task runs long.
-    private func parallel(_ targets: [HostState], title: String, _ body: @escaping (HostState) -> Void) {
-        let slots = DispatchSemaphore(value: options.forks)
+    private func parallel(_ targets: [HostState], title: String, at most: Int, _ body: @escaping (HostState) -> Void) {
+        let slots = DispatchSemaphore(value: max(1, most))
         let group = DispatchGroup()
         final class Pending { let lock = NSLock(); var names: Set<String> = [] }
         let pending = Pending()

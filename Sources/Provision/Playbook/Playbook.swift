@@ -24,6 +24,9 @@ public struct Play {
     public var gatherFacts = false
     public var become = false
     public var becomeUser: String?
+    /// `remote_user` / `connection` as written; the engine warns where they are not applied.
+    public var remoteUser: String?
+    public var connection: String?
     public var tags: [String] = []
     /// `environment:` for every task of the play (a block's or task's own wins per variable).
     public var environment: [String: Any] = [:]
@@ -67,6 +70,8 @@ public struct TaskSpec {
     public var retriesTemplate: String?
     public var delayTemplate: String?
     public var noLog = false
+    /// At most this many hosts run the task at once (below --forks).
+    public var throttle: Int?
     /// `check_mode: false` runs the task for real even under --check (read-only commands);
     /// `check_mode: true` runs it in check mode even without --check.
     public var checkMode: Bool?

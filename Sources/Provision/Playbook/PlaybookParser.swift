@@ -8,10 +8,10 @@ import Yams
 public struct PlaybookParser {
     static let playKeys: Set<String> = ["name", "hosts", "vars", "vars_files", "serial", "max_fail_percentage",
         "any_errors_fatal", "gather_facts", "become", "become_user", "tasks", "pre_tasks", "post_tasks", "handlers",
-        "tags", "remote_user", "strategy", "environment", "connection"]
+        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method"]
     static let taskKeys: Set<String> = ["name", "when", "loop", "with_items", "loop_control", "register", "notify",
         "changed_when", "failed_when", "ignore_errors", "tags", "run_once", "delegate_to", "until", "retries", "delay",
-        "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args"]
+        "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args", "become_method", "throttle"]
 
     public init() {}
 
@@ -70,6 +70,9 @@ public struct PlaybookParser {
             case "gather_facts": play.gatherFacts = try boolean(p.value, p.key, file)
             case "become": play.become = try boolean(p.value, p.key, file)
             case "become_user": play.becomeUser = try scalarString(p.value, p.key, file)
+            case "become_method": try becomeMethod(p.value, file)
+            case "remote_user": play.remoteUser = try scalarString(p.value, p.key, file)
+            case "connection": play.connection = try scalarString(p.value, p.key, file)
             case "tags": play.tags = try stringList(p.value, "tags", file)
             case "environment": play.environment = try environment(p.value, file)
             case "tasks": main = try parseTasks(p.value, file: file, dir: dir, handlers: false)
@@ -129,6 +132,15 @@ public struct PlaybookParser {
             throw ProvisionError("'\(key)' must be a mapping", at: YAMLSource.location(node, file: file))
         }
         return d
+    }
+
+    /// Become goes through sudo (runuser when connected as root): `become_method: sudo` is
+    /// accepted, anything else refused before the run.
+    func becomeMethod(_ node: Node, _ file: String) throws {
+        let m = try scalarString(node, "become_method", file)
+        guard m == "sudo" || m.contains("{{") else {
+            throw ProvisionError("become_method '\(m)' is not supported (sudo)", at: YAMLSource.location(node, file: file))
+        }
     }
 
     /// `environment:`: a mapping of shell variable names to scalar values (or templates).

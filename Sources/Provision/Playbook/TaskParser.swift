@@ -75,6 +75,10 @@ struct TaskParser {
             case "check_mode": task.checkMode = try parser.boolean(p.value, p.key, file)
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
+            case "become_method": try parser.becomeMethod(p.value, file)
+            case "throttle":
+                guard let n = v as? Int, n > 0 else { throw ProvisionError("'throttle' must be a positive integer", at: loc(p.value)) }
+                task.throttle = n
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
             case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String; task.retriesGiven = true
             case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
@@ -203,6 +207,7 @@ struct TaskParser {
         t.environment = outer.environment.merging(t.environment) { _, n in n }
         if t.become == nil { t.become = outer.become }
         if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
+        if t.throttle == nil { t.throttle = outer.throttle }
         if outer.ignoreErrors { t.ignoreErrors = true }
         if outer.noLog { t.noLog = true }
         t.notify += outer.notify
