@@ -21,6 +21,10 @@ import Testing
               register: nosum
             - stat: path={{ base }}/missing
               register: missing
+            - stat: {path: "{{ base }}/dangling", follow: true}
+              register: dangling_followed
+            - stat: {path: "{{ base }}/dangling"}
+              register: dangling
             - assert:
                 that:
                   - f.stat.exists and f.stat.isreg and not f.stat.isdir
@@ -33,6 +37,7 @@ import Testing
         dir.write("h1/f", "abc")
         chmod(base + "/f", 0o640)
         try FileManager.default.createSymbolicLink(atPath: base + "/l", withDestinationPath: "f")
+        try FileManager.default.createSymbolicLink(atPath: base + "/dangling", withDestinationPath: "nowhere")
         let (s, out) = engine.run(inv, file, RunOptions(check: true))
         #expect(s.exitCode == 0 && s.changedTotal == 0, "\(out.text)")
         func stat(_ name: String) -> [String: Any] { (s.hostFacts["h1"]?[name] as? [String: Any])?["stat"] as? [String: Any] ?? [:] }
@@ -51,5 +56,7 @@ import Testing
         #expect(stat("followed")["checksum"] as? String == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(stat("nosum")["checksum"] == nil)
         #expect(stat("missing").count == 1 && stat("missing")["exists"] as? Bool == false)
+        #expect(stat("dangling_followed")["exists"] as? Bool == false)
+        #expect(stat("dangling")["islnk"] as? Bool == true && stat("dangling")["lnk_target"] as? String == "nowhere")
     }
 }

@@ -21,7 +21,9 @@ public struct StatModule: ProvisionModule {
         let p = q(path)
         let sum = try args.bool("get_checksum", default: true)
             ? "if [ -f \(p) ] && [ -r \(p) ]; then \(algorithm)sum -- \(p) | cut -d' ' -f1; else echo; fi" : "echo"
-        let script = "if [ -L \(p) ] || [ -e \(p) ]; then stat \(follow ? "-L " : "")-c '%f|%s|%u|%g|%U|%G|%Y|%X|%Z|%i|%d|%h' -- \(p) && "
+        // With follow, a dangling link does not exist (as os.stat sees it).
+        let exists = follow ? "[ -e \(p) ]" : "[ -L \(p) ] || [ -e \(p) ]"
+        let script = "if \(exists); then stat \(follow ? "-L " : "")-c '%f|%s|%u|%g|%U|%G|%Y|%X|%Z|%i|%d|%h' -- \(p) && "
             + "{ readlink -- \(p) || echo; readlink -f -- \(p) || echo; \(sum); "
             + "for t in r w x; do [ -$t \(p) ] && printf 1 || printf 0; done; echo; }; else echo __MISSING__; fi"
         let r = try ctx.sh(script)
