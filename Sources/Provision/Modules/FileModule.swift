@@ -17,7 +17,7 @@ public struct FileModule: ProvisionModule {
         let f = try FileFacts.gather(ctx, path)
         let state = try args.choice("state", ["file", "directory", "absent", "link", "touch"],
                                     default: f.exists ? (f.type == "directory" ? "directory" : f.type == "link" ? "link" : "file") : "file")
-        let mode = try args.mode("mode"), owner = args.optionalString("owner"), group = args.optionalString("group")
+        let modeSpec = try args.mode("mode"), owner = args.optionalString("owner"), group = args.optionalString("group")
         var steps: [String] = []
         var before = ["state": f.exists ? f.type : "absent"], after = before
         let p = q(path)
@@ -53,6 +53,7 @@ public struct FileModule: ProvisionModule {
         default: break
         }
         let fresh = !f.exists
+        let mode = modeSpec?.resolve(current: fresh ? nil : f.mode, directory: state == "directory")
         if let mode, fresh || f.mode != mode {
             steps.append("chmod \(String(mode, radix: 8)) -- \(p)")
             before["mode"] = fresh ? "" : f.modeString; after["mode"] = String(format: "%04o", mode)
@@ -60,6 +61,7 @@ public struct FileModule: ProvisionModule {
         if let owner, owner != f.owner { steps.append("chown \(q(owner)) -- \(p)"); before["owner"] = f.owner; after["owner"] = owner }
         if let group, group != f.group { steps.append("chgrp \(q(group)) -- \(p)"); before["group"] = f.group; after["group"] = group }
         if state == "directory", f.exists, try args.bool("recurse"), owner != nil || group != nil || mode != nil {
+            if case .symbolic = modeSpec { return .fail("recurse with a symbolic mode is not supported; give an octal mode") }
             try recurse(ctx, path, owner: owner, group: group, mode: mode, steps: &steps, after: &after)
         }
         return try finish(ctx, path, steps, before, after)

@@ -45,7 +45,7 @@ struct FileFacts {
 /// and a chown/chmod only when something differs. --check reports, --diff shows content.
 /// `createParents` (lineinfile/blockinfile `create: true`) makes missing parent directories.
 enum FileWriter {
-    static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode: UInt32?, owner: String?, group: String?,
+    static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode modeSpec: FileMode?, owner: String?, group: String?,
                        facts known: FileFacts? = nil, checksum: String? = nil, createParents: Bool = false) throws -> ModuleResult {
         let facts = try known ?? FileFacts.gather(ctx, path)
         if facts.exists && facts.type == "directory" {
@@ -53,6 +53,7 @@ enum FileWriter {
         }
         let wantSum = checksum ?? SHA256.hex(data)
         let contentChanged = !facts.exists || facts.sha256 != wantSum
+        let mode = modeSpec?.resolve(current: facts.exists ? facts.mode : nil, directory: false)
         let finalMode = mode ?? (facts.exists ? facts.mode : 0o644)
         var result = ModuleResult()
         // Ansible reports sha1 as `checksum`; sha256 stays the engine's own comparison.

@@ -118,13 +118,13 @@ public struct ModuleArgs {
         guard allowed.contains(v) else { throw err(key, "must be one of \(allowed.joined(separator: ", ")), got '\(v)'") }
         return v
     }
-    /// A file mode: "0644", "644", "u=rw,g=r" is not supported; an Int is taken as already
-    /// numeric (YAML 0644 parses to 420, as in Ansible).
-    public func mode(_ key: String) throws -> UInt32? {
+    /// A file mode: "0644", "644", symbolic "u=rw,g=r,o=r"; an Int is taken as already numeric
+    /// (YAML 0644 parses to 420, as in Ansible).
+    public func mode(_ key: String) throws -> FileMode? {
         guard let v = values[key], !(v is NSNull) else { return nil }
-        if let i = v as? Int { return UInt32(i) }
-        let s = Values.string(v)
-        guard let m = UInt32(s, radix: 8), m <= 0o7777 else { throw err(key, "must be an octal mode like '0644', got '\(s)'") }
+        guard let m = FileMode.parse(v) else {
+            throw err(key, "must be an octal mode like '0644' or a symbolic one like 'u=rw,g=r,o=r', got '\(Values.string(v))'")
+        }
         return m
     }
 }
