@@ -272,6 +272,28 @@ import Testing
         #expect(zero.contains("4:17: 'throttle' must be a positive integer"), "\(zero)")
     }
 
+    @Test func tildeInPathOptionsIsTheUsersHome() throws {
+        let name = ".provision-test-" + UUID().uuidString.prefix(8)
+        let home = String(cString: getpwuid(getuid())!.pointee.pw_dir)
+        defer { try? FileManager.default.removeItem(atPath: home + "/" + name) }
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - file: path=~/\(name) state=directory
+            - copy: {dest: "~/\(name)/f", content: x}
+            - stat: {path: "~"}
+              register: home
+            - command: touch made chdir=~/\(name) creates=~/\(name)/made
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(FileManager.default.contents(atPath: home + "/" + name + "/f") == Data("x".utf8))
+        #expect(FileManager.default.fileExists(atPath: home + "/" + name + "/made"))
+        #expect((facts(s, "home")["stat"] as? [String: Any])?["path"] as? String == home)
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/~"))
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -151,7 +151,10 @@ struct TaskExecutor {
                                     connectedAsRoot: host.remoteUser == "root", environment: environment)
             lock.lock()
             let result: ModuleResult
-            do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }
+            do {
+                for k in module.pathOptions.sorted() { if let p = args[k] as? String { args[k] = try ctx.expandHome(p) } }
+                result = try module.run(ModuleArgs(args, module: task.module), ctx)
+            } catch { lock.unlock(); throw error }
             lock.unlock()
             var registered = result.data
             registered["changed"] = result.changed

@@ -5,6 +5,7 @@ import Foundation
 /// missing file and is otherwise unchanged (so re-runs stay at changed=0).
 public struct FileModule: ProvisionModule {
     public static let name = "file"
+    public static let pathOptions: Set<String> = ["path", "dest", "name", "src"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]),
         OptionSpec("state", choices: ["file", "directory", "absent", "link", "touch"]),

@@ -4,6 +4,7 @@ import Foundation
 /// after/before a match, at EOF or BOF) or absent. Reads facts and content in one round trip.
 public struct LineInFileModule: ProvisionModule {
     public static let name = "lineinfile"
+    public static let pathOptions: Set<String> = ["path", "dest", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("line", .any, aliases: ["value"]),
         OptionSpec("regexp", aliases: ["regex"]), OptionSpec("state", choices: ["present", "absent"]),
@@ -60,6 +61,7 @@ public struct LineInFileModule: ProvisionModule {
 /// inserted, replaced or removed as a whole.
 public struct BlockInFileModule: ProvisionModule {
     public static let name = "blockinfile"
+    public static let pathOptions: Set<String> = ["path", "dest", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("block", .any, aliases: ["content"]),
         OptionSpec("marker"), OptionSpec("marker_begin"), OptionSpec("marker_end"),

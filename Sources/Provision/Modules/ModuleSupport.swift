@@ -23,6 +23,8 @@ public protocol ProvisionModule {
     static var rawOptions: Set<String> { get }
     /// The `k=v` string form's leftover words become this option (command/shell: `cmd`).
     static var freeFormOption: String? { get }
+    /// Options that are paths on the host: a leading `~` is that user's home, as in Ansible.
+    static var pathOptions: Set<String> { get }
     /// False for modules that only evaluate on the controller (debug, assert, set_fact, fail,
     /// meta): the engine then does not connect to the host for them.
     static var needsConnection: Bool { get }
@@ -32,6 +34,7 @@ public protocol ProvisionModule {
 extension ProvisionModule {
     public static var rawOptions: Set<String> { [] }
     public static var freeFormOption: String? { nil }
+    public static var pathOptions: Set<String> { [] }
     public static var needsConnection: Bool { true }
 }
 
@@ -178,6 +181,15 @@ public final class ModuleContext {
         let cmd = "cat > \(Values.shellQuote(tmp)) && chmod \(String(mode, radix: 8)) \(Values.shellQuote(tmp)) && mv -f \(Values.shellQuote(tmp)) \(Values.shellQuote(path))"
         let r = try sh(cmd, input: data)
         if r.exitStatus != 0 { throw ProvisionError("cannot write \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+    }
+
+    /// `~` or `~/…` with the home directory of the user commands run as (from the passwd
+    /// database, so it does not depend on what HOME sudo or runuser leave).
+    public func expandHome(_ path: String) throws -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let r = try sh(#"h=$(getent passwd "$(id -un)" | cut -d: -f6); printf %s "${h:-$HOME}""#)
+        guard r.exitStatus == 0, !r.stdout.isEmpty else { throw ProvisionError("cannot find the home directory for '\(path)'") }
+        return r.stdout + path.dropFirst()
     }
 
     /// Reads a file (nil when absent); under become through `cat` as that user.

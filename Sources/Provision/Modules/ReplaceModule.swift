@@ -6,6 +6,7 @@ import Foundation
 /// "N replacements made"; `backup: true` keeps a timestamped copy and returns `backup_file`.
 public struct ReplaceModule: ProvisionModule {
     public static let name = "replace"
+    public static let pathOptions: Set<String> = ["path", "dest", "destfile", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "destfile", "name"]), OptionSpec("regexp", required: true),
         OptionSpec("replace", .any), OptionSpec("after"), OptionSpec("before"), OptionSpec("backup", .bool),

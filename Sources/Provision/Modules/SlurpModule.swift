@@ -4,6 +4,7 @@ import Foundation
 /// `encoding: base64`, `source`); read with `{{ r.content | b64decode }}`. Never changes anything.
 public struct SlurpModule: ProvisionModule {
     public static let name = "slurp"
+    public static let pathOptions: Set<String> = ["src", "path"]
     public static let options = [OptionSpec("src", required: true, aliases: ["path"])]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {

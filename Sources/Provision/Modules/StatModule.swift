@@ -6,6 +6,7 @@ import Foundation
 /// lnk_source/lnk_target for links, checksum of a regular file). Never changes anything.
 public struct StatModule: ProvisionModule {
     public static let name = "stat"
+    public static let pathOptions: Set<String> = ["path", "dest", "name"]
     static let algorithms = ["md5", "sha1", "sha224", "sha256", "sha384", "sha512"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("follow", .bool),
