@@ -294,6 +294,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/~"))
     }
 
+    @Test func includeVarsAndPause() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          vars: {port: 1}
+          tasks:
+            - include_vars: settings.yml
+            - ansible.builtin.include_vars: {file: "{{ playbook_dir }}/vars/more.yml", name: more}
+              register: included
+            - pause: {seconds: 0}
+            - copy: {dest: "{{ base }}.out", content: "{{ port }} {{ more.colour }} {{ included.ansible_included_var_files | length }}"}
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        dir.write("vars/settings.yml", "port: 5432\n")
+        dir.write("vars/more.yml", "colour: blue\n")
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && dir.read("h1.out") == "5432 blue 1", "\(out.text)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -74,7 +74,7 @@ public enum ModuleRegistry {
         BlockInFileModule.self, PackageModule.self, AptModule.self, ServiceModule.self, SystemdModule.self, UserModule.self,
         GroupModule.self, SysctlModule.self, WaitForModule.self, PostgresqlQueryModule.self, AssertModule.self,
         SetFactModule.self, DebugModule.self, FailModule.self, MetaModule.self, SetupModule.self, GatherFactsModule.self,
-        StatModule.self, SlurpModule.self, ReplaceModule.self,
+        StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self,
     ]
     static let byName: [String: ProvisionModule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

@@ -45,6 +45,7 @@ enum PythonRegex {
             if c == "$" { out += "\\$"; i += 1; continue }
             guard c == "\\", i + 1 < chars.count else { out.append(c); i += 1; continue }
             let n = chars[i + 1]
+            if n == "0" { out += "\u{0}"; i += 2; continue }  // Python: `\0` is NUL, not the whole match
             if n.isASCII, n.isNumber {
                 var j = i + 1, digits = ""
                 while j < chars.count, j < i + 3, chars[j].isASCII, chars[j].isNumber { digits.append(chars[j]); j += 1 }
