@@ -129,6 +129,10 @@ import Testing
             - shell: echo {{ i }}:{{ user }} >> {{ base }}.index
               loop: [x, y]
               loop_control: {loop_var: user, index_var: i, label: "{{ user | upper }}"}
+            - shell: echo {{ ansible_loop.index }}/{{ ansible_loop.length }} {{ ansible_loop.first }} {{ ansible_loop.previtem | default('-') }} >> {{ base }}.ext
+              loop: [p, q]
+              loop_control: {extended: true, pause: 0.01}
+              register: extended
             - debug: {msg: "{{ item }}"}
               with_items: single
               register: single
@@ -144,6 +148,8 @@ import Testing
         #expect(dir.read("h1.dict") == "al=2\nbob=1\n" && dir.read("h1.index") == "0:x\n1:y\n")
         #expect(out.text.contains("(item=X)") && out.text.contains("(item=Y)"), "\(out.text)")
         #expect((facts(s, "single")["results"] as? [[String: Any]])?.first?["item"] as? String == "single")
+        #expect(dir.read("h1.ext") == "1/2 True -\n2/2 False p\n")
+        #expect((facts(s, "extended")["results"] as? [[String: Any]])?.first?["ansible_loop_var"] as? String == "item")
         #expect(out.text.contains("Invalid data passed to 'loop', it requires a list"))
         let (_, twice) = PlaybookParserTests().error("    - debug: {msg: x}\n      loop: [1]\n      with_items: [2]\n")
         #expect(twice.contains("5:7: duplicate loop in task: 'loop' and 'with_items'"), "\(twice)")

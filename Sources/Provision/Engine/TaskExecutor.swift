@@ -86,6 +86,15 @@ struct TaskExecutor {
         for (index, item) in items.enumerated() {
             scope.locals = [task.loopVar: item]
             if let iv = task.indexVar { scope.locals[iv] = index }
+            if task.loopExtended {
+                var loop: [String: Any] = ["index": index + 1, "index0": index, "first": index == 0, "last": index == items.count - 1,
+                                           "length": items.count, "revindex": items.count - index, "revindex0": items.count - index - 1,
+                                           "allitems": items]
+                if index > 0 { loop["previtem"] = items[index - 1] }
+                if index + 1 < items.count { loop["nextitem"] = items[index + 1] }
+                scope.locals["ansible_loop"] = loop
+            }
+            if index > 0 && task.loopPause > 0 { Thread.sleep(forTimeInterval: task.loopPause) }
             let label = try task.loopLabel.map { Values.string(try t.render($0, location: location)) }
                 ?? (item is String || item is Int ? Values.string(item) : Values.json(item))
             if !(try t.condition(task.when, location: location)) {
@@ -97,6 +106,8 @@ struct TaskExecutor {
             var one = try single()
             if one.status == .unreachable { return one }
             one.registered["item"] = item
+            one.registered["ansible_loop_var"] = task.loopVar
+            if let iv = task.indexVar { one.registered[iv] = index; one.registered["ansible_index_var"] = iv }
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
             if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }

@@ -51,6 +51,11 @@ public struct TaskSpec {
     public var indexVar: String?
     /// loop_control `label`: a template shown instead of the whole item.
     public var loopLabel: String?
+    /// loop_control `extended`: `ansible_loop` (index, index0, first, last, length, revindex,
+    /// revindex0, allitems, previtem, nextitem) for each item.
+    public var loopExtended = false
+    /// loop_control `pause`: seconds between items.
+    public var loopPause: Double = 0
     public var register: String?
     public var notify: [String] = []
     public var listen: [String] = []

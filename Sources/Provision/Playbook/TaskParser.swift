@@ -54,8 +54,17 @@ struct TaskParser {
                 task.loopStyle = LoopStyle(rawValue: p.key) ?? .loop
             case "loop_control":
                 let lc = try parser.mapping(p.value, p.key, file)
-                for k in lc.keys where !["loop_var", "label", "index_var"].contains(k) {
-                    throw ProvisionError("unknown loop_control option '\(k)' (loop_var, index_var, label)", at: loc(p.value))
+                let known = ["loop_var", "index_var", "label", "extended", "pause"]
+                for k in lc.keys where !known.contains(k) {
+                    throw ProvisionError("unknown loop_control option '\(k)' (\(known.joined(separator: ", ")))", at: loc(p.value))
+                }
+                if let e = lc["extended"] {
+                    guard let b = e as? Bool else { throw ProvisionError("loop_control 'extended' must be a boolean", at: loc(p.value)) }
+                    task.loopExtended = b
+                }
+                if let pause = lc["pause"] {
+                    guard let n = Values.number(pause), n >= 0 else { throw ProvisionError("loop_control 'pause' must be a number of seconds", at: loc(p.value)) }
+                    task.loopPause = n
                 }
                 if let lv = lc["loop_var"] { task.loopVar = Values.string(lv) }
                 if let iv = lc["index_var"] { task.indexVar = Values.string(iv) }
