@@ -318,6 +318,33 @@ import Testing
         #expect(s.exitCode == 0 && dir.read("h1.out") == "5432 blue 1", "\(out.text)")
     }
 
+    @Test func blockKeywordsReachTheirTasksOrAreRefused() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - block:
+                - copy: {dest: "{{ base }}.checked", content: x}
+              check_mode: true
+            - block:
+                - shell: echo {{ inventory_hostname }} >> {{ base | dirname }}/once
+              run_once: true
+            - block:
+                - shell: echo {{ inventory_hostname }} > {{ base }}.delegated
+              delegate_to: localhost
+        """)
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.checked") == nil && dir.read("once") == "h1\n" && dir.read("h2.delegated") == "h2\n")
+        for (keyword, at) in [("loop: [1]", "3:7"), ("register: r", "3:7"), ("retries: 2", "3:7")] {
+            let (_, m) = PlaybookParserTests().error("    - block:\n        - debug: {msg: x}\n      \(keyword)\n")
+            #expect(m.contains("\(at): a block takes no register / loop"), "\(m)")
+        }
+        dir.write("inc.yml", "- debug: {msg: x}\n")
+        let (_, looped) = PlaybookParserTests().error("    - include_tasks: \(dir.path)/inc.yml\n      loop: [1, 2]\n")
+        #expect(looped.contains("3:7: include_tasks is static here"), "\(looped)")
+    }
+
     @Test func lineinfileAndBlockinfileCreateMakesParentDirectories() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -136,6 +136,10 @@ struct TaskParser {
         }
         if let include {
             guard moduleKey == nil, block == nil else { throw ProvisionError("include_tasks cannot be combined with a module", at: task.location) }
+            // Includes are static here: a loop or register on one would be silently lost.
+            if task.loop != nil || task.register != nil {
+                throw ProvisionError("include_tasks is static here: no loop / register on it (put them on its tasks)", at: task.location)
+            }
             guard !include.file.contains("{{") else { throw ProvisionError("include_tasks needs a static file name", at: include.at) }
             let path = include.file.hasPrefix("/") ? include.file : "\(dir)/\(include.file)"
             guard FileManager.default.fileExists(atPath: path) else { throw ProvisionError("include_tasks: file not found: \(path)", at: include.at) }
@@ -146,10 +150,13 @@ struct TaskParser {
         if let recovery, block == nil { throw ProvisionError("'\(recovery.key)' belongs to a block (no 'block' here)", at: recovery.at) }
         if let block {
             guard moduleKey == nil else { throw ProvisionError("a block cannot also name a module", at: task.location) }
-            guard recovery != nil else { return inherit(block, from: task) }
-            if task.register != nil || task.loop != nil || task.until != nil || task.delegateTo != nil {
-                throw ProvisionError("a block takes no register / loop / until / delegate_to (put them on its tasks)", at: task.location)
+            // As in Ansible, these are not block keywords; refused rather than silently lost.
+            if task.register != nil || task.loop != nil || task.until != nil || task.retriesGiven
+                || task.changedWhen != nil || task.failedWhen != nil {
+                throw ProvisionError("a block takes no register / loop / until / retries / changed_when / failed_when (put them on its tasks)",
+                                     at: task.location)
             }
+            guard recovery != nil else { return inherit(block, from: task) }
             var node = TaskSpec(name: task.name, module: "block", location: task.location)
             node.block = BlockSpec(tasks: inherit(block, from: task), rescue: inherit(rescue, from: task), always: inherit(always, from: task))
             return [node]
@@ -217,6 +224,9 @@ struct TaskParser {
         if t.become == nil { t.become = outer.become }
         if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
         if t.throttle == nil { t.throttle = outer.throttle }
+        if t.checkMode == nil { t.checkMode = outer.checkMode }
+        if t.delegateTo == nil { t.delegateTo = outer.delegateTo }
+        if outer.runOnce { t.runOnce = true }
         if outer.ignoreErrors { t.ignoreErrors = true }
         if outer.noLog { t.noLog = true }
         t.notify += outer.notify
