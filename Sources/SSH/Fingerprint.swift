@@ -40,18 +40,9 @@ public enum SHA256 {
     public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                            0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var padded = message
-        padded.append(0x80)
-        while padded.count % 64 != 56 { padded.append(0) }
-        let bitLength = UInt64(message.count) * 8
-        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
-
         var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: padded.count, by: 64) {
-            for i in 0..<16 {
-                let j = chunk + i * 4
-                w[i] = UInt32(padded[j]) << 24 | UInt32(padded[j + 1]) << 16 | UInt32(padded[j + 2]) << 8 | UInt32(padded[j + 3])
-            }
+        for block in MessageBlocks.words(message) {
+            w.replaceSubrange(0..<16, with: block)
             for i in 16..<64 {
                 let s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3)
                 let s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10)
@@ -70,8 +61,62 @@ public enum SHA256 {
             h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
             h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
         }
-        return h.flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        return MessageBlocks.bytes(h)
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+}
+
+/// FIPS 180-4 SHA-1: the checksums Ansible reports (`copy`'s and `stat`'s `checksum`, the
+/// `hash('sha1')` filter). Nothing here trusts it for security; comparisons use SHA-256.
+public enum SHA1 {
+    public static func hex(_ data: Data) -> String {
+        digest([UInt8](data)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
+        var h: [UInt32] = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0]
+        var w = [UInt32](repeating: 0, count: 80)
+        for block in MessageBlocks.words(message) {
+            w.replaceSubrange(0..<16, with: block)
+            for i in 16..<80 { w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1) }
+            var (a, b, c, d, e) = (h[0], h[1], h[2], h[3], h[4])
+            for i in 0..<80 {
+                let (f, k): (UInt32, UInt32)
+                switch i {
+                case 0..<20: (f, k) = ((b & c) | (~b & d), 0x5a827999)
+                case 20..<40: (f, k) = (b ^ c ^ d, 0x6ed9eba1)
+                case 40..<60: (f, k) = ((b & c) | (b & d) | (c & d), 0x8f1bbcdc)
+                default: (f, k) = (b ^ c ^ d, 0xca62c1d6)
+                }
+                (e, d, c, b, a) = (d, c, rotl(b, 30), a, rotl(a, 5) &+ f &+ e &+ k &+ w[i])
+            }
+            h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d; h[4] = h[4] &+ e
+        }
+        return MessageBlocks.bytes(h)
+    }
+
+    private static func rotl(_ x: UInt32, _ n: UInt32) -> UInt32 { (x << n) | (x >> (32 - n)) }
+}
+
+/// The preprocessing SHA-1 and SHA-256 share: the message padded (0x80, zeros, its bit length
+/// big-endian) to 64-byte blocks, each read as 16 big-endian words; and the state back to bytes.
+enum MessageBlocks {
+    static func words(_ message: [UInt8]) -> [[UInt32]] {
+        var padded = message
+        padded.append(0x80)
+        while padded.count % 64 != 56 { padded.append(0) }
+        let bitLength = UInt64(message.count) * 8
+        for shift in stride(from: 56, through: 0, by: -8) { padded.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift))) }
+        return stride(from: 0, to: padded.count, by: 64).map { chunk in
+            (0..<16).map { i in
+                let j = chunk + i * 4
+                return UInt32(padded[j]) << 24 | UInt32(padded[j + 1]) << 16 | UInt32(padded[j + 2]) << 8 | UInt32(padded[j + 3])
+            }
+        }
+    }
+
+    static func bytes(_ state: [UInt32]) -> [UInt8] {
+        state.flatMap { v in [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+    }
 }

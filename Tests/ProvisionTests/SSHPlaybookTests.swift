@@ -145,6 +145,53 @@ struct SSHPlaybookTests {
         #expect(snapshot(hostsRoot) == settled)
     }
 
+    /// Ansible content as written for Ansible: FQCN, `k=v` strings, stat / slurp / replace, a
+    /// listen-only handler, retries without until, a task in check mode.
+    static let ansibleContent = """
+    - hosts: ssh
+      handlers:
+        - listen: conf changed
+          ansible.builtin.file: path={{ base }}/handled state=touch
+      tasks:
+        - ansible.builtin.file: path={{ base }}/etc state=directory mode=0750
+        - ansible.builtin.copy: dest={{ base }}/etc/pg.conf force=no content="port = 5432\\nlisten = 'localhost'\\n"
+        - ansible.builtin.replace: path={{ base }}/etc/pg.conf regexp="^port = (54\\\\d\\\\d)$" replace="port = 1\\\\1"
+          register: replaced
+          notify: conf changed
+        - ansible.builtin.stat: path={{ base }}/etc/pg.conf
+          register: st
+        - ansible.builtin.slurp: src={{ base }}/etc/pg.conf
+          register: conf
+        - ansible.builtin.shell: test -e {{ base }}/etc || exit 1
+          retries: 2
+          delay: 0
+          changed_when: false
+        - ansible.builtin.copy: dest={{ base }}/never content=x
+          check_mode: true
+        - ansible.builtin.assert:
+            that:
+              - replaced is not changed or replaced.msg == '1 replacements made'
+              - st.stat.exists and st.stat.isreg and st.stat.mode == '0644'
+              - st.stat.checksum == (conf.content | b64decode | hash('sha1'))
+              - "'port = 15432' in (conf.content | b64decode)"
+    """
+
+    @Test func ansibleContentRunsUnchangedOverSSH() throws {
+        let sshd = try SSHD()
+        defer { sshd.stop() }
+        let dir = TempDir()
+        defer { dir.remove() }
+        let inv = inventory([("h1", sshd)], dir: dir)
+        let file = dir.write("p.yml", Self.ansibleContent)
+        let (first, out) = run(inv, file)
+        #expect(first.exitCode == 0, "\(out.text) \(first.error ?? "")")
+        #expect(dir.read("h1/etc/pg.conf") == "port = 15432\nlisten = 'localhost'\n")
+        #expect(FileManager.default.fileExists(atPath: dir.path + "/h1/handled") && dir.read("h1/never") == nil)
+        let (second, out2) = run(inv, file)
+        #expect(second.exitCode == 0, "\(out2.text)")
+        #expect(second.recap["h1"]?.changed == 1)  // only the check-mode copy reports a change
+    }
+
     static let small = """
     - hosts: ssh
       tasks:

@@ -37,7 +37,10 @@ final class HostState {
         self.magicVars = inventory.magicVariables(forHost: name)
     }
 
-    var active: Bool { !failed && !unreachable }
+    /// `meta: end_host` / `end_batch` / `end_play` took the host out of the current play.
+    var ended = false
+
+    var active: Bool { !failed && !unreachable && !ended }
 
     /// The user commands run as on this host (to skip sudo when become_user is the same).
     var remoteUser: String {

@@ -109,7 +109,12 @@ public final class PlaybookRunner {
         }
         playVars["playbook_dir"] = play.directory
         playVars["ansible_check_mode"] = options.check
-        for batch in batches(names.map(state), play.serial) {
+        let playHosts = names.map(state)
+        warnUnapplied(play, playHosts)
+        for h in playHosts { h.ended = false }
+        playEnded = false
+        for batch in batches(playHosts, play.serial) {
+            if playEnded { break }
             var active = batch.filter(\.active)
             guard !active.isEmpty else { continue }
             for h in active { h.notified = [] }
@@ -143,12 +148,58 @@ public final class PlaybookRunner {
                 continue
             }
             if task.module == "meta" {
-                if Values.string(task.args["action"] ?? task.args["_raw_params"]) == "flush_handlers" { runHandlers(&context, &active) }
+                runMeta(task, &context, &active)
                 continue
             }
             if !runTask(task, &context, &active) { return false }
         }
         return true
+    }
+
+    /// A play's `remote_user` / `connection` do not change a host's connection (one per host for
+    /// the whole run, from its inventory variables): say so where they would differ.
+    private func warnUnapplied(_ play: Play, _ hosts: [HostState]) {
+        for h in hosts {
+            let connection = Values.string(h.inventoryVars["ansible_connection"] ?? "ssh")
+            if let c = play.connection, c != connection {
+                output.emit(.warning("play '\(play.name)': 'connection: \(c)' is not applied to \(h.name), which connects by \(connection) (set ansible_connection in the inventory)"))
+            }
+            if let u = play.remoteUser, h.inventoryVars["ansible_user"] == nil, connection != "local", u != h.remoteUser {
+                output.emit(.warning("play '\(play.name)': 'remote_user: \(u)' is not applied to \(h.name), which connects as \(h.remoteUser) (set ansible_user in the inventory)"))
+            }
+        }
+    }
+
+    /// Set by `meta: end_play`: later batches of the play do not start.
+    private var playEnded = false
+
+    /// `meta`: flush_handlers runs notified handlers now (its `when` ignored, as in Ansible);
+    /// end_host ends the play for each host whose `when` holds, end_batch / end_play for every
+    /// host of the batch (and end_play for later batches) when it holds for any. Ended hosts
+    /// are not failed, and their pending handlers do not run.
+    private func runMeta(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState]) {
+        let action = Values.string(task.args["action"] ?? task.args["_raw_params"])
+        guard ["end_host", "end_batch", "end_play"].contains(action) else {
+            if action == "flush_handlers" { runHandlers(&context, &active) }
+            return
+        }
+        var holds: [HostState] = []
+        for h in active {
+            guard let scope = context.scopes[h.name] else { continue }
+            scope.taskVars = task.vars
+            scope.locals = [:]
+            do {
+                if try scope.templater.condition(task.when, location: "\(task.location)") { holds.append(h) }
+            } catch {
+                output.emit(.warning("meta: \(action) on \(h.name): \(error)"))
+            }
+        }
+        guard !holds.isEmpty else { return }
+        let ending = action == "end_host" ? holds : active
+        output.emit(.taskStart(name: "meta: \(action)", handler: false))
+        for h in ending { h.ended = true }
+        if action == "end_play" { playEnded = true }
+        active = active.filter(\.active)
     }
 
     /// block / rescue / always. Hosts that fail in `tasks` run `rescue`; when it succeeds they
@@ -244,7 +295,7 @@ public final class PlaybookRunner {
         let scopes = context.scopes
         var outcomes: [String: TaskOutcome] = [:]
         let lock = NSLock()
-        parallel(targets, title: title) { host in
+        parallel(targets, title: title, at: task.throttle.map { min($0, options.forks) } ?? options.forks) { host in
             let scope = scopes[host.name]!
             let executor = TaskExecutor(task: task, host: host, scope: scope, options: self.options,
                                         become: (task.become ?? play.become, task.becomeUser ?? play.becomeUser ?? "root"),
@@ -282,7 +333,7 @@ public final class PlaybookRunner {
             return false
         }
         if let maxPct = play.maxFailPercentage {
-            let failedInBatch = context.batch.filter { !$0.active }.count
+            let failedInBatch = context.batch.filter { $0.failed || $0.unreachable }.count
             if Double(failedInBatch) * 100 / Double(context.batch.count) > maxPct {
                 output.emit(.warning("max_fail_percentage \(maxPct)% exceeded: stopping the play"))
                 for h in active { h.failed = true; h.recap.failed += 1 }
@@ -353,8 +404,8 @@ public final class PlaybookRunner {
 
     /// Runs `body` for every host on its own worker thread, at most `forks` at once, and prints
     /// a progress line when the task runs long.
-    private func parallel(_ targets: [HostState], title: String, _ body: @escaping (HostState) -> Void) {
-        let slots = DispatchSemaphore(value: options.forks)
+    private func parallel(_ targets: [HostState], title: String, at most: Int, _ body: @escaping (HostState) -> Void) {
+        let slots = DispatchSemaphore(value: max(1, most))
         let group = DispatchGroup()
         final class Pending { let lock = NSLock(); var names: Set<String> = [] }
         let pending = Pending()

@@ -60,6 +60,7 @@ struct TaskExecutor {
 
     private func runGuarded() throws -> TaskOutcome {
         scope.taskVars = task.vars
+        if let c = task.checkMode { scope.taskVars["ansible_check_mode"] = c }
         scope.locals = [:]
         scope.nestedErrors = [:]
         let t = scope.templater
@@ -69,16 +70,33 @@ struct TaskExecutor {
             }
             return try single()
         }
-        let loopValue = try t.renderDeep(loopSpec, location: location)
-        guard let items = loopValue as? [Any] else {
-            throw ProvisionError("loop must be a list, got \(Values.typeName(loopValue))")
+        let loopValue: Any
+        do { loopValue = try t.renderDeep(loopSpec, location: location) } catch let e as UndefinedVariableError {
+            // `when: false` that does not need the item skips the task before its items matter
+            // (`with_items: ["{{ not_yet_defined }}"]` guarded by a false `when`), as in Ansible.
+            if let run = try? t.condition(task.when, location: location), !run {
+                return TaskOutcome(status: .skipped, registered: ["skipped": true, "changed": false, "skip_reason": "Conditional result was False"])
+            }
+            throw e
         }
+        let items = try task.loopStyle.items(loopValue)
         var outcome = TaskOutcome(status: .skipped)
         var results: [Any] = []
         var anyRan = false, anyChanged = false, anyFailed = false
-        for item in items {
+        for (index, item) in items.enumerated() {
             scope.locals = [task.loopVar: item]
-            let label = item is String || item is Int ? Values.string(item) : Values.json(item)
+            if let iv = task.indexVar { scope.locals[iv] = index }
+            if task.loopExtended {
+                var loop: [String: Any] = ["index": index + 1, "index0": index, "first": index == 0, "last": index == items.count - 1,
+                                           "length": items.count, "revindex": items.count - index, "revindex0": items.count - index - 1,
+                                           "allitems": items]
+                if index > 0 { loop["previtem"] = items[index - 1] }
+                if index + 1 < items.count { loop["nextitem"] = items[index + 1] }
+                scope.locals["ansible_loop"] = loop
+            }
+            if index > 0 && task.loopPause > 0 { Thread.sleep(forTimeInterval: task.loopPause) }
+            let label = try task.loopLabel.map { Values.string(try t.render($0, location: location)) }
+                ?? (item is String || item is Int ? Values.string(item) : Values.json(item))
             if !(try t.condition(task.when, location: location)) {
                 outcome.items.append((label, .skipped, nil, nil))
                 results.append(["item": item, "skipped": true, "changed": false])
@@ -88,6 +106,8 @@ struct TaskExecutor {
             var one = try single()
             if one.status == .unreachable { return one }
             one.registered["item"] = item
+            one.registered["ansible_loop_var"] = task.loopVar
+            if let iv = task.indexVar { one.registered[iv] = index; one.registered["ansible_index_var"] = iv }
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
             if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }
@@ -118,7 +138,9 @@ struct TaskExecutor {
             guard let n = Double(Values.string(v)) else { throw ProvisionError("delay must be a number, got '\(Values.string(v))'") }
             delay = n
         }
-        let maxAttempts = task.until == nil ? 1 : max(1, retries + 1)
+        // `until`, or since ansible-core 2.16 `retries` alone (retry until not failed).
+        let retrying = task.until != nil || task.retriesGiven
+        let maxAttempts = retrying ? max(1, retries + 1) : 1
         while true {
             attempts += 1
             var args: [String: Any] = [:]
@@ -127,21 +149,30 @@ struct TaskExecutor {
                 if let s = args[k] as? String, s == ExpressionEvaluator.omit { args[k] = nil }
             }
             try TaskParser.validate(module, args, positions: [:], moduleAt: task.location)
+            if task.module == DebugModule.name, try ModuleArgs(args, module: task.module).int("verbosity", default: 0) > options.verbosity {
+                return TaskOutcome(status: .skipped, registered: ["skipped": true, "changed": false,
+                                                                  "skipped_reason": "Verbosity threshold not met."])
+            }
             let (transport, lock) = module.needsConnection ? try connection() : (ControllerOnlyTransport(hostName: host.name), NSLock())
             let useBecome = become.enabled && become.user != host.remoteUser
-            let ctx = ModuleContext(host: host.name, transport: transport, check: options.check && task.checkMode != false, diff: options.diff,
+            var environment: [String: String] = [:]
+            for (k, v) in task.environment { environment[k] = Values.string(try t.renderDeep(v, location: location)) }
+            let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
-                                    connectedAsRoot: host.remoteUser == "root")
+                                    connectedAsRoot: host.remoteUser == "root", environment: environment)
             lock.lock()
             let result: ModuleResult
-            do { result = try module.run(ModuleArgs(args, module: task.module), ctx) } catch { lock.unlock(); throw error }
+            do {
+                for k in module.pathOptions.sorted() { if let p = args[k] as? String { args[k] = try ctx.expandHome(p) } }
+                result = try module.run(ModuleArgs(args, module: task.module), ctx)
+            } catch { lock.unlock(); throw error }
             lock.unlock()
             var registered = result.data
             registered["changed"] = result.changed
             registered["failed"] = result.failed
             if result.skipped { registered["skipped"] = true }
             if let m = result.msg { registered["msg"] = m }
-            if attempts > 1 || task.until != nil { registered["attempts"] = attempts }
+            if retrying { registered["attempts"] = attempts }
             var status: HostStatus = result.skipped ? .skipped : result.failed ? .failed : result.changed ? .changed : .ok
             // changed_when / failed_when / until see the result under the register name.
             if let r = task.register { scope.locals[r] = registered }
@@ -156,14 +187,17 @@ struct TaskExecutor {
                 status = failed ? .failed : (registered["changed"] as? Bool == true ? .changed : .ok)
             }
             if let r = task.register { scope.locals[r] = registered }
-            if let until = task.until, attempts < maxAttempts, !(try t.condition(until, location: location)) {
-                Thread.sleep(forTimeInterval: delay)
-                continue
-            }
-            if let until = task.until, !(try t.condition(until, location: location)) {
-                status = .failed
-                registered["failed"] = true
-                registered["msg"] = "condition '\(Values.string(until))' still false after \(attempts) attempts"
+            if retrying {
+                let done = try task.until.map { try t.condition($0, location: location) } ?? (status != .failed)
+                if !done && attempts < maxAttempts {
+                    Thread.sleep(forTimeInterval: delay)
+                    continue
+                }
+                if !done, let until = task.until {
+                    status = .failed
+                    registered["failed"] = true
+                    registered["msg"] = "condition '\(Values.string(until))' still false after \(attempts) attempts"
+                }
             }
             var outcome = TaskOutcome(status: status, message: registered["msg"].map { Values.string($0) }, diff: result.diff,
                                       registered: registered, facts: result.facts)

@@ -6,6 +6,7 @@ import Foundation
 /// (reported as skipped, or as "would run" when creates/removes decide it).
 public struct CommandModule: ProvisionModule {
     public static let name = "command"
+    public static let pathOptions: Set<String> = ["chdir", "creates", "removes"]
     public static let options = [OptionSpec("cmd", aliases: ["_raw_params"]), OptionSpec("argv", .list), OptionSpec("chdir"),
                                  OptionSpec("creates"), OptionSpec("removes"), OptionSpec("stdin")]
     public static let freeFormOption: String? = "cmd"
@@ -54,6 +55,7 @@ public struct CommandModule: ProvisionModule {
 /// `shell`: the same as `command` here (both go through `sh -c`), kept for playbook compatibility.
 public struct ShellModule: ProvisionModule {
     public static let name = "shell"
+    public static let pathOptions: Set<String> = ["chdir", "creates", "removes"]
     public static let options = CommandModule.options + [OptionSpec("executable")]
     public static let freeFormOption: String? = "cmd"
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {

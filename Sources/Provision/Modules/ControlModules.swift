@@ -57,11 +57,12 @@ public struct FailModule: ProvisionModule {
     }
 }
 
-/// `meta`: `flush_handlers` (run notified handlers now) or `noop`; the engine acts on it.
+/// `meta`: `flush_handlers` (run notified handlers now), `end_host` / `end_batch` /
+/// `end_play` (leave the play without failing), or `noop`; the engine acts on it.
 public struct MetaModule: ProvisionModule {
     public static let needsConnection = false
     public static let name = "meta"
-    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop"], aliases: ["_raw_params"])]
+    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop", "end_host", "end_batch", "end_play"], aliases: ["_raw_params"])]
     public static let freeFormOption: String? = "action"
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult { ModuleResult() }
 }
@@ -73,14 +74,38 @@ public enum ModuleRegistry {
         BlockInFileModule.self, PackageModule.self, AptModule.self, ServiceModule.self, SystemdModule.self, UserModule.self,
         GroupModule.self, SysctlModule.self, WaitForModule.self, PostgresqlQueryModule.self, AssertModule.self,
         SetFactModule.self, DebugModule.self, FailModule.self, MetaModule.self, SetupModule.self, GatherFactsModule.self,
+        StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self,
     ]
     static let byName: [String: ProvisionModule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
     public static func module(named name: String) -> ProvisionModule.Type? { byName[name] }
 
-    /// `ansible.builtin.copy` → `copy`; `community.postgresql.postgresql_query` → `postgresql_query`.
-    public static func canonicalName(_ key: String) -> String {
-        key.contains(".") ? String(key.split(separator: ".").last!) : key
+    /// Modules Ansible ships outside ansible.builtin, by the collection name content uses.
+    static let collectionNames: [String: String] = [
+        "ansible.posix.sysctl": "sysctl",
+        "community.postgresql.postgresql_query": "postgresql_query",
+    ]
+    /// ansible.builtin's other name for a module (`systemd_service` is `systemd` since 2.15).
+    static let builtinAliases: [String: String] = ["systemd_service": "systemd"]
+
+    /// The module a task key names: `copy`, `ansible.builtin.copy` (or `ansible.legacy.copy`),
+    /// `ansible.posix.sysctl`; nil for anything else, e.g. `ansible.builtin.sysctl`, which
+    /// Ansible does not have either.
+    public static func resolve(_ key: String) -> String? {
+        if let c = collectionNames[key] { return c }
+        var short = key
+        for prefix in ["ansible.builtin.", "ansible.legacy."] where key.hasPrefix(prefix) {
+            short = String(key.dropFirst(prefix.count))
+            guard !collectionNames.values.contains(short) else { return nil }
+        }
+        short = builtinAliases[short] ?? short
+        guard !short.contains("."), byName[short] != nil else { return nil }
+        return short
+    }
+
+    /// The name to write for a module: `ansible.builtin.copy`, `ansible.posix.sysctl`.
+    public static func qualifiedName(_ module: String) -> String {
+        collectionNames.first { $0.value == module }?.key ?? "ansible.builtin.\(module)"
     }
 
     /// Modules whose options are free (set_fact: any variable names).

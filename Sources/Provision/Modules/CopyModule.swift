@@ -4,6 +4,7 @@ import Foundation
 /// sha256 from one round trip and writes atomically only when it differs.
 public struct CopyModule: ProvisionModule {
     public static let name = "copy"
+    public static let pathOptions: Set<String> = ["dest"]
     public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
                                  OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool)]
 
@@ -58,6 +59,7 @@ enum LocalChecksums {
 /// `copy`.
 public struct TemplateModule: ProvisionModule {
     public static let name = "template"
+    public static let pathOptions: Set<String> = ["dest"]
     public static let options = [OptionSpec("src", required: true), OptionSpec("dest", required: true), OptionSpec("mode", .any),
                                  OptionSpec("owner"), OptionSpec("group")]
 

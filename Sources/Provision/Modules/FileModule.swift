@@ -5,6 +5,7 @@ import Foundation
 /// missing file and is otherwise unchanged (so re-runs stay at changed=0).
 public struct FileModule: ProvisionModule {
     public static let name = "file"
+    public static let pathOptions: Set<String> = ["path", "dest", "name", "src"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]),
         OptionSpec("state", choices: ["file", "directory", "absent", "link", "touch"]),
@@ -17,7 +18,7 @@ public struct FileModule: ProvisionModule {
         let f = try FileFacts.gather(ctx, path)
         let state = try args.choice("state", ["file", "directory", "absent", "link", "touch"],
                                     default: f.exists ? (f.type == "directory" ? "directory" : f.type == "link" ? "link" : "file") : "file")
-        let mode = try args.mode("mode"), owner = args.optionalString("owner"), group = args.optionalString("group")
+        let modeSpec = try args.mode("mode"), owner = args.optionalString("owner"), group = args.optionalString("group")
         var steps: [String] = []
         var before = ["state": f.exists ? f.type : "absent"], after = before
         let p = q(path)
@@ -30,7 +31,9 @@ public struct FileModule: ProvisionModule {
             else if f.type != "directory" { return .fail("\(path) exists and is a \(f.type), not a directory") }
             after["state"] = "directory"
         case "file":
-            if !f.exists { return .fail("file \(path) does not exist (use state=touch to create it)") }
+            // Ansible's words: state=file only checks an existing file (touch creates one).
+            if !f.exists { return .fail("file (\(path)) is absent, cannot continue") }
+            if f.type == "directory" { return .fail("file (\(path)) is directory, cannot continue") }
         case "touch":
             if !f.exists { steps.append("touch -- \(p)"); after["state"] = "file" }
         case "link":
@@ -38,6 +41,12 @@ public struct FileModule: ProvisionModule {
             if !(f.type == "link" && f.linkTarget == src) {
                 if f.exists && f.type == "directory" { return .fail("\(path) is a directory; refusing to replace it with a link") }
                 if try f.exists && f.type == "file" && !args.bool("force") { return .fail("\(path) exists as a file; set force: yes to replace it with a link") }
+                // A relative src is relative to the link's directory; a dangling link needs force.
+                // Not judged under --check: an earlier task that would create src did not run.
+                let target = src.hasPrefix("/") ? src : ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(src)
+                if try !ctx.check && !args.bool("force"), try ctx.sh("[ -e \(q(target)) ]").exitStatus != 0 {
+                    return .fail("src file does not exist, use \"force=yes\" if you really want to create the link: \(target)")
+                }
                 steps.append("ln -sfn -- \(q(src)) \(p)")
                 before["link"] = f.linkTarget; after["link"] = src; after["state"] = "link"
             }
@@ -45,6 +54,7 @@ public struct FileModule: ProvisionModule {
         default: break
         }
         let fresh = !f.exists
+        let mode = modeSpec?.resolve(current: fresh ? nil : f.mode, directory: state == "directory")
         if let mode, fresh || f.mode != mode {
             steps.append("chmod \(String(mode, radix: 8)) -- \(p)")
             before["mode"] = fresh ? "" : f.modeString; after["mode"] = String(format: "%04o", mode)
@@ -52,6 +62,7 @@ public struct FileModule: ProvisionModule {
         if let owner, owner != f.owner { steps.append("chown \(q(owner)) -- \(p)"); before["owner"] = f.owner; after["owner"] = owner }
         if let group, group != f.group { steps.append("chgrp \(q(group)) -- \(p)"); before["group"] = f.group; after["group"] = group }
         if state == "directory", f.exists, try args.bool("recurse"), owner != nil || group != nil || mode != nil {
+            if case .symbolic = modeSpec { return .fail("recurse with a symbolic mode is not supported; give an octal mode") }
             try recurse(ctx, path, owner: owner, group: group, mode: mode, steps: &steps, after: &after)
         }
         return try finish(ctx, path, steps, before, after)

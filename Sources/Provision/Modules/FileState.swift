@@ -43,18 +43,21 @@ struct FileFacts {
 
 /// Makes a file hold `data` with the given attributes: one round trip of facts, then a put
 /// and a chown/chmod only when something differs. --check reports, --diff shows content.
+/// `createParents` (lineinfile/blockinfile `create: true`) makes missing parent directories.
 enum FileWriter {
-    static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode: UInt32?, owner: String?, group: String?,
-                       facts known: FileFacts? = nil, checksum: String? = nil) throws -> ModuleResult {
+    static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode modeSpec: FileMode?, owner: String?, group: String?,
+                       facts known: FileFacts? = nil, checksum: String? = nil, createParents: Bool = false) throws -> ModuleResult {
         let facts = try known ?? FileFacts.gather(ctx, path)
         if facts.exists && facts.type == "directory" {
             return .fail("\(path) is a directory")
         }
         let wantSum = checksum ?? SHA256.hex(data)
         let contentChanged = !facts.exists || facts.sha256 != wantSum
+        let mode = modeSpec?.resolve(current: facts.exists ? facts.mode : nil, directory: false)
         let finalMode = mode ?? (facts.exists ? facts.mode : 0o644)
         var result = ModuleResult()
-        result.data = ["path": path, "dest": path, "checksum": wantSum]
+        // Ansible reports sha1 as `checksum`; sha256 stays the engine's own comparison.
+        result.data = ["path": path, "dest": path, "checksum": SHA1.hex(data)]
         var attrCmds: [String] = []
         if contentChanged && facts.exists {
             // The put writes a new file and renames it over the old one, so the new inode belongs
@@ -84,6 +87,13 @@ enum FileWriter {
             result.diff = d
         }
         guard result.changed, !ctx.check else { return result }
+        if contentChanged && !facts.exists && createParents {
+            let dir = (path as NSString).deletingLastPathComponent
+            if !dir.isEmpty {
+                let r = try ctx.sh("[ -d \(q(dir)) ] || mkdir -p -- \(q(dir))")
+                if r.exitStatus != 0 { return .fail("cannot create \(dir): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+            }
+        }
         if contentChanged { try ctx.put(data, to: path, mode: finalMode) }
         if !attrCmds.isEmpty {
             let r = try ctx.sh(attrCmds.joined(separator: " && "))

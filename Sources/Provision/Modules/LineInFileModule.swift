@@ -4,6 +4,7 @@ import Foundation
 /// after/before a match, at EOF or BOF) or absent. Reads facts and content in one round trip.
 public struct LineInFileModule: ProvisionModule {
     public static let name = "lineinfile"
+    public static let pathOptions: Set<String> = ["path", "dest", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("line", .any, aliases: ["value"]),
         OptionSpec("regexp", aliases: ["regex"]), OptionSpec("state", choices: ["present", "absent"]),
@@ -36,7 +37,8 @@ public struct LineInFileModule: ProvisionModule {
         // Same lines (a missing final newline alone is not worth a rewrite).
         if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                     createParents: true)
     }
 
     static func insertionIndex(_ args: ModuleArgs, _ lines: [String]) throws -> Int {
@@ -59,6 +61,7 @@ public struct LineInFileModule: ProvisionModule {
 /// inserted, replaced or removed as a whole.
 public struct BlockInFileModule: ProvisionModule {
     public static let name = "blockinfile"
+    public static let pathOptions: Set<String> = ["path", "dest", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "name"]), OptionSpec("block", .any, aliases: ["content"]),
         OptionSpec("marker"), OptionSpec("marker_begin"), OptionSpec("marker_end"),
@@ -99,7 +102,8 @@ public struct BlockInFileModule: ProvisionModule {
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                     createParents: true)
     }
 }
 

@@ -23,6 +23,8 @@ public protocol ProvisionModule {
     static var rawOptions: Set<String> { get }
     /// The `k=v` string form's leftover words become this option (command/shell: `cmd`).
     static var freeFormOption: String? { get }
+    /// Options that are paths on the host: a leading `~` is that user's home, as in Ansible.
+    static var pathOptions: Set<String> { get }
     /// False for modules that only evaluate on the controller (debug, assert, set_fact, fail,
     /// meta): the engine then does not connect to the host for them.
     static var needsConnection: Bool { get }
@@ -32,6 +34,7 @@ public protocol ProvisionModule {
 extension ProvisionModule {
     public static var rawOptions: Set<String> { [] }
     public static var freeFormOption: String? { nil }
+    public static var pathOptions: Set<String> { [] }
     public static var needsConnection: Bool { true }
 }
 
@@ -118,13 +121,13 @@ public struct ModuleArgs {
         guard allowed.contains(v) else { throw err(key, "must be one of \(allowed.joined(separator: ", ")), got '\(v)'") }
         return v
     }
-    /// A file mode: "0644", "644", "u=rw,g=r" is not supported; an Int is taken as already
-    /// numeric (YAML 0644 parses to 420, as in Ansible).
-    public func mode(_ key: String) throws -> UInt32? {
+    /// A file mode: "0644", "644", symbolic "u=rw,g=r,o=r"; an Int is taken as already numeric
+    /// (YAML 0644 parses to 420, as in Ansible).
+    public func mode(_ key: String) throws -> FileMode? {
         guard let v = values[key], !(v is NSNull) else { return nil }
-        if let i = v as? Int { return UInt32(i) }
-        let s = Values.string(v)
-        guard let m = UInt32(s, radix: 8), m <= 0o7777 else { throw err(key, "must be an octal mode like '0644', got '\(s)'") }
+        guard let m = FileMode.parse(v) else {
+            throw err(key, "must be an octal mode like '0644' or a symbolic one like 'u=rw,g=r,o=r', got '\(Values.string(v))'")
+        }
         return m
     }
 }
@@ -144,17 +147,22 @@ public final class ModuleContext {
     /// True when the connection is already root: become then uses `runuser` (util-linux, on
     /// every Debian) instead of sudo, which minimal images do not have.
     public let connectedAsRoot: Bool
+    /// The task's `environment:` (play < block < task), exported before every command it runs.
+    public let environment: [String: String]
 
     public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
-                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false) {
+                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false,
+                environment: [String: String] = [:]) {
         self.host = host; self.transport = transport; self.check = check; self.diff = diff
         self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
-        self.connectedAsRoot = connectedAsRoot
+        self.connectedAsRoot = connectedAsRoot; self.environment = environment
     }
 
     /// The command as sent: `sudo -n -H -u USER sh -c '…'` under become (`runuser -u USER --
-    /// sh -c '…'` when connected as root), unchanged otherwise.
+    /// sh -c '…'` when connected as root), unchanged otherwise; `environment` exported first.
     public func wrap(_ command: String) -> String {
+        let exports = environment.keys.sorted().map { "export \($0)=\(Values.shellQuote(environment[$0]!)); " }.joined()
+        let command = exports + command
         guard let user = becomeUser else { return command }
         if connectedAsRoot { return "runuser -u \(Values.shellQuote(user)) -- sh -c \(Values.shellQuote(command))" }
         return "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"
@@ -173,6 +181,15 @@ public final class ModuleContext {
         let cmd = "cat > \(Values.shellQuote(tmp)) && chmod \(String(mode, radix: 8)) \(Values.shellQuote(tmp)) && mv -f \(Values.shellQuote(tmp)) \(Values.shellQuote(path))"
         let r = try sh(cmd, input: data)
         if r.exitStatus != 0 { throw ProvisionError("cannot write \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+    }
+
+    /// `~` or `~/…` with the home directory of the user commands run as (from the passwd
+    /// database, so it does not depend on what HOME sudo or runuser leave).
+    public func expandHome(_ path: String) throws -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let r = try sh(#"h=$(getent passwd "$(id -un)" | cut -d: -f6); printf %s "${h:-$HOME}""#)
+        guard r.exitStatus == 0, !r.stdout.isEmpty else { throw ProvisionError("cannot find the home directory for '\(path)'") }
+        return r.stdout + path.dropFirst()
     }
 
     /// Reads a file (nil when absent); under become through `cat` as that user.

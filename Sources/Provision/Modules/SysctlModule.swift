@@ -5,6 +5,7 @@ import Foundation
 /// (`reload: no` skips that). Live value and file in one round trip.
 public struct SysctlModule: ProvisionModule {
     public static let name = "sysctl"
+    public static let pathOptions: Set<String> = ["sysctl_file"]
     public static let options = [OptionSpec("name", required: true, aliases: ["key"]), OptionSpec("value", .any, aliases: ["val"]),
                                  OptionSpec("state", choices: ["present", "absent"]), OptionSpec("sysctl_file"),
                                  OptionSpec("reload", .bool)]

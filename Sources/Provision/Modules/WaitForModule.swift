@@ -6,6 +6,7 @@ import Foundation
 /// hosts through bash's /dev/tcp. Never a change.
 public struct WaitForModule: ProvisionModule {
     public static let name = "wait_for"
+    public static let pathOptions: Set<String> = ["path"]
     public static let options = [
         OptionSpec("host"), OptionSpec("port", .int), OptionSpec("path"),
         OptionSpec("state", choices: ["started", "stopped", "present", "absent", "drained"]),

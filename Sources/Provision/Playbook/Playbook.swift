@@ -24,7 +24,12 @@ public struct Play {
     public var gatherFacts = false
     public var become = false
     public var becomeUser: String?
+    /// `remote_user` / `connection` as written; the engine warns where they are not applied.
+    public var remoteUser: String?
+    public var connection: String?
     public var tags: [String] = []
+    /// `environment:` for every task of the play (a block's or task's own wins per variable).
+    public var environment: [String: Any] = [:]
     public var tasks: [TaskSpec] = []
     public var handlers: [TaskSpec] = []
     /// Directory of the file the play came from (relative paths of vars_files, src, templates).
@@ -39,7 +44,18 @@ public struct TaskSpec {
     public var args: [String: Any] = [:]
     public var when: [Any] = []
     public var loop: Any?
+    /// Which keyword gave `loop`: they differ in how the value becomes items.
+    public var loopStyle = LoopStyle.loop
     public var loopVar = "item"
+    /// loop_control `index_var`: the item's 0-based position under this name.
+    public var indexVar: String?
+    /// loop_control `label`: a template shown instead of the whole item.
+    public var loopLabel: String?
+    /// loop_control `extended`: `ansible_loop` (index, index0, first, last, length, revindex,
+    /// revindex0, allitems, previtem, nextitem) for each item.
+    public var loopExtended = false
+    /// loop_control `pause`: seconds between items.
+    public var loopPause: Double = 0
     public var register: String?
     public var notify: [String] = []
     public var listen: [String] = []
@@ -51,16 +67,24 @@ public struct TaskSpec {
     public var delegateTo: String?
     public var until: Any?
     public var retries = 3
+    /// `retries` was written: without `until` the task is then retried until it does not fail
+    /// (ansible-core 2.16); without either it runs once.
+    public var retriesGiven = false
     public var delay: Double = 5
     /// `retries` / `delay` given as templates, rendered when the task runs.
     public var retriesTemplate: String?
     public var delayTemplate: String?
     public var noLog = false
-    /// `check_mode: false` runs the task for real even under --check (read-only commands).
+    /// At most this many hosts run the task at once (below --forks).
+    public var throttle: Int?
+    /// `check_mode: false` runs the task for real even under --check (read-only commands);
+    /// `check_mode: true` runs it in check mode even without --check.
     public var checkMode: Bool?
     public var become: Bool?
     public var becomeUser: String?
     public var vars: [String: Any] = [:]
+    /// Environment variables exported for the module's commands (templates rendered per host).
+    public var environment: [String: Any] = [:]
     public var location: SourceLocation
     /// Set (with module "block") for a `block` that has `rescue` or `always`; a plain block is
     /// flattened into its tasks when parsed.
@@ -82,6 +106,29 @@ public struct TaskSpec {
         for i in b.rescue.indices { b.rescue[i].updateAll(change) }
         for i in b.always.indices { b.always[i].updateAll(change) }
         block = b
+    }
+}
+
+/// The loop keywords, as Ansible documents them: `loop` needs a list; `with_items` flattens
+/// one level (and takes a single value as a list of one); `with_list` takes the list as is;
+/// `with_dict` gives `{key, value}` items.
+public enum LoopStyle: String {
+    case loop, withItems = "with_items", withList = "with_list", withDict = "with_dict"
+
+    /// The items of a rendered loop value.
+    func items(_ value: Any) throws -> [Any] {
+        switch self {
+        case .loop:
+            guard let a = value as? [Any] else {
+                throw ProvisionError("Invalid data passed to 'loop', it requires a list, got \(Values.typeName(value)) instead")
+            }
+            return a
+        case .withItems: return (value as? [Any] ?? [value]).flatMap { ($0 as? [Any]) ?? [$0] }
+        case .withList: return value as? [Any] ?? [value]
+        case .withDict:
+            guard let d = value as? [String: Any] else { throw ProvisionError("with_dict expects a mapping, got \(Values.typeName(value))") }
+            return d.keys.sorted().map { ["key": $0, "value": d[$0]!] as [String: Any] }
+        }
     }
 }
 

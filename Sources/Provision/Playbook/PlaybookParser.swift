@@ -8,10 +8,10 @@ import Yams
 public struct PlaybookParser {
     static let playKeys: Set<String> = ["name", "hosts", "vars", "vars_files", "serial", "max_fail_percentage",
         "any_errors_fatal", "gather_facts", "become", "become_user", "tasks", "pre_tasks", "post_tasks", "handlers",
-        "tags", "remote_user", "strategy", "environment", "connection"]
+        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method"]
     static let taskKeys: Set<String> = ["name", "when", "loop", "with_items", "loop_control", "register", "notify",
         "changed_when", "failed_when", "ignore_errors", "tags", "run_once", "delegate_to", "until", "retries", "delay",
-        "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args"]
+        "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args", "become_method", "throttle"]
 
     public init() {}
 
@@ -34,7 +34,7 @@ public struct PlaybookParser {
             guard let pairs = YAMLSource.pairs(item) else {
                 throw ProvisionError("a play must be a mapping", at: YAMLSource.location(item, file: path))
             }
-            if let imp = pairs.first(where: { $0.key == "import_playbook" }) {
+            if let imp = pairs.first(where: { ["import_playbook", "ansible.builtin.import_playbook"].contains($0.key) }) {
                 let name = try scalarString(imp.value, "import_playbook", path)
                 let sub = name.hasPrefix("/") ? name : (dir.isEmpty ? name : dir + "/" + name)
                 guard FileManager.default.fileExists(atPath: sub) else {
@@ -70,7 +70,11 @@ public struct PlaybookParser {
             case "gather_facts": play.gatherFacts = try boolean(p.value, p.key, file)
             case "become": play.become = try boolean(p.value, p.key, file)
             case "become_user": play.becomeUser = try scalarString(p.value, p.key, file)
+            case "become_method": try becomeMethod(p.value, file)
+            case "remote_user": play.remoteUser = try scalarString(p.value, p.key, file)
+            case "connection": play.connection = try scalarString(p.value, p.key, file)
             case "tags": play.tags = try stringList(p.value, "tags", file)
+            case "environment": play.environment = try environment(p.value, file)
             case "tasks": main = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "pre_tasks": pre = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "post_tasks": post = try parseTasks(p.value, file: file, dir: dir, handlers: false)
@@ -86,6 +90,9 @@ public struct PlaybookParser {
         play.tasks = pre + main + post
         let playTags = play.tags
         for i in play.tasks.indices { play.tasks[i].updateAll { $0.tags += playTags } }
+        let playEnvironment = play.environment
+        for i in play.tasks.indices { play.tasks[i].updateAll { $0.environment = playEnvironment.merging($0.environment) { _, n in n } } }
+        for i in play.handlers.indices { play.handlers[i].updateAll { $0.environment = playEnvironment.merging($0.environment) { _, n in n } } }
         // Like Ansible: notifying a handler the play does not have is an error before the run.
         let handlerNames = Set(play.handlers.flatMap { [$0.name ?? ""] + $0.listen })
         for t in (play.tasks + play.handlers).flatMap(\.flattened) {
@@ -125,6 +132,29 @@ public struct PlaybookParser {
             throw ProvisionError("'\(key)' must be a mapping", at: YAMLSource.location(node, file: file))
         }
         return d
+    }
+
+    /// Become goes through sudo (runuser when connected as root): `become_method: sudo` is
+    /// accepted, anything else refused before the run.
+    func becomeMethod(_ node: Node, _ file: String) throws {
+        let m = try scalarString(node, "become_method", file)
+        guard m == "sudo" || m.contains("{{") else {
+            throw ProvisionError("become_method '\(m)' is not supported (sudo)", at: YAMLSource.location(node, file: file))
+        }
+    }
+
+    /// `environment:`: a mapping of shell variable names to scalar values (or templates).
+    func environment(_ node: Node, _ file: String) throws -> [String: Any] {
+        let env = try mapping(node, "environment", file)
+        for (k, v) in env.sorted(by: { $0.key < $1.key }) {
+            guard k.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
+                throw ProvisionError("'environment': '\(k)' is not a shell variable name", at: YAMLSource.location(node, file: file))
+            }
+            guard !(v is [Any]) && !(v is [String: Any]) else {
+                throw ProvisionError("'environment': '\(k)' must be a scalar, got \(Values.typeName(v))", at: YAMLSource.location(node, file: file))
+            }
+        }
+        return env
     }
 
     func stringList(_ node: Node, _ key: String, _ file: String) throws -> [String] {

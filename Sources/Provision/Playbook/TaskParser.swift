@@ -14,18 +14,24 @@ struct TaskParser {
     func parse(_ node: Node) throws -> [TaskSpec] {
         guard let pairs = YAMLSource.pairs(node) else { throw ProvisionError("a task must be a mapping", at: loc(node)) }
         var task = TaskSpec(module: "", location: loc(node))
-        var moduleKey: (name: String, keyNode: Node, value: Node)?
+        var moduleKey: (name: String, keyNode: Node, value: Node, action: ActionForm?)?
         var include: (file: String, at: SourceLocation)?
         var block: [TaskSpec]?
         var rescue: [TaskSpec] = [], always: [TaskSpec] = []
         var recovery: (key: String, at: SourceLocation)?
         var extraArgs: [String: Any] = [:]
-        for p in pairs {
+        for var p in pairs {
+            // `ansible.builtin.include_tasks` and friends are the task keywords themselves.
+            for prefix in ["ansible.builtin.", "ansible.legacy."] where p.key.hasPrefix(prefix) {
+                let short = String(p.key.dropFirst(prefix.count))
+                if ["include_tasks", "import_tasks"].contains(short) { p.key = short }
+            }
             let v = YAMLSource.value(p.value)
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "vars", "delegate_to", "args", "become_user": try ExpressionCheck.templates(in: v)
+                case "name", "loop", "with_items", "with_list", "with_dict", "vars", "delegate_to", "args", "become_user", "environment":
+                    try ExpressionCheck.templates(in: v)
                 default: break
                 }
             } catch let e as ProvisionError {
@@ -37,15 +43,32 @@ struct TaskParser {
             case "changed_when": task.changedWhen = try condition(p)
             case "failed_when": task.failedWhen = try condition(p)
             case "until": task.until = try condition(p)
-            case "loop", "with_items":
-                guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+            case "loop", "with_items", "with_list", "with_dict":
+                guard task.loop == nil else { throw ProvisionError("duplicate loop in task: '\(task.loopStyle.rawValue)' and '\(p.key)'", at: loc(p.keyNode)) }
+                if p.key == "with_dict" {
+                    guard v is [String: Any] || v is String else { throw ProvisionError("'with_dict' must be a mapping or a template string", at: loc(p.value)) }
+                } else if p.key == "loop" || !(v is String || v is Int || v is Double || v is Bool) {
+                    guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+                }
                 task.loop = v
+                task.loopStyle = LoopStyle(rawValue: p.key) ?? .loop
             case "loop_control":
                 let lc = try parser.mapping(p.value, p.key, file)
-                for k in lc.keys where k != "loop_var" && k != "label" {
-                    throw ProvisionError("unknown loop_control option '\(k)' (loop_var, label)", at: loc(p.value))
+                let known = ["loop_var", "index_var", "label", "extended", "pause"]
+                for k in lc.keys where !known.contains(k) {
+                    throw ProvisionError("unknown loop_control option '\(k)' (\(known.joined(separator: ", ")))", at: loc(p.value))
+                }
+                if let e = lc["extended"] {
+                    guard let b = e as? Bool else { throw ProvisionError("loop_control 'extended' must be a boolean", at: loc(p.value)) }
+                    task.loopExtended = b
+                }
+                if let pause = lc["pause"] {
+                    guard let n = Values.number(pause), n >= 0 else { throw ProvisionError("loop_control 'pause' must be a number of seconds", at: loc(p.value)) }
+                    task.loopPause = n
                 }
                 if let lv = lc["loop_var"] { task.loopVar = Values.string(lv) }
+                if let iv = lc["index_var"] { task.indexVar = Values.string(iv) }
+                if let l = lc["label"] { task.loopLabel = Values.string(l) }
             case "register":
                 let r = try parser.scalarString(p.value, p.key, file)
                 guard r.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) != nil else {
@@ -61,22 +84,37 @@ struct TaskParser {
             case "check_mode": task.checkMode = try parser.boolean(p.value, p.key, file)
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
+            case "become_method": try parser.becomeMethod(p.value, file)
+            case "throttle":
+                guard let n = v as? Int, n > 0 else { throw ProvisionError("'throttle' must be a positive integer", at: loc(p.value)) }
+                task.throttle = n
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
-            case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String
+            case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String; task.retriesGiven = true
             case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
             case "retries":
                 guard let i = v as? Int, i >= 0 else { throw ProvisionError("'retries' must be a non-negative integer", at: loc(p.value)) }
                 task.retries = i
+                task.retriesGiven = true
             case "delay":
                 guard let d = Values.number(v), d >= 0 else { throw ProvisionError("'delay' must be a non-negative number", at: loc(p.value)) }
                 task.delay = d
             case "vars": task.vars = try parser.mapping(p.value, p.key, file)
+            case "environment": task.environment = try parser.environment(p.value, file)
             case "args": extraArgs = try parser.mapping(p.value, p.key, file)
             case "include_tasks", "import_tasks":
                 let name = Values.string((v as? [String: Any])?["file"] ?? v)
                 include = (name, loc(p.value))
             case "block":
                 block = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
+            case "action", "local_action":
+                // The older form: `action: copy src=a dest=b` or `action: {module: copy, src: a}`;
+                // `local_action` runs it on the controller (delegate_to: localhost).
+                let form = try actionForm(p)
+                if let first = moduleKey {
+                    throw ProvisionError("task has two modules, '\(first.name)' and '\(form.module)'", at: loc(p.keyNode))
+                }
+                moduleKey = (form.module, p.keyNode, p.value, form)
+                if p.key == "local_action" { task.delegateTo = "localhost" }
             case "rescue", "always":
                 if handler { throw ProvisionError("'\(p.key)' is not supported in handlers", at: loc(p.keyNode)) }
                 let list = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
@@ -84,18 +122,24 @@ struct TaskParser {
                 recovery = (p.key, loc(p.keyNode))
             default:
                 if PlaybookParser.taskKeys.contains(p.key) { continue }
-                let name = ModuleRegistry.canonicalName(p.key)
-                guard ModuleRegistry.module(named: name) != nil else {
-                    throw ProvisionError("unknown module or task keyword '\(p.key)'", at: loc(p.keyNode))
+                guard let name = ModuleRegistry.resolve(p.key) else {
+                    guard p.key.contains(".") else { throw ProvisionError("unknown module or task keyword '\(p.key)'", at: loc(p.keyNode)) }
+                    let short = String(p.key.split(separator: ".").last ?? "")
+                    let hint = ModuleRegistry.resolve(short).map { " (did you mean '\(ModuleRegistry.qualifiedName($0))'?)" } ?? ""
+                    throw ProvisionError("unknown module '\(p.key)'\(hint)", at: loc(p.keyNode))
                 }
                 if let first = moduleKey {
                     throw ProvisionError("task has two modules, '\(first.name)' and '\(p.key)'", at: loc(p.keyNode))
                 }
-                moduleKey = (name, p.keyNode, p.value)
+                moduleKey = (name, p.keyNode, p.value, nil)
             }
         }
         if let include {
             guard moduleKey == nil, block == nil else { throw ProvisionError("include_tasks cannot be combined with a module", at: task.location) }
+            // Includes are static here: a loop or register on one would be silently lost.
+            if task.loop != nil || task.register != nil {
+                throw ProvisionError("include_tasks is static here: no loop / register on it (put them on its tasks)", at: task.location)
+            }
             guard !include.file.contains("{{") else { throw ProvisionError("include_tasks needs a static file name", at: include.at) }
             let path = include.file.hasPrefix("/") ? include.file : "\(dir)/\(include.file)"
             guard FileManager.default.fileExists(atPath: path) else { throw ProvisionError("include_tasks: file not found: \(path)", at: include.at) }
@@ -106,20 +150,52 @@ struct TaskParser {
         if let recovery, block == nil { throw ProvisionError("'\(recovery.key)' belongs to a block (no 'block' here)", at: recovery.at) }
         if let block {
             guard moduleKey == nil else { throw ProvisionError("a block cannot also name a module", at: task.location) }
-            guard recovery != nil else { return inherit(block, from: task) }
-            if task.register != nil || task.loop != nil || task.until != nil || task.delegateTo != nil {
-                throw ProvisionError("a block takes no register / loop / until / delegate_to (put them on its tasks)", at: task.location)
+            // As in Ansible, these are not block keywords; refused rather than silently lost.
+            if task.register != nil || task.loop != nil || task.until != nil || task.retriesGiven
+                || task.changedWhen != nil || task.failedWhen != nil {
+                throw ProvisionError("a block takes no register / loop / until / retries / changed_when / failed_when (put them on its tasks)",
+                                     at: task.location)
             }
+            guard recovery != nil else { return inherit(block, from: task) }
             var node = TaskSpec(name: task.name, module: "block", location: task.location)
             node.block = BlockSpec(tasks: inherit(block, from: task), rescue: inherit(rescue, from: task), always: inherit(always, from: task))
             return [node]
         }
         guard let m = moduleKey else { throw ProvisionError("task has no module", at: task.location) }
         task.module = m.name
-        task.args = try arguments(m.name, m.keyNode, m.value)
+        task.args = try arguments(m.name, m.keyNode, m.value, action: m.action)
         for (k, v) in extraArgs { task.args[k] = v }
-        if handler && task.name == nil { throw ProvisionError("a handler needs a name", at: task.location) }
+        // A handler reached only through `listen` may go without a name, as in Ansible.
+        if handler && task.name == nil && task.listen.isEmpty {
+            throw ProvisionError("a handler needs a name or 'listen'", at: task.location)
+        }
         return [task]
+    }
+
+    /// What `action:` / `local_action:` name: the module, and its `k=v` text when written as one string.
+    struct ActionForm {
+        var module: String
+        var text: String?
+    }
+
+    func actionForm(_ p: (key: String, keyNode: Node, value: Node)) throws -> ActionForm {
+        let written: String, text: String?
+        switch p.value {
+        case .scalar:
+            let s = YAMLSource.value(p.value) as? String ?? ""
+            let trimmed = s.trimmingCharacters(in: .whitespacesAndNewlines)
+            let end = trimmed.firstIndex(where: { $0 == " " || $0 == "\n" || $0 == "\t" }) ?? trimmed.endIndex
+            written = String(trimmed[..<end])
+            text = String(trimmed[end...]).trimmingCharacters(in: .whitespacesAndNewlines)
+        case .mapping:
+            written = Values.string(YAMLSource.pairs(p.value)?.first { $0.key == "module" }.map { YAMLSource.value($0.value) } ?? "")
+            text = nil
+        default:
+            throw ProvisionError("'\(p.key)' must be 'module key=value…' or a mapping with 'module'", at: loc(p.value))
+        }
+        guard !written.isEmpty else { throw ProvisionError("'\(p.key)' names no module", at: loc(p.value)) }
+        guard let name = ModuleRegistry.resolve(written) else { throw ProvisionError("\(p.key): unknown module '\(written)'", at: loc(p.value)) }
+        return ActionForm(module: name, text: text)
     }
 
     /// `when`-style values: a string expression, a bool, or a list of expressions.
@@ -144,28 +220,35 @@ struct TaskParser {
         t.when = outer.when + t.when
         t.tags += outer.tags
         t.vars = outer.vars.merging(t.vars) { _, n in n }
+        t.environment = outer.environment.merging(t.environment) { _, n in n }
         if t.become == nil { t.become = outer.become }
         if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
+        if t.throttle == nil { t.throttle = outer.throttle }
+        if t.checkMode == nil { t.checkMode = outer.checkMode }
+        if t.delegateTo == nil { t.delegateTo = outer.delegateTo }
+        if outer.runOnce { t.runOnce = true }
         if outer.ignoreErrors { t.ignoreErrors = true }
         if outer.noLog { t.noLog = true }
         t.notify += outer.notify
     }
 
     /// Module arguments from a mapping or a `k=v` string, validated against the module's options.
-    func arguments(_ name: String, _ keyNode: Node, _ node: Node) throws -> [String: Any] {
+    func arguments(_ name: String, _ keyNode: Node, _ node: Node, action: ActionForm? = nil) throws -> [String: Any] {
         let module = ModuleRegistry.module(named: name)!
         var args: [String: Any] = [:]
         var positions: [String: SourceLocation] = [:]
         switch node {
         case .mapping:
-            for p in YAMLSource.pairs(node)! {
+            for p in YAMLSource.pairs(node)! where !(action != nil && p.key == "module") {
                 args[p.key] = YAMLSource.value(p.value)
                 positions[p.key] = loc(p.keyNode)
             }
         case .scalar where node.null != nil && (node.scalar?.style == .plain):
             break
+        case .scalar where action?.text?.isEmpty == true:
+            break
         case .scalar:
-            let text = node.scalar!.string
+            let text = action?.text ?? node.scalar!.string
             args = try Self.keyValues(text, module: module, at: loc(node))
             for k in args.keys { positions[k] = loc(node) }
         default:
@@ -182,26 +265,22 @@ struct TaskParser {
         return args
     }
 
-    /// Parses `a=1 b="x y" free words` (free words → the module's free-form option).
+    /// Parses `a=1 b="x y" free words` as Ansible does (`ArgumentSplitter`); free words become
+    /// the module's free-form option (command/shell: `cmd`, where only Ansible's few command
+    /// keys are options and every other `a=b` word belongs to the command).
     static func keyValues(_ text: String, module: ProvisionModule.Type, at: SourceLocation) throws -> [String: Any] {
-        let words = try INIInventoryParser(file: at.file, inventory: Inventory()).shellWords(text, at: at)
-        let known = Set(module.options.flatMap { [$0.name] + $0.aliases })
-        var args: [String: Any] = [:], free: [String] = []
-        for w in words {
-            if let eq = w.firstIndex(of: "="), case let key = String(w[..<eq]),
-               known.contains(key) || module.freeFormOption == nil {
-                var value = String(w[w.index(after: eq)...])
-                if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f { value = String(value.dropFirst().dropLast()) }
-                args[key] = value
-            } else {
-                free.append(w)
-            }
+        let parsed: (options: [String: String], freeForm: String?)
+        do {
+            parsed = try ArgumentSplitter.parse(text, commandStyle: ["command", "shell"].contains(module.name))
+        } catch let e as ArgumentSplitter.SplitError {
+            throw ProvisionError("\(module.name): \(e.description)", at: at)
         }
-        if !free.isEmpty {
+        var args: [String: Any] = parsed.options
+        if let free = parsed.freeForm {
             guard let ff = module.freeFormOption else {
-                throw ProvisionError("\(module.name): expected key=value arguments, got '\(free.joined(separator: " "))'", at: at)
+                throw ProvisionError("\(module.name): expected key=value arguments, got '\(free)'", at: at)
             }
-            args[ff] = free.joined(separator: " ")
+            args[ff] = free
         }
         return args
     }

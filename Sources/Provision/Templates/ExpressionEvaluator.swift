@@ -47,6 +47,13 @@ struct ExpressionEvaluator {
                 guard let v = try defined(base) else { return fallback }
                 return onFalse && !Values.truthy(v) ? fallback : v
             }
+            if name == "mandatory" {
+                guard let v = try defined(base) else {
+                    let msg = try args.first.map { Values.string(try eval($0)) } ?? "Mandatory variable '\(path(base))' not defined."
+                    throw ProvisionError(msg)
+                }
+                return v
+            }
             return try Filters.apply(name, to: eval(base), args: args.map { try eval($0) },
                                      named: named.mapValues { try eval($0) })
         case let .call(.literal(base), fn, args) where base is NSNull:
@@ -163,12 +170,23 @@ struct ExpressionEvaluator {
             let s = Values.string(v), pattern = Values.string(args.first)
             let anchored = name == "match" ? "^(?:\(pattern))" : pattern
             return s.range(of: anchored, options: .regularExpression) != nil
-        case "failed", "failure": return Values.truthy((v as? [String: Any])?["failed"])
-        case "succeeded", "success": return !Values.truthy((v as? [String: Any])?["failed"])
-        case "changed": return Values.truthy((v as? [String: Any])?["changed"])
-        case "skipped": return Values.truthy((v as? [String: Any])?["skipped"])
+        case "failed", "failure": return Values.truthy(try result(v, name)["failed"])
+        case "succeeded", "success", "successful": return !Values.truthy(try result(v, name)["failed"])
+        case "changed", "change": return Values.truthy(try result(v, name)["changed"])
+        case "skipped", "skip": return Values.truthy(try result(v, name)["skipped"])
+        case "unreachable": return Values.truthy(try result(v, name)["unreachable"])
+        case "reachable": return !Values.truthy(try result(v, name)["unreachable"])
+        case "finished": return try result(v, name)["finished"].map { Values.truthy($0) } ?? true
         default: throw ProvisionError("unknown test '\(name)'")
         }
+    }
+
+    /// A registered task result, as the `is changed` family of tests needs (Ansible refuses others).
+    private func result(_ v: Any, _ test: String) throws -> [String: Any] {
+        guard let d = v as? [String: Any] else {
+            throw ProvisionError("the '\(test)' test expects a registered task result (a mapping), got \(Values.typeName(v))")
+        }
+        return d
     }
 
     private func binaryIn(_ a: Any, _ b: Any?) throws -> Bool {

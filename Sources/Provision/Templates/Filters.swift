@@ -10,6 +10,7 @@ enum Filters {
         "first", "last", "replace", "list", "sort", "unique", "min", "max", "sum", "dict2items", "items2dict", "map",
         "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
         "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
+        "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest",
     ]
 
     static func apply(_ name: String, to v: Any, args: [Any], named: [String: Any] = [:]) throws -> Any {
@@ -55,10 +56,10 @@ enum Filters {
             guard let d = Data(base64Encoded: Values.string(v)) else { throw ProvisionError("b64decode: not base64") }
             return String(decoding: d, as: UTF8.self)
         case "regex_replace":
-            let re = try regex(str(0))
+            let re = try PythonRegex.compile(str(0), options: regexOptions(named))
             let s = Values.string(v)
-            let template = str(1).replacingOccurrences(of: #"\\(\d)"#, with: "\\$$1", options: .regularExpression)
-            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s), withTemplate: template)
+            return re.stringByReplacingMatches(in: s, range: NSRange(s.startIndex..., in: s),
+                                               withTemplate: PythonRegex.template(str(1), groups: PythonRegex.groupNumbers(str(0))))
         case "regex_search":
             let s = Values.string(v)
             guard let m = try regex(str(0)).firstMatch(in: s, range: NSRange(s.startIndex..., in: s)),
@@ -71,7 +72,17 @@ enum Filters {
         case "list": return try list()
         case "keys": return (v as? [String: Any])?.keys.sorted() ?? []
         case "values": return (v as? [String: Any]).map { d in d.keys.sorted().map { d[$0]! } } ?? []
-        case "flatten": return try list().flatMap { ($0 as? [Any]) ?? [$0] }
+        case "flatten":
+            // Ansible: every level unless `levels`, nulls dropped unless skip_nulls=false.
+            let levels = (arg(0) as? Int) ?? (named["levels"] as? Int) ?? Int.max
+            let skipNulls = named["skip_nulls"].map { Values.truthy($0) } ?? true
+            func flat(_ l: [Any], _ levels: Int) -> [Any] {
+                l.flatMap { e -> [Any] in
+                    if let a = e as? [Any], levels > 0 { return flat(a, levels - 1) }
+                    return skipNulls && e is NSNull ? [] : [e]
+                }
+            }
+            return flat(try list(), levels)
         case "sort":
             return try list().sorted { Values.compare($0, $1) == .orderedAscending }
         case "unique":
@@ -81,7 +92,10 @@ enum Filters {
         case "difference": let o = arg(0) as? [Any] ?? []; return try list().filter { e in !o.contains { Values.equal($0, e) } }
         case "intersect": let o = arg(0) as? [Any] ?? []; return try list().filter { e in o.contains { Values.equal($0, e) } }
         case "union": return try apply("unique", to: try list() + (arg(0) as? [Any] ?? []), args: [])
-        case "zip": let o = arg(0) as? [Any] ?? []; return zip(try list(), o).map { [$0, $1] as [Any] }
+        case "zip", "zip_longest":
+            let lists = [try list()] + args.map { $0 as? [Any] ?? [] }
+            let n = name == "zip" ? lists.map(\.count).min() ?? 0 : lists.map(\.count).max() ?? 0
+            return (0..<n).map { i in lists.map { i < $0.count ? $0[i] : (named["fillvalue"] ?? NSNull()) } as [Any] }
         case "min": return try list().min { Values.compare($0, $1) == .orderedAscending } ?? NSNull()
         case "max": return try list().max { Values.compare($0, $1) == .orderedAscending } ?? NSNull()
         case "sum":
@@ -92,9 +106,14 @@ enum Filters {
             guard let d = v as? [String: Any] else { throw ProvisionError("dict2items needs a mapping") }
             return d.keys.sorted().map { ["key": $0, "value": d[$0]!] as [String: Any] }
         case "items2dict":
+            let key = named["key_name"].map { Values.string($0) } ?? "key", value = named["value_name"].map { Values.string($0) } ?? "value"
             var d: [String: Any] = [:]
-            for case let e as [String: Any] in try list() { d[Values.string(e["key"])] = e["value"] ?? NSNull() }
+            for case let e as [String: Any] in try list() {
+                guard let k = e[key] else { throw ProvisionError("items2dict: an item has no '\(key)'") }
+                d[Values.string(k)] = e[value] ?? NSNull()
+            }
             return d
+        case "dict": return try function("dict", args: [v])
         case "combine":
             var d = v as? [String: Any] ?? [:]
             for case let o as [String: Any] in args { d.merge(o) { _, n in n } }
@@ -120,11 +139,41 @@ enum Filters {
             }
         case "basename": return (Values.string(v) as NSString).lastPathComponent
         case "dirname": return (Values.string(v) as NSString).deletingLastPathComponent
-        case "hash", "sha256":
-            return SHA256.hex(Data(Values.string(v).utf8))
+        case "hash":
+            switch str(0, "sha1") {
+            case "sha1": return SHA1.hex(Data(Values.string(v).utf8))
+            case "sha256": return SHA256.hex(Data(Values.string(v).utf8))
+            default: throw ProvisionError("hash: algorithm '\(str(0))' is not supported (sha1, sha256)")
+            }
+        case "sha256": return SHA256.hex(Data(Values.string(v).utf8))
+        case "sha1", "checksum": return SHA1.hex(Data(Values.string(v).utf8))
         case "mandatory": return v
+        case "expanduser": return (Values.string(v) as NSString).expandingTildeInPath
+        case "ternary":
+            if v is NSNull, args.count > 2 { return args[2] }
+            return Values.truthy(v) ? arg(0) ?? NSNull() : arg(1) ?? NSNull()
+        case "regex_findall":
+            let s = Values.string(v) as NSString
+            let re = try PythonRegex.compile(str(0), options: regexOptions(named))
+            // Python's findall: the whole match, the one group, or a list of the groups.
+            return re.matches(in: s as String, range: NSRange(location: 0, length: s.length)).map { m -> Any in
+                func group(_ i: Int) -> String { m.range(at: i).location == NSNotFound ? "" : s.substring(with: m.range(at: i)) }
+                switch re.numberOfCaptureGroups {
+                case 0: return group(0)
+                case 1: return group(1)
+                default: return (1...re.numberOfCaptureGroups).map(group) as [Any]
+                }
+            }
         default: throw ProvisionError("unknown filter '\(name)'")
         }
+    }
+
+    /// The `ignorecase=` / `multiline=` arguments of the regex filters.
+    private static func regexOptions(_ named: [String: Any]) -> NSRegularExpression.Options {
+        var options: NSRegularExpression.Options = []
+        if Values.truthy(named["ignorecase"]) { options.insert(.caseInsensitive) }
+        if Values.truthy(named["multiline"]) { options.insert(.anchorsMatchLines) }
+        return options
     }
 
     private static func str0(_ args: [Any]) -> String { args.first.map { Values.string($0) } ?? "" }
@@ -159,6 +208,14 @@ enum Filters {
             case "password": return try PasswordLookup.value(key)
             default: throw ProvisionError("lookup plugin '\(kind)' is not supported (env, file, password)")
             }
+        case "dict":
+            // dict(list_of_pairs), as in `dict(keys | zip(values))`.
+            var d: [String: Any] = [:]
+            for e in args.first as? [Any] ?? [] {
+                guard let pair = e as? [Any], pair.count == 2 else { throw ProvisionError("dict() needs a list of [key, value] pairs") }
+                d[Values.string(pair[0])] = pair[1]
+            }
+            return d
         default: throw ProvisionError("unknown function '\(name)'")
         }
     }
