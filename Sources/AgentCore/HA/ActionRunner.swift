@@ -83,6 +83,9 @@ public final class ActionRunner: @unchecked Sendable {
             try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
         case let .stop(mode):
             try await postgres.stop(mode)
+            // Patroni's safepoint: with Postgres down no primary runs here, so a demotion (etcd
+            // lost, another leader, a release) disarms before the read-only restart, not after it.
+            watchdog.disarm("Postgres stopped")
         case let .follow(upstreamName):
             try await postgres.follow(dynamic: dynamic, upstream: try upstream(upstreamName, cluster))
         case let .clone(from):
