@@ -173,6 +173,37 @@ extension AgentOpsClusters { @Suite(.serialized) struct WatchdogTests {
         #expect(cluster.primary() == p.name)
     }
 
+    @Test func primaryCutOffFromEtcdDemotesAndDisarms() throws {
+        // Failsafe off: with it n1 would stay primary (and fed) while it reaches its peers.
+        let cluster = try AgentCluster(scope: "wdcut", dcsYAML: "    maximum_lag_on_failover: 1048576\n    failsafe_mode: false")
+        defer { cluster.shutdown() }
+        let etcdLink = try TCPProxy(to: cluster.etcd.clientPort)
+        defer { etcdLink.stop() }
+        try cluster.routeEtcd(of: "n1", throughPort: etcdLink.port)
+        let bench = try WatchdogBench(cluster)
+        bench.start()
+        defer { bench.stop() }
+        try cluster.start("n1")
+        _ = try cluster.eventually(90, "n1 bootstrapped as primary") { cluster.status("n1", "/primary") == 200 ? true : nil }
+        try cluster.start("n2")
+        try cluster.start("n3")
+        #expect(try cluster.healthy() == "n1")
+        _ = try cluster.eventually(10, "n1's device armed") { bench.armedTimeout("n1") == 4 ? true : nil }
+
+        // No renewal, no feeding: n1 demotes at loop_wait + retry_timeout (3.5 s) after its last
+        // renewal and disarms once its Postgres is down; the device would fire at 4 s.
+        let cutAt = monotonicNow()
+        etcdLink.cut()
+        _ = try cluster.eventually(20, "n1's device disarmed or fired") { bench.armedTimeout("n1") == nil ? true : nil }
+        let settled = monotonicNow() - cutAt
+        let newPrimary = try cluster.eventually(40, "a new primary among n2, n3") { ["n2", "n3"].first { cluster.status($0, "/primary") == 200 } }
+        let log = (try? String(contentsOfFile: cluster.logPath("n1"), encoding: .utf8)) ?? ""
+        print(String(format: "[watchdog] n1 cut off from etcd: device %@ at %.1f s; %@ primary",
+                     bench.firedAt("n1") == nil ? "disarmed" : "FIRED", settled, newPrimary))
+        #expect(bench.firedAt("n1") == nil, "n1 was power-cycled: its demotion did not disarm the device in time\n\(cluster.logs())")
+        #expect(log.contains("watchdog: disarmed") && log.contains("(Postgres stopped)"), "\(cluster.logs())")
+    }
+
     @Test func requiredWatchdogThatCannotOpenKeepsEveryoneFromLeading() throws {
         let cluster = try AgentCluster(scope: "wdnone")
         defer { cluster.shutdown() }

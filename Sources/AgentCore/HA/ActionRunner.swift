@@ -83,11 +83,9 @@ public final class ActionRunner: @unchecked Sendable {
             try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
         case let .stop(mode):
             try await postgres.stop(mode)
-            // Stopped, this server accepts no write: nothing left to fence. Disarming here, not at
-            // the end of the loop, keeps a primary that demoted itself on time (its etcd cut off)
-            // from being power-cycled by a timeout that its restart as a replica would overrun.
-            // A leader that starts Postgres as primary again is armed again by the loop.
-            watchdog.disarm("Postgres stopped (\(mode.rawValue))")
+            // Patroni's safepoint: with Postgres down no primary runs here, so a demotion (etcd
+            // lost, another leader, a release) disarms before the read-only restart, not after it.
+            watchdog.disarm("Postgres stopped")
         case let .follow(upstreamName):
             try await postgres.follow(dynamic: dynamic, upstream: try upstream(upstreamName, cluster))
         case let .clone(from):
