@@ -108,13 +108,13 @@ public struct DrillTarget: Sendable {
         return 30
     }
 
-    /// Whether an agent's watchdog is armed (GET /patroni `watchdog`), for the report.
+    /// Whether the primary's watchdog is armed (GET /patroni `watchdog.armed`), for the report; nil
+    /// when no primary answered or its agent does not say.
     func watchdogInUse() -> Bool? {
         for n in databases {
-            if let p = PlainHTTP.json(n.address, restPort, "GET", "/patroni", timeout: 1) {
-                if let w = p["watchdog"] as? [String: Any] { return (w["mode"] as? String ?? "off") != "off" }
-                if let w = p["watchdog_failed"] as? Bool { return !w }
-            }
+            guard let p = PlainHTTP.json(n.address, restPort, "GET", "/patroni", timeout: 1), p["role"] as? String == "primary" else { continue }
+            if let w = p["watchdog"] as? [String: Any], let armed = w["armed"] as? Bool { return armed }
+            if p["watchdog_failed"] as? Bool == true { return false }
         }
         return nil
     }
