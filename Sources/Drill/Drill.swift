@@ -27,6 +27,7 @@ public final class Drill {
     public func run() throws -> DrillReport {
         var report = DrillReport(scenario: options.scenario, options: options)
         report.watchdog = target.watchdogInUse()
+        report.synchronousMode = target.synchronousMode()
         for i in 1...options.repeatCount {
             let trial = DrillTrial(options: options, target: target, workflow: workflow, index: i, progress: progress)
             let result = try trial.run()
@@ -44,6 +45,8 @@ public struct DrillReport: Sendable {
     public var trials: [TrialResult] = []
     /// Whether the agents use a watchdog (nil: unknown).
     public var watchdog: Bool?
+    /// Whether the cluster runs synchronous_mode (nil: unknown).
+    public var synchronousMode: Bool?
 
     public var passed: Bool { trials.allSatisfy(\.passed) }
 
@@ -72,6 +75,9 @@ public struct DrillReport: Sendable {
             for (n, lost) in t.lostByNode.sorted(by: { $0.key < $1.key }) where lost != 0 {
                 text += "\n  LOST: \(lost < 0 ? "could not look up rows" : "\(lost) acknowledged rows missing") on \(n)"
             }
+            if t.lostRows > 0 && synchronousMode == false {
+                text += "\n  note: replication is asynchronous (synchronous_mode off): commits acknowledged by a primary that is lost before its replicas received them are gone with it, up to maximum_lag_on_failover; synchronous_mode: true acknowledges a commit only once a standby has it"
+            }
             if !t.splitBrainTicks.isEmpty {
                 text += "\n  SPLIT BRAIN: \(t.splitBrainTicks.count) samples with two writable nodes (\(t.splitBrainNodes.sorted().joined(separator: ", "))), first at "
                     + String(format: "%.1f s after the fault", Double(t.splitBrainTicks[0]) * NodeSampler.interval - t.faultAt)
@@ -90,7 +96,8 @@ public struct DrillReport: Sendable {
 
     public var json: [String: Any] {
         ["scenario": scenario.rawValue, "clients": options.clients, "duration_s": options.duration,
-         "watchdog": watchdog.map { $0 as Any } ?? NSNull(), "passed": passed, "trials": trials.map(\.json)]
+         "watchdog": watchdog.map { $0 as Any } ?? NSNull(), "synchronous_mode": synchronousMode.map { $0 as Any } ?? NSNull(),
+         "passed": passed, "trials": trials.map(\.json)]
     }
 
     func write(trial t: TrialResult, to dir: String) throws {

@@ -108,6 +108,16 @@ public struct DrillTarget: Sendable {
         return 30
     }
 
+    /// The cluster's dynamic `synchronous_mode` (any agent's GET /config), nil when none answers.
+    func synchronousMode() -> Bool? {
+        for n in databases {
+            if let c = PlainHTTP.json(n.address, restPort, "GET", "/config", timeout: 1) {
+                return (c["synchronous_mode"] as? Bool) ?? ((c["synchronous_mode"] as? String).map { $0 == "true" || $0 == "on" } ?? false)
+            }
+        }
+        return nil
+    }
+
     /// Whether the primary's watchdog is armed (GET /patroni `watchdog.armed`), for the report; nil
     /// when no primary answered or its agent does not say.
     func watchdogInUse() -> Bool? {

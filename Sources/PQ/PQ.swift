@@ -37,6 +37,9 @@ public final class PGConnection {
         conn = c
         // On failure deinit still runs (every stored property is set) and frees the handle.
         guard PQstatus(conn) == CONNECTION_OK else { throw PQError(String(cString: PQerrorMessage(conn))) }
+        // libpq prints notices (NOTICE, WARNING, a FATAL sent outside a query) to the process's
+        // stderr by default: a library has no business writing there; errors come back as PQError.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
     }
 
     deinit { PQfinish(conn) }

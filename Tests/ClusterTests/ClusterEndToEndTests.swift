@@ -96,6 +96,20 @@ import Drill
         // trial fails on a lost acknowledged row or a split-brain sample. A pulled plug on the
         // primary three times, a frozen agent (the watchdog must fence it), a partition (the
         // former primary rewinds its diverged timeline and streams again before the rows are checked).
+        // Synchronous mode for them: a commit is acknowledged only once a standby has it. With
+        // asynchronous replication a pulled plug may lose the last acknowledged commits by design
+        // (the drill says so), which no gate can allow or forbid reliably.
+        let db = try #require(workflow.inventory.hosts(inGroup: "postgres").first)
+        let api = try Connector.transport(forHost: db, variables: workflow.inventory.variables(forHost: db))
+        let patched = try api.run(#"pgha-api PATCH /config '{"synchronous_mode": true}'"#)
+        api.close()
+        #expect(patched.exitStatus == 0, "PATCH /config: \(patched.stderr)")
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !((try? ClusterStatus.fetch(inventory: workflow.inventory))?.members.contains { $0.role == "sync_standby" && $0.state == "streaming" } ?? false) {
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        print(try ClusterStatus.fetch(inventory: workflow.inventory).table)
+        #expect(try ClusterStatus.fetch(inventory: workflow.inventory).members.contains { $0.role == "sync_standby" }, "no synchronous standby after PATCH /config")
         for (scenario, trials, window) in [(DrillScenario.killPrimaryHost, 3, 20.0), (.freezeAgent, 1, 25.0), (.partitionPrimary, 1, 20.0)] {
             var options = DrillOptions(scenario: scenario)
             options.repeatCount = trials
