@@ -118,6 +118,16 @@ public struct DrillTarget: Sendable {
         return nil
     }
 
+    /// Whether /cluster (any agent) shows a synchronous standby that streams.
+    func syncStandbyStreams() -> Bool {
+        for n in databases {
+            guard let c = PlainHTTP.json(n.address, restPort, "GET", "/cluster", timeout: 1),
+                  let members = c["members"] as? [[String: Any]] else { continue }
+            return members.contains { $0["role"] as? String == "sync_standby" && $0["state"] as? String == "streaming" }
+        }
+        return false
+    }
+
     /// Whether the primary's watchdog is armed (GET /patroni `watchdog.armed`), for the report; nil
     /// when no primary answered or its agent does not say.
     func watchdogInUse() -> Bool? {

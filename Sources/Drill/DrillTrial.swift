@@ -91,10 +91,14 @@ final class DrillTrial {
         try c.query("TRUNCATE drill_probe")
     }
 
-    /// Waits until exactly one node is primary and every other one streams from it; returns the primary.
-    func waitWhole(timeout: Double, log: (String) -> Void) throws -> String {
+    /// Waits until the cluster has been whole for `settle` seconds on end — exactly one primary,
+    /// every other node streaming from it, and in synchronous mode a synchronous standby that
+    /// streams — and returns the primary. A member that streams for a moment while it rejoins
+    /// (and then finds it must rewind) does not start a trial.
+    func waitWhole(timeout: Double, settle: Double = 3, log: (String) -> Void) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         var last = ""
+        var wholeSince: (Date, String)?
         while true {
             var primaries: [String] = [], streaming = 0
             for n in target.databases {
@@ -102,8 +106,18 @@ final class DrillTrial {
                 if s["role"] as? String == "primary" || s["role"] as? String == "master", s["state"] as? String == "running" { primaries.append(n.name) }
                 if s["replication_state"] as? String == "streaming" { streaming += 1 }
             }
-            if primaries.count == 1 && streaming == target.databases.count - 1 { return primaries[0] }
+            var whole = primaries.count == 1 && streaming == target.databases.count - 1
             last = "primaries [\(primaries.joined(separator: ", "))], \(streaming) of \(target.databases.count - 1) replicas streaming"
+            if whole, target.synchronousMode() == true, !target.syncStandbyStreams() {
+                whole = false
+                last += ", no synchronous standby streaming"
+            }
+            if whole {
+                if wholeSince?.1 != primaries[0] { wholeSince = (Date(), primaries[0]) }
+                if let (since, primary) = wholeSince, Date().timeIntervalSince(since) >= settle { return primary }
+            } else {
+                wholeSince = nil
+            }
             if Date() > deadline { throw DrillError("the cluster is not whole after \(Int(timeout)) s: \(last)") }
             Thread.sleep(forTimeInterval: 0.5)
         }

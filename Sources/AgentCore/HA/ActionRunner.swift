@@ -97,7 +97,12 @@ public final class ActionRunner: @unchecked Sendable {
             do {
                 let said = try await postgres.rewind(from: source, dynamic: dynamic)
                 logger.info("pg_rewind from \(from): \(said)")
-            } catch { rewindFailed.set(true); throw error }
+            } catch {
+                // Only a rewind that ran and failed sends the next rejoin to a fresh clone; a source
+                // that could not be reached (a leader that just died) is no reason to throw data away.
+                if !PostgresControl.sourceUnreachable("\(error)") { rewindFailed.set(true) }
+                throw error
+            }
         case .maintainSlots:
             let others = (cluster?.members ?? []).map(\.name).filter { $0 != config.name }
             try await postgres.maintainSlots(for: others)

@@ -200,17 +200,32 @@ public final class PostgresControl: @unchecked Sendable {
     }
 
     /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
+    /// Clones into a sibling directory and swaps it in only once pg_basebackup succeeded: a clone
+    /// that fails (the source died, the network broke) leaves the old data directory as it was,
+    /// so a member that could still rewind or be promoted is not left with nothing.
     public func clone(from upstream: UpstreamServer) async throws {
-        try? FileManager.default.removeItem(atPath: files.dataDir)
         try files.makeParentDirectory()
-        let args = ["-D", files.dataDir, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
+        let fresh = files.dataDir + ".pgha-clone", old = files.dataDir + ".pgha-old"
+        try? FileManager.default.removeItem(atPath: fresh)
+        try? FileManager.default.removeItem(atPath: old)
+        let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
                     "-X", "stream", "-c", "fast", "--no-password"]
         let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
-        if !r.ok { try? FileManager.default.removeItem(atPath: files.dataDir) }
+        if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }
         try check("pg_basebackup from \(upstream.name)", r)
-        _ = chmod(files.dataDir, 0o700)
+        _ = chmod(fresh, 0o700)
+        if FileManager.default.fileExists(atPath: files.dataDir) {
+            guard rename(files.dataDir, old) == 0 else { throw PostgresError("cannot move \(files.dataDir) aside: \(String(cString: strerror(errno)))") }
+        }
+        guard rename(fresh, files.dataDir) == 0 else { throw PostgresError("cannot move the clone into \(files.dataDir): \(String(cString: strerror(errno)))") }
+        try? FileManager.default.removeItem(atPath: old)
         // pg_basebackup copied the source's identity file too: this directory gets its own.
         try files.writeDataIdentity(madeBy: "pg_basebackup from \(upstream.name)")
+    }
+
+    /// Whether a pg_rewind / pg_basebackup failure says the source server could not be reached.
+    static func sourceUnreachable(_ message: String) -> Bool {
+        ["connection to server", "could not connect", "Connection refused", "timeout expired", "No route to host"].contains { message.contains($0) }
     }
 
     /// Rewinds a former primary onto the leader's timeline. pg_rewind (PG 13+) first finishes crash
