@@ -146,6 +146,19 @@ def main():
         bar_chart(os.path.join(OUT, "agent-rss.svg"), "Agent VmRSS (max over the window), each host a dot", "MB", rss_groups, 20, "goal ≤ 20 MB idle")
         bar_chart(os.path.join(OUT, "agent-cpu.svg"), "Agent CPU (utime+stime over the window / wall time), each host a dot", "% of one core", cpu_groups)
     summary["usage"] = usage
+    # replica rebuild vs bare pg_basebackup (rebuild-bench.sh logs)
+    reb, bb = [], []
+    for f in sorted(glob.glob(os.path.join(RAW, "rebuild", "log*.txt"))):
+        for line in open(f):
+            m = re.match(r"provision rebuild \S+: ([\d.]+) s", line)
+            if m: reb.append(float(m[1]))
+            m = re.match(r"bare pg_basebackup .*: ([\d.]+) s", line)
+            if m: bb.append(float(m[1]))
+    if reb or bb:
+        bar_chart(os.path.join(OUT, "rebuild.svg"), "Replica rebuild of a 1057 MB database: provision rebuild vs bare pg_basebackup",
+                  "seconds", [("provision rebuild (stop, wipe, re-clone, streaming)", "#4a7ebb", reb),
+                              ("bare pg_basebackup -X stream -c fast", "#8a8a8a", bb)])
+        summary["rebuild"] = {"provision_rebuild_s": reb, "pg_basebackup_s": bb}
     json.dump(summary, open(os.path.join(OUT, "summary.json"), "w"), indent=1)
     print("\n".join(lines))
 

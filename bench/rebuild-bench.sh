@@ -19,7 +19,7 @@ echo "primary $primary ($paddr), rebuilding $replica; load $(cut -d' ' -f1-3 /pr
 t0=$(date +%s.%N)
 "$P" lab ssh "$INV" lb1 -- "export PGPASSWORD='$su_pw'; psql -h 127.0.0.1 -p 5000 -U postgres -d postgres -XAtqc \"select count(*) from pgbench_branches\" 2>/dev/null | grep -qx $SCALE || pgbench -i -q -s $SCALE -h 127.0.0.1 -p 5000 -U postgres postgres 2>&1 | tail -2"
 t1=$(date +%s.%N)
-"$P" lab ssh "$INV" lb1 -- "export PGPASSWORD='$su_pw'; psql -h 127.0.0.1 -p 5000 -U postgres -d postgres -XAtqc \"select 'database postgres: '||pg_size_pretty(pg_database_size('postgres'))||' ('||pg_database_size('postgres')||' bytes), cluster total '||pg_size_pretty(sum(pg_database_size(datname))) from pg_database group by 1\""
+"$P" lab ssh "$INV" lb1 -- "export PGPASSWORD='$su_pw'; psql -h 127.0.0.1 -p 5000 -U postgres -d postgres -XAtqc \"select 'database postgres: '||pg_size_pretty(pg_database_size('postgres'))||' ('||pg_database_size('postgres')||' bytes)'\""
 echo "pgbench -i -s $SCALE through :5000: $(echo "$t1 - $t0" | bc) s"
 sleep 5
 t0=$(date +%s.%N)
