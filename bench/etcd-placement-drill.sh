@@ -15,7 +15,7 @@ for k in $(seq "$n"); do
     primary=""; for h in pg1 pg2 pg3; do
       [ "$(curl -s -o /dev/null -w '%{http_code}' -m 2 http://${ADDR[$h]}:8008/primary)" = 200 ] && primary=$h; done
     [ -n "$primary" ] && break; sleep 2; done
-  if [ "$place" = primary ]; then want=$primary; else want=$(for h in pg1 pg2 pg3; do [ $h != "$primary" ] && echo $h; done | head -1); fi
+  if [ "$place" = primary ]; then want=$primary; else want=$(for h in pg1 pg2 pg3; do [ $h != "$primary" ] && echo $h; done | sed -n 1p); fi
   st=$(etcdctl --endpoints $EP endpoint status -w json)
   leader_ep=$(echo "$st" | python3 -c 'import json,sys; d=json.load(sys.stdin); print([e["Endpoint"] for e in d if e["Status"]["header"]["member_id"]==e["Status"]["leader"]][0])')
   want_id=$(echo "$st" | python3 -c 'import json,sys; d=json.load(sys.stdin); print([format(e["Status"]["header"]["member_id"],"x") for e in d if "'${ADDR[$want]}'" in e["Endpoint"]][0])')
