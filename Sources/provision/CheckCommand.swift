@@ -13,5 +13,6 @@ struct CheckCommand: ParsableCommand {
         let workflow = try cluster.workflow()
         let status = try clusterCall { try workflow.check(excluding: exclude) }
         print("\n" + status.table, terminator: "")
+        print(BalancerStatus.fetch(inventory: workflow.inventory).summary)
     }
 }

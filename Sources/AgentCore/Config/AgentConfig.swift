@@ -83,6 +83,8 @@ public struct PostgresConfig: Equatable, Sendable {
     public var parameters: [String: String] = [:]
     /// Written verbatim to pg_hba.conf; empty means `PostgresFiles.defaultHBA`.
     public var pgHBA: [String] = []
+    /// Written verbatim to pg_ident.conf (user name maps for `peer`/`cert` lines); empty: no maps.
+    public var pgIdent: [String] = []
     public var useUnixSocket = true
     public init() {}
 }

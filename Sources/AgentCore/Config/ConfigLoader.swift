@@ -240,6 +240,9 @@ struct Reader {
             case "pg_hba":
                 guard let seq = v.sequence else { throw fail(v, key, "expected a list of lines") }
                 c.postgres.pgHBA = try seq.map { try string($0, key) }
+            case "pg_ident":
+                guard let seq = v.sequence else { throw fail(v, key, "expected a list of lines") }
+                c.postgres.pgIdent = try seq.map { try string($0, key) }
             case "authentication":
                 for (ak, av, akn) in try entries(v, key) {
                     switch ak {

@@ -53,6 +53,7 @@ public struct PostgresFiles: Sendable {
             // The walreceiver retries a missing slot or a not-yet-promoted primary this often (default 5 s).
             "wal_retrieve_retry_interval": "500ms",
             "hba_file": "'\(dataDir)/pg_hba.conf'",
+            "ident_file": "'\(dataDir)/pg_ident.conf'",
             // After a crash, PG fsyncs every file of the data dir one by one (seconds on a busy disk);
             // syncfs does it per filesystem, which is what makes an in-place restart fast.
             "recovery_init_sync_method": "syncfs",
@@ -100,6 +101,7 @@ public struct PostgresFiles: Sendable {
         }
         try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
         try atomicWrite(dataDir + "/pg_hba.conf", ((pg.pgHBA.isEmpty ? defaultHBA : pg.pgHBA).joined(separator: "\n")) + "\n")
+        try atomicWrite(dataDir + "/pg_ident.conf", pg.pgIdent.map { $0 + "\n" }.joined())
         let main = dataDir + "/postgresql.conf"
         let text = (try? String(contentsOfFile: main, encoding: .utf8)) ?? ""
         if !text.contains("include 'pgha.conf'") {

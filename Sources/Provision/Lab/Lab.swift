@@ -128,6 +128,7 @@ public final class Lab {
     public func kill(host name: String) throws {
         var r = try runningRecord(name)
         try LabMachine.pullPlug(r)
+        try network.resetHostInterface(try spec.host(name), up: false)
         r.nspawn = nil; r.initProcess = nil
         try RecordStore.save(r, to: layout.recordPath(name))
     }

@@ -15,7 +15,10 @@ enum LabMachine {
                     "--register=no", "--keep-unit", "-b", "-M", machine, "--hostname=\(host.name)",
                     "--network-namespace-path=/run/netns/\(layout.netns(host.name))",
                     "--bind-ro=\(layout.repoDir):\(LabLayout.repoMountPoint)",
-                    "--resolv-conf=off", "--link-journal=no", "--console=read-only"]
+                    "--resolv-conf=off", "--link-journal=no", "--console=read-only",
+                    // The host owns its namespace, so network admin stays inside it: keepalived can
+                    // add and drop a floating address (VRRP) and send gratuitous ARP onto the bridge.
+                    "--capability=CAP_NET_ADMIN"]
             + (layout.spec.watchdog ? ["--bind=\(layout.watchdogDevice(host.name)):\(LabLayout.watchdogMountPoint)"] : [])
         let log = layout.consoleLog(host.name)
         let started = try DetachedSpawn.start(args, logPath: log)

@@ -80,6 +80,7 @@ struct LabNetwork {
         let ns = layout.netns(host.name), veth = layout.veth(host.name)
         if FileManager.default.fileExists(atPath: "/run/netns/\(ns)") && Self.linkExists(veth) {
             try ControlShell.run(["ip", "link", "set", veth, "master", spec.bridge, "up"])
+            try resetHostInterface(host, up: true)
             return
         }
         removeHostLink(netns: ns, veth: veth)
@@ -89,6 +90,17 @@ struct LabNetwork {
         try ControlShell.run(["ip", "-n", ns, "link", "set", "lo", "up"])
         try ControlShell.run(["ip", "-n", ns, "addr", "add", "\(host.address)/\(spec.network.prefix)", "dev", "host0"])
         try ControlShell.run(["ip", "-n", ns, "link", "set", "host0", "up"])
+    }
+
+    /// A machine that lost power keeps no runtime network state: addresses added at run time (a
+    /// keepalived floating address) go, and a dead host answers no ARP. The namespace outlives
+    /// the container, so this is done by hand: host0 back to the host's own address only, and
+    /// down until the host boots again.
+    func resetHostInterface(_ host: LabHostSpec, up: Bool) throws {
+        let ns = layout.netns(host.name)
+        try ControlShell.run(["ip", "-4", "-n", ns, "addr", "flush", "dev", "host0"])
+        try ControlShell.run(["ip", "-n", ns, "addr", "add", "\(host.address)/\(spec.network.prefix)", "dev", "host0"])
+        try ControlShell.run(["ip", "-n", ns, "link", "set", "host0", up ? "up" : "down"])
     }
 
     /// Deleting the namespace destroys host0 and with it the veth peer; the explicit delete covers
