@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ"]),
+        .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -121,8 +121,12 @@ final class FaultInjector {
             victim = replica
             try workflow.rebuild(host: replica, forceFailover: false)
         case .killBalancer:
-            victim = target.balancers[0].name
-            try requireLab().kill(host: target.balancers[0].name)
+            // The balancer clients reach: the one holding the floating address, else the first.
+            let holder = target.vip == nil ? nil : BalancerStatus.fetch(inventory: workflow.inventory).holders.first
+            let name = holder ?? target.balancers[0].name
+            victim = name
+            log("pulling the plug on balancer \(name)" + (holder == nil ? "" : " (holds \(target.vip!))"))
+            try requireLab().kill(host: name)
         }
     }
 

@@ -24,6 +24,8 @@ public struct DrillTarget: Sendable {
     public var etcdPort: Int
     public var leaderKey: String
     public var dataDir: String
+    /// The floating address (cluster_vip) when the inventory sets one: clients write through it.
+    public var vip: String?
     var user: String
     var password: String
 
@@ -57,6 +59,8 @@ public struct DrillTarget: Sendable {
         let namespace = try value("pgha_namespace")
         leaderKey = (namespace.hasSuffix("/") ? namespace : namespace + "/") + (try value("cluster_name")) + "/leader"
         dataDir = try value("postgres_data_dir")
+        vip = vars["cluster_vip"] == nil ? nil : try value("cluster_vip")
+        if vip?.isEmpty == true { vip = nil }
         user = try value("postgres_superuser")
         password = try value("postgres_superuser_password")
     }
@@ -69,8 +73,10 @@ public struct DrillTarget: Sendable {
             + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 \(extra)"
     }
 
-    var entry: String { conninfo(host: balancers[0].address, port: primaryPort) }
-    var readEntry: String { conninfo(host: balancers[0].address, port: replicaPort) }
+    /// Where clients come in: the floating address, else the first balancer.
+    var entryHost: String { vip ?? balancers[0].address }
+    var entry: String { conninfo(host: entryHost, port: primaryPort) }
+    var readEntry: String { conninfo(host: entryHost, port: replicaPort) }
     func direct(_ node: Node) -> String { conninfo(host: node.address, port: postgresPort, extra: "options='-c statement_timeout=1500'") }
 
     // MARK: the cluster as etcd and the agents tell it, straight from the control machine

@@ -30,10 +30,13 @@ public struct PGResult: Sendable, Equatable {
 public final class PGConnection {
     private let conn: OpaquePointer
 
-    /// Connects with a libpq conninfo string; `connectTimeout` (seconds, ≥ 2 per libpq) bounds the attempt.
+    /// Connects with a libpq conninfo string or a postgresql:// URI; `connectTimeout` (seconds,
+    /// ≥ 2 per libpq) bounds the attempt and wins over one in `conninfo`.
     public init(conninfo: String, connectTimeout: Int = 3) throws {
-        let full = conninfo + " connect_timeout=\(max(2, connectTimeout))"
-        guard let c = PQconnectdb(full) else { throw PQError("PQconnectdb returned no handle (out of memory)") }
+        // expand_dbname: the dbname slot takes the whole string (either form); later keywords win.
+        let keys = ["dbname", "connect_timeout"], values = [conninfo, "\(max(2, connectTimeout))"]
+        let c: OpaquePointer? = keys.withCStrings { k in values.withCStrings { v in PQconnectdbParams(k, v, 1) } }
+        guard let c else { throw PQError("PQconnectdbParams returned no handle (out of memory)") }
         conn = c
         // On failure deinit still runs (every stored property is set) and frees the handle.
         guard PQstatus(conn) == CONNECTION_OK else { throw PQError(String(cString: PQerrorMessage(conn))) }
@@ -118,5 +121,15 @@ public final class PGSession: @unchecked Sendable {
         await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
             queue.async { self.connection = nil; cont.resume() }
         }
+    }
+}
+
+extension Array where Element == String {
+    /// A NULL-terminated array of C strings, valid inside `body`.
+    func withCStrings<R>(_ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R) -> R {
+        let copies = map { strdup($0) }
+        defer { copies.forEach { free($0) } }
+        let pointers = copies.map { UnsafePointer<CChar>($0) } + [nil]
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

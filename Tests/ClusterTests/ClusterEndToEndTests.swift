@@ -1,6 +1,8 @@
-// The whole job on a real lab (systemd-nspawn hosts, as root): `provision up` from nothing, the
-// workflows, drills (pulled plug on the primary ×3, a frozen agent, a partition of the primary,
-// each checked for lost acknowledged rows and split-brain samples), then a changed=0 re-run.
+// The whole job on a real lab (systemd-nspawn hosts, as root): `provision up` from nothing (two
+// balancers sharing a floating address, PgBouncer on every database host), the workflows,
+// `provision uri` strings before and after a switchover, drills (pulled plug on the primary ×3,
+// a frozen agent, a partition of the primary, a pulled plug on the balancer holding the floating
+// address, each checked for lost acknowledged rows and split-brain samples), then a changed=0 re-run.
 // Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
 import Foundation
 import PQ
@@ -24,8 +26,10 @@ import Drill
         let source = TemplateHost.root + "/inventories/lab"
         try FileManager.default.copyItem(atPath: source, toPath: dir + "/lab")
         let hosts = dir + "/lab/hosts.yml", all = dir + "/lab/group_vars/all.yml"
-        try (try String(contentsOfFile: hosts, encoding: .utf8)).replacingOccurrences(of: "10.77.0.", with: net)
-            .write(toFile: hosts, atomically: true, encoding: .utf8)
+        for file in [hosts, dir + "/lab/group_vars/all/cluster.yml"] {  // host addresses, cluster_vip
+            try (try String(contentsOfFile: file, encoding: .utf8)).replacingOccurrences(of: "10.77.0.", with: net)
+                .write(toFile: file, atomically: true, encoding: .utf8)
+        }
         try (try String(contentsOfFile: all, encoding: .utf8))
             .replacingOccurrences(of: "network: 10.77.0.0/24", with: "network: \(net)0/24\n  name: \(name)")
             .replacingOccurrences(of: "/labs/lab/", with: "/labs/\(name)/")
@@ -67,18 +71,24 @@ import Drill
         #expect(status.members.filter { $0.role == "leader" }.count == 1)
         #expect(status.members.filter { $0.state == "streaming" }.count == 2)
 
-        try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
-        let target = try #require(status.members.first { $0.role != "leader" }?.name)
-        try Self.timed("switchover --to \(target)") { try workflow.switchover(to: target) }
-        #expect(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name == target)
-
-        // A client writes numbered rows through HAProxy :5000 during the rolling restart.
-        let lb = try #require(workflow.inventory.variables(forHost: "lb1")["ansible_host"] as? String)
         // The superuser password `up` generated (lookup('password') in the inventory's group_vars).
         let secrets = try #require(workflow.inventory.variables(forHost: "lb1")["lab_secrets_dir"] as? String)
         let password = try String(contentsOfFile: secrets + "/postgres_superuser_password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let writer = HAProxyWriter(conninfo: "host=\(lb) port=5000 user=postgres password=\(password) dbname=postgres")
+        let balancers = BalancerStatus.fetch(inventory: workflow.inventory)
+        print("[cluster e2e] \(balancers.summary)")
+        #expect(balancers.holders.count == 1, "the floating address is held by \(balancers.holders)")
+        try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: status.leader?.name)
+
+        try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
+        let target = try #require(status.members.first { $0.role != "leader" }?.name)
+        try Self.timed("switchover --to \(target)") { try workflow.switchover(to: target) }
+        #expect(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name == target)
+        try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: target)
+
+        // A client writes numbered rows through the floating address :5000 during the rolling restart.
+        let vip = try #require(balancers.vip)
+        let writer = HAProxyWriter(conninfo: "host=\(vip) port=5000 user=postgres password=\(password) dbname=postgres")
         try writer.prepare()
         writer.start()
         try Self.timed("set max_connections=150 (rolling restart)") { try workflow.set(ParameterChange(arguments: ["max_connections=150"])) }
@@ -110,7 +120,9 @@ import Drill
         }
         print(try ClusterStatus.fetch(inventory: workflow.inventory).table)
         #expect(try ClusterStatus.fetch(inventory: workflow.inventory).members.contains { $0.role == "sync_standby" }, "no synchronous standby after PATCH /config")
-        for (scenario, trials, window) in [(DrillScenario.killPrimaryHost, 3, 20.0), (.freezeAgent, 1, 25.0), (.partitionPrimary, 1, 20.0)] {
+        for (scenario, trials, window) in [(DrillScenario.killPrimaryHost, 3, 20.0), (.freezeAgent, 1, 25.0), (.partitionPrimary, 1, 20.0),
+                                           (.killBalancer, 1, 15.0)] {
+            let holderBefore = BalancerStatus.fetch(inventory: workflow.inventory).holders
             var options = DrillOptions(scenario: scenario)
             options.repeatCount = trials
             options.duration = window
@@ -123,7 +135,17 @@ import Drill
             #expect(report.passed, "drill \(scenario.rawValue) failed:\n\(report.table)")
             for t in report.trials {
                 #expect(t.acknowledged > 0 && t.lostByNode.count == 3, "trial \(t.index): \(t.acknowledged) rows, checked on \(t.lostByNode.keys.sorted())")
-                if scenario != .freezeAgent { #expect(t.newPrimary != t.oldPrimary, "trial \(t.index): the primary did not move") }
+                if scenario != .freezeAgent && scenario != .killBalancer { #expect(t.newPrimary != t.oldPrimary, "trial \(t.index): the primary did not move") }
+                if scenario == .killBalancer {
+                    print(String(format: "[cluster e2e] writes through the floating address resumed %.2f s after its balancer lost power", t.longestGap))
+                }
+            }
+            if scenario == .killBalancer {
+                // The address moved to the other balancer, and the one that came back stays backup.
+                let after = BalancerStatus.fetch(inventory: workflow.inventory)
+                print("[cluster e2e] \(after.summary)")
+                #expect(after.holders.count == 1 && after.holders != holderBefore, "floating address before \(holderBefore), after \(after.holders)")
+                #expect(after.balancers.allSatisfy { $0.keepalived == "active" && $0.haproxy == "active" }, "\(after.summary)")
             }
         }
         status = try workflow.check()
@@ -138,6 +160,25 @@ import Drill
         let again = try workflow.runPlaybook("down.yml")
         #expect(again.changedTotal == 0)
         #expect(throws: WorkflowError.self) { try ClusterStatus.fetch(inventory: workflow.inventory) }
+    }
+}
+
+extension ClusterEndToEndTests {
+    /// Every line of `provision uri` for each role connects (password added the way libpq takes
+    /// it in a URI) and lands where its role says: read-write on `primary`, a standby otherwise.
+    static func checkURIs(workflow: ClusterWorkflow, inventory: String, password: String, primary: String?) throws {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        let pw = password.addingPercentEncoding(withAllowedCharacters: allowed)!
+        for role in ConnectionURIs.Role.allCases {
+            let uris = try ConnectionURIs(inventory: workflow.inventory, inventoryPath: inventory, role: role, user: nil, dbname: nil)
+            for line in uris.lines {
+                let conn = try PGConnection(conninfo: line.uri + "&password=" + pw, connectTimeout: 5)
+                let inRecovery = try conn.query("select pg_is_in_recovery()").rows.first?.first ?? nil
+                print("[cluster e2e] uri \(role.rawValue) \(line.label): in recovery \(inRecovery ?? "?")")
+                #expect(inRecovery == (role == .primary ? "f" : "t"), "\(role.rawValue) via \(line.label) (\(line.uri)) reached a server in recovery=\(inRecovery ?? "?"), primary \(primary ?? "?")")
+            }
+        }
     }
 }
 

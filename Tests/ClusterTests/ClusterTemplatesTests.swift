@@ -2,6 +2,7 @@
 // then judged by the programs that read them: pgha's own config loader, `haproxy -c`.
 import AgentCore
 import Fixtures
+import Spawn
 import Foundation
 import Testing
 @testable import Provision
@@ -44,8 +45,10 @@ struct TemplateHost {
         return resolve
     }
 
-    func render(_ template: String) throws -> String {
-        try StencilTemplate(path: Self.root + "/templates/" + template).render(lookup: lookup)
+    /// `extra`: task vars the play passes (they win over inventory variables, as in a play).
+    func render(_ template: String, extra: [String: Any] = [:]) throws -> String {
+        let base = lookup
+        return try StencilTemplate(path: Self.root + "/templates/" + template).render(lookup: { extra[$0] ?? base($0) })
     }
 }
 
@@ -99,7 +102,10 @@ struct TemplateHost {
         for db in host.inventory.hosts(inGroup: "postgres") {
             #expect(text.contains("server \(db) "))
         }
-        #expect(text.contains("option httpchk OPTIONS /primary") && text.contains("option httpchk OPTIONS /replica"))
+        #expect(text.contains("option httpchk OPTIONS /primary") && text.contains("option httpchk OPTIONS /replica?lag=16MB&replication_state=streaming"))
+        // The lab runs PgBouncer: HAProxy sends clients to it, and checks pgha as before.
+        #expect(text.contains(":6432 maxconn 100 check port 8008") && !text.contains(":5432 "))
+        #expect(!text.contains("default_backend primary"), "falls back to the primary although haproxy_replica_fallback_primary is false")
         let dir = try makeTempDir("haproxy-cfg")
         defer { removeTree(dir) }
         // The stats socket's directory exists on a host with the package; not necessarily here.
@@ -134,4 +140,54 @@ struct TemplateHost {
         bash.waitUntilExit()
         #expect(bash.terminationStatus == 0)
     }
+
+    /// keepalived's own parser accepts the config of each balancer; priorities differ, and each
+    /// balancer names the others as unicast peers.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")))
+    func keepalivedConfigPassesConfigTest() throws {
+        var priorities: [String] = []
+        // keepalived checks the interface exists and is not loopback: any of this machine's will do.
+        let nic = try #require(try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted().first { $0 != "lo" })
+        for lb in ["lb1", "lb2"] {
+            let host = try TemplateHost(inventory: "inventories/lab", host: lb)
+            defer { host.cleanup() }
+            let text = try host.render("keepalived.conf.j2", extra: ["vrrp_interface": nic])
+            let me = try #require(host.inventory.variables(forHost: lb)["ansible_host"] as? String)
+            let peer = try #require(host.inventory.variables(forHost: lb == "lb1" ? "lb2" : "lb1")["ansible_host"] as? String)
+            #expect(text.contains("unicast_src_ip \(me)") && text.contains("        \(peer)\n"))
+            #expect(text.contains("10.77.0.100/24 dev \(nic)") && text.contains("nopreempt") && text.contains("advert_int 0.5"))
+            priorities += text.split(separator: "\n").filter { $0.contains("priority") }.map(String.init)
+            let dir = try makeTempDir("keepalived")
+            defer { removeTree(dir) }
+            try text.write(toFile: dir + "/keepalived.conf", atomically: true, encoding: .utf8)
+            let r = try runCommand(["/usr/sbin/keepalived", "--config-test", "-f", dir + "/keepalived.conf"])
+            #expect(r.status == 0, "keepalived --config-test (\(lb)): \(r.output)")
+        }
+        #expect(priorities.count == 2 && priorities[0] != priorities[1], "\(priorities)")
+    }
+
+    /// With PgBouncer on, pgha gets the pg_ident map and the peer line its auth_user needs, and
+    /// pgbouncer.ini holds no secret: authentication goes through auth_query.
+    @Test func pgbouncerAuthenticationNeedsNoPasswordFile() throws {
+        let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        defer { host.cleanup() }
+        let config = try ConfigLoader.parse(try host.render("pgha.yml.j2"), file: "pgha.yml").config
+        #expect(config.postgres.pgIdent == ["pgbouncer postgres pgbouncer"])
+        #expect(config.postgres.pgHBA.first == "local all pgbouncer peer map=pgbouncer")
+        #expect(!config.postgres.pgHBA.contains { $0.hasPrefix("local all all peer") })
+        let ini = try host.render("pgbouncer.ini.j2")
+        #expect(ini.contains("auth_type = scram-sha-256") && ini.contains("auth_query = SELECT username, password FROM pgbouncer.get_auth($1)"))
+        #expect(ini.contains("* = host=/var/run/postgresql port=5432"))
+        let password = try #require(host.lookup("postgres_superuser_password") as? String)
+        #expect(!ini.contains(password))
+    }
+}
+
+/// Runs a program to completion (through Spawn, output to a file): exit status and output.
+private func runCommand(_ argv: [String]) throws -> (status: Int32, output: String) {
+    let dir = try makeTempDir("run")
+    defer { removeTree(dir) }
+    let pid = try Spawn.start(argv[0], Array(argv.dropFirst()), environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"], output: .file(dir + "/out"))
+    let status = Spawn.wait(pid)
+    return (status, (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? "")
 }
