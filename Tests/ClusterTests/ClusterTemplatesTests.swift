@@ -141,6 +141,24 @@ struct TemplateHost {
         #expect(bash.terminationStatus == 0)
     }
 
+    /// Without PgBouncer (inventories/lab-large) HAProxy sends clients straight to Postgres, and
+    /// haproxy_replica_fallback_primary: true sends reads to the primary when no replica qualifies.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/haproxy")))
+    func haproxyWithoutPgBouncerAndWithFallback() throws {
+        let host = try TemplateHost(inventory: "inventories/lab-large", host: "lb1")
+        defer { host.cleanup() }
+        let plain = try host.render("haproxy.cfg.j2")
+        #expect(plain.contains(":5432 maxconn 100 check port 8008") && !plain.contains(":6432"))
+        let fallback = try host.render("haproxy.cfg.j2", extra: ["haproxy_replica_fallback_primary": true])
+        #expect(fallback.contains("use_backend replicas if { nbsrv(replicas) gt 0 }") && fallback.contains("default_backend primary"))
+        let dir = try makeTempDir("haproxy-fallback")
+        defer { removeTree(dir) }
+        try fallback.replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
+            .write(toFile: dir + "/haproxy.cfg", atomically: true, encoding: .utf8)
+        let r = try runCommand(["/usr/sbin/haproxy", "-c", "-q", "-f", dir + "/haproxy.cfg"])
+        #expect(r.status == 0, "haproxy -c: \(r.output)")
+    }
+
     /// keepalived's own parser accepts the config of each balancer; priorities differ, and each
     /// balancer names the others as unicast peers.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")))

@@ -5,7 +5,7 @@ import Testing
 @Suite struct ConnectionURIsTests {
     static let cluster = ConnectionURIs.Cluster(
         databases: [("pg1", "10.0.0.11"), ("pg2", "10.0.0.12")], balancers: [("lb1", "10.0.0.21"), ("lb2", "10.0.0.22")],
-        directPort: 5432, directIsPgBouncer: false, primaryPort: 5000, replicaPort: 5001, vip: "10.0.0.100")
+        directPort: 5432, primaryPort: 5000, replicaPort: 5001, vip: "10.0.0.100")
 
     @Test(arguments: [(ConnectionURIs.Role.primary, "read-write", 5000), (.replica, "standby", 5001), (.any, "prefer-standby", 5001)])
     func linesPerRole(role: ConnectionURIs.Role, attrs: String, port: Int) {
@@ -28,7 +28,8 @@ import Testing
         let inv = try Inventory.load(path: TemplateHost.root + "/inventories/lab")
         let u = try ConnectionURIs(inventory: inv, inventoryPath: "inventories/lab", role: .primary, user: nil, dbname: nil)
         #expect(u.lines.allSatisfy { !$0.uri.contains("password") && !$0.uri.contains(":@") })
-        // The lab runs PgBouncer: the multi-host line goes through it on every host.
-        #expect(u.lines[0].uri.contains(":6432,") && u.lines.contains { $0.label == "vip" })
+        // The lab runs PgBouncer, yet the multi-host line goes straight to Postgres: PgBouncer
+        // replays cached startup parameters, so target_session_attrs would see a host's old role.
+        #expect(u.lines[0].uri.contains(":5432,") && !u.lines[0].uri.contains(":6432") && u.lines.contains { $0.label == "vip" })
     }
 }

@@ -31,7 +31,6 @@ public struct ConnectionURIs: Sendable, Equatable {
         public var databases: [(name: String, address: String)]
         public var balancers: [(name: String, address: String)]
         public var directPort: Int
-        public var directIsPgBouncer: Bool
         public var primaryPort: Int
         public var replicaPort: Int
         public var vip: String?
@@ -50,10 +49,9 @@ public struct ConnectionURIs: Sendable, Equatable {
             return "postgresql://\(auth)\(hostList)/\(Self.escape(dbname))?\(q)"
         }
         let balancerPort = role == .primary ? c.primaryPort : c.replicaPort
-        let through = role == .primary ? "the primary" : (role == .replica ? "a replica" : "a replica")
+        let through = role == .primary ? "the primary" : "a replica"
         var lines = [Line(label: "hosts", uri: uri(c.databases.map(\.address), port: c.directPort, query: ["target_session_attrs=\(role.sessionAttrs)"]),
-                          note: "libpq tries \(c.databases.map(\.name).joined(separator: ", ")) in turn and keeps one that is \(role == .primary ? "writable" : role == .replica ? "a standby" : "a standby, else the primary")"
-                              + (c.directIsPgBouncer ? " (through PgBouncer on each host)" : ""))]
+                          note: "libpq tries \(c.databases.map(\.name).joined(separator: ", ")) in turn and keeps one that is \(role == .primary ? "writable" : role == .replica ? "a standby" : "a standby, else the primary")")]
         if let vip = c.vip {
             lines.append(Line(label: "vip", uri: uri([vip], port: balancerPort, query: []),
                               note: "floating address (keepalived) → HAProxy :\(balancerPort) → \(through)"))
@@ -86,10 +84,11 @@ public struct ConnectionURIs: Sendable, Equatable {
             guard let p = Int(text), (1...65535).contains(p) else { throw WorkflowError("\(inventoryPath): \(name) is not a port number: \(text)") }
             return p
         }
-        let pgbouncer = Values.truthy(try value("pgbouncer_enabled") ?? "false")
+        // Straight to Postgres even with PgBouncer on: PgBouncer replays the startup parameters
+        // it cached when its pool first logged in (in_hot_standby, default_transaction_read_only),
+        // so after a switchover libpq's target_session_attrs would judge a host by its old role.
         let cluster = Cluster(databases: databases, balancers: hosts("haproxy"),
-                              directPort: pgbouncer ? try port("pgbouncer_port", default: 6432) : try port("postgres_port"),
-                              directIsPgBouncer: pgbouncer,
+                              directPort: try port("postgres_port"),
                               primaryPort: try port("haproxy_primary_port"), replicaPort: try port("haproxy_replica_port"),
                               vip: try value("cluster_vip").flatMap { $0.isEmpty ? nil : $0 })
         self.init(cluster: cluster, role: role, user: try user ?? value("postgres_superuser") ?? "postgres", dbname: dbname ?? "postgres")
