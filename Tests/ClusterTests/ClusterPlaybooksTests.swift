@@ -5,7 +5,7 @@ import Testing
 @testable import Provision
 
 @Suite struct ClusterPlaybooksTests {
-    static let playbooks = ["site.yml", "etcd.yml", "postgres.yml", "haproxy.yml", "check.yml", "demo.yml",
+    static let playbooks = ["site.yml", "etcd.yml", "postgres.yml", "pgbouncer.yml", "haproxy.yml", "check.yml", "demo.yml",
                             "switchover.yml", "set.yml", "rebuild.yml", "down.yml"]
 
     @Test(arguments: playbooks)
@@ -14,8 +14,9 @@ import Testing
         #expect(!playbook.plays.isEmpty)
     }
 
-    @Test func siteRunsEtcdThenPostgresThenHaproxy() throws {
+    @Test func siteRunsEtcdThenPostgresThenPgBouncerThenHaproxy() throws {
         let playbook = try PlaybookParser.parse(path: TemplateHost.root + "/playbooks/site.yml")
-        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "postgres", "haproxy"])
+        #expect(playbook.plays.map(\.name) == ["etcd cluster", "postgres hosts", "pgha agents restart one at a time after an upgrade", "pgbouncer", "haproxy"])
+        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "postgres", "postgres", "haproxy"])
     }
 }
