@@ -1,0 +1,133 @@
+// The cluster CA and its certificates on the control machine: made once, reused, renewed when close to
+// expiry, when their names changed or when the CA is not theirs, reissued on --rotate. Files are 0600
+// in a 0700 directory; a file is replaced by rename, so a reader never sees half a key.
+import Foundation
+import X509
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One certificate after a run: what it is and what the run did (never key material).
+public struct CertificateStatus: Equatable, Sendable {
+    public enum Action: String, Sendable { case created, renewed, unchanged }
+    public var name: String
+    public var subject: String
+    public var usage: String
+    public var dnsNames: [String]
+    public var ipAddresses: [String]
+    public var notAfter: Date
+    public var serial: String
+    public var action: Action
+    /// Why it was renewed ("expires in 12 days", "names changed", "--rotate"); empty otherwise.
+    public var reason: String
+    public var certificatePath: String
+
+    public var json: [String: Any] {
+        ["name": name, "subject": subject, "usage": usage, "dns_names": dnsNames, "ip_addresses": ipAddresses,
+         "not_after": ISO8601DateFormatter().string(from: notAfter), "serial": serial, "action": action.rawValue,
+         "reason": reason, "certificate": certificatePath]
+    }
+}
+
+public enum ClusterCertificates {
+    private static let lock = NSLock()
+
+    /// Makes or reuses the CA, then every certificate in the plan. `rotate` reissues every host and
+    /// client certificate (new keys, new serials) under the same CA.
+    public static func ensure(_ plan: CertificatePlan, rotate: Bool = false, now: Date = Date()) throws -> [CertificateStatus] {
+        lock.lock()
+        defer { lock.unlock() }
+        try makeDirectory(plan.directory)
+        let dir = plan.directory
+        var statuses: [CertificateStatus] = []
+        let ca: IssuedCertificate
+        if let existing = try read(dir, "ca") {
+            ca = existing
+            guard ca.certificate.notValidAfter > now else {
+                throw CertificateError(.expired, "\(dir)/ca.crt expired on \(ca.certificate.notValidAfter): replace the CA (move \(dir) aside and run again, then redeploy every host)")
+            }
+            statuses.append(status("ca", ca, usage: "ca", .unchanged, "", dir))
+        } else {
+            ca = try CertificateAuthority.makeCA(commonName: "pgha-provision cluster CA", days: plan.policy.caDays, now: now)
+            try write(dir, "ca", ca)
+            statuses.append(status("ca", ca, usage: "ca", .created, "", dir))
+        }
+        for spec in plan.leaves {
+            let existing = try read(dir, spec.name)
+            let reason = existing.flatMap { renewalReason($0.certificate, spec: spec, ca: ca.certificate, policy: plan.policy, rotate: rotate, now: now) }
+            if let existing, reason == nil {
+                statuses.append(status(spec.name, existing, usage: spec.usage.rawValue, .unchanged, "", dir))
+                continue
+            }
+            let issued = try CertificateAuthority.issue(spec, ca: ca, days: plan.policy.leafDays, now: now)
+            try write(dir, spec.name, issued)
+            statuses.append(status(spec.name, issued, usage: spec.usage.rawValue, existing == nil ? .created : .renewed, reason ?? "", dir))
+        }
+        return statuses
+    }
+
+    /// Why an existing certificate must be reissued, nil when it still fits. Pure.
+    public static func renewalReason(_ certificate: Certificate, spec: CertificateSpec, ca: Certificate,
+                                     policy: CertificatePolicy, rotate: Bool, now: Date) -> String? {
+        if rotate { return "--rotate" }
+        if !CertificateAuthority.isSigned(certificate, by: ca) { return "not signed by the cluster CA" }
+        let names = CertificateAuthority.names(of: certificate)
+        if Set(names.dns) != Set(spec.dnsNames) || Set(names.ip) != Set(spec.ipAddresses) { return "names changed" }
+        if CertificateAuthority.commonName(of: certificate) != spec.commonName { return "subject changed" }
+        let left = certificate.notValidAfter.timeIntervalSince(now) / 86400
+        if left < Double(policy.renewDays) { return left <= 0 ? "expired" : "expires in \(Int(left)) days" }
+        return nil
+    }
+
+    static func status(_ name: String, _ c: IssuedCertificate, usage: String, _ action: CertificateStatus.Action,
+                       _ reason: String, _ dir: String) -> CertificateStatus {
+        let names = CertificateAuthority.names(of: c.certificate)
+        return CertificateStatus(name: name, subject: "\(c.certificate.subject)", usage: usage, dnsNames: names.dns,
+                                 ipAddresses: names.ip, notAfter: c.certificate.notValidAfter,
+                                 serial: c.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(),
+                                 action: action, reason: reason, certificatePath: "\(dir)/\(name).crt")
+    }
+
+    // MARK: Files
+
+    /// NAME.crt and NAME.key under `dir`: nil when neither exists; an error when one is missing or unreadable.
+    static func read(_ dir: String, _ name: String) throws -> IssuedCertificate? {
+        let certPath = "\(dir)/\(name).crt", keyPath = "\(dir)/\(name).key"
+        let cert = FileManager.default.contents(atPath: certPath), key = FileManager.default.contents(atPath: keyPath)
+        switch (cert, key) {
+        case (nil, nil): return nil
+        case (nil, _): throw CertificateError(.unreadable, "\(certPath) is missing but its key exists: restore it or remove \(keyPath)")
+        case (_, nil): throw CertificateError(.unreadable, "\(keyPath) is missing but its certificate exists: restore it or remove \(certPath)")
+        case let (c?, k?):
+            return try IssuedCertificate.read(certificatePEM: String(decoding: c, as: UTF8.self), keyPEM: String(decoding: k, as: UTF8.self), where: certPath)
+        }
+    }
+
+    static func write(_ dir: String, _ name: String, _ issued: IssuedCertificate) throws {
+        try writeFile("\(dir)/\(name).key", issued.keyPEM)
+        try writeFile("\(dir)/\(name).crt", try issued.certificatePEM)
+    }
+
+    static func makeDirectory(_ dir: String) throws {
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
+            throw CertificateError(.io, "cannot create \(dir): \(error.localizedDescription)")
+        }
+        chmod(dir, 0o700)
+    }
+
+    /// Writes `text` to a 0600 temp file beside `path` and renames it over `path`.
+    static func writeFile(_ path: String, _ text: String) throws {
+        let temp = path + ".tmp"
+        unlink(temp)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard fd >= 0 else { throw CertificateError(.io, "cannot create \(temp): \(String(cString: strerror(errno)))") }
+        let bytes = Array(text.utf8)
+        let written = write(fd, bytes, bytes.count)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == bytes.count, synced, rename(temp, path) == 0 else {
+            unlink(temp)
+            throw CertificateError(.io, "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}
