@@ -32,6 +32,12 @@ import Testing
         return task
     }
 
+    static func member(_ config: AgentConfig) -> MemberInfo {
+        var m = MemberInfo(name: config.name)
+        m.apiURL = config.apiURL
+        return m
+    }
+
     static func basic(_ password: String) -> [String: String] {
         ["Authorization": "Basic " + Data("admin:\(password)".utf8).base64EncodedString()]
     }
@@ -57,13 +63,13 @@ import Testing
         // pgha's own client (ctl.cacert) reaches the https api_url the member publishes.
         #expect(config.apiURL.hasPrefix("https://"))
         let client = try ControlClient(config: config)
-        let answer = try await client.call(MemberInfo(name: "node", apiURL: config.apiURL), "GET", "/patroni")
+        let answer = try await client.call(Self.member(config), "GET", "/patroni")
         #expect(answer.status == 200)
         var untrusting = config
         untrusting.ctl = ClientTLS(section: "ctl", cacert: pki.crt("ca", ca: "other"))
         untrusting.restTLS?.cafile = nil
         await #expect(throws: ControlError.self) {
-            _ = try await ControlClient(config: untrusting).call(MemberInfo(name: "node", apiURL: config.apiURL), "GET", "/patroni", timeout: 3)
+            _ = try await ControlClient(config: untrusting).call(Self.member(config), "GET", "/patroni", timeout: 3)
         }
         await client.shutdown()
     }
@@ -86,7 +92,7 @@ import Testing
         #expect(noAuth.status == 401)
         // Peers and the CLI fall back to restapi.certfile/keyfile as their client certificate (Patroni's rule).
         let client = try ControlClient(config: config)
-        #expect(try await client.call(MemberInfo(name: "node", apiURL: config.apiURL), "GET", "/patroni").status == 200)
+        #expect(try await client.call(Self.member(config), "GET", "/patroni").status == 200)
         await client.shutdown()
     }
 

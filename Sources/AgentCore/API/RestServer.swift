@@ -1,6 +1,7 @@
 // The REST API's server: Patroni's routes and actions over HTTP, or HTTPS when restapi.certfile is set
 // (restapi.cafile + verify_client decide whether callers must show a certificate).
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 
@@ -11,7 +12,8 @@ public enum RestServer {
                                     extend: { ActionRoutes.install($0, actions) })
         var apiLogger = logger
         apiLogger.logLevel = .warning  // HAProxy probes every second; request lines would drown the log
-        let server: HTTPServerBuilder = try config.restTLS.map { .tls(.http1(), tlsConfiguration: try $0.nioConfiguration()) } ?? .http1()
+        var server = HTTPServerBuilder.http1()
+        if let tls = config.restTLS { server = try .tls(.http1(), tlsConfiguration: try tls.nioConfiguration()) }
         return Application(router: router, server: server,
                            configuration: .init(address: .hostname(config.restListen.host, port: config.restListen.port), serverName: "pgha"),
                            logger: apiLogger)

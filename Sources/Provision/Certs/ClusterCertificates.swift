@@ -122,7 +122,7 @@ public enum ClusterCertificates {
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw CertificateError(.io, "cannot create \(temp): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
-        let written = write(fd, bytes, bytes.count)
+        let written = Glibc.write(fd, bytes, bytes.count)
         let synced = fsync(fd) == 0
         close(fd)
         guard written == bytes.count, synced, rename(temp, path) == 0 else {
