@@ -28,7 +28,11 @@ import Testing
         let app = try RestServer.make(config: config, snapshot: snapshot, actions: actions, logger: Logger(label: "rest-tls-test"))
         let task = Task { try await app.runService() }
         let port = config.restListen.port
-        guard waitUntil(timeout: 20, { portAccepts(port) }) else { task.cancel(); throw FixtureError("REST server not listening on \(port)") }
+        guard waitUntil(timeout: 20, { portAccepts(port) }) else {
+            task.cancel()
+            let outcome = await task.result
+            throw FixtureError("REST server not listening on \(port): \(outcome)")
+        }
         return task
     }
 
@@ -58,8 +62,9 @@ import Testing
         // Unsafe methods still need basic auth over TLS.
         #expect(try curl(url + "/restart", method: "POST", cacert: pki.ca, body: "{}").status == 401)
         #expect(try curl(url + "/restart", method: "POST", cacert: pki.ca, body: "{}", headers: Self.basic("wrong")).status == 401)
-        let authed = try curl(url + "/reload", method: "POST", cacert: pki.ca, headers: Self.basic(Self.password))
-        #expect(authed.exitCode == 0 && authed.status != 401, "\(authed)")
+        // With the password the request gets past the auth check to the JSON parser.
+        let authed = try curl(url + "/restart", method: "POST", cacert: pki.ca, body: "{", headers: Self.basic(Self.password))
+        #expect(authed.exitCode == 0 && authed.status == 400, "\(authed)")
         // pgha's own client (ctl.cacert) reaches the https api_url the member publishes.
         #expect(config.apiURL.hasPrefix("https://"))
         let client = try ControlClient(config: config)

@@ -12,9 +12,9 @@ struct TestPKI {
         root = try makeTempDir("pgha-pki")
         let leaves = [
             CertificateSpec(name: "node", commonName: "node", usage: .serverAndClient, dnsNames: ["localhost"], ipAddresses: ["127.0.0.1"]),
-            CertificateSpec(name: "pgha-client", commonName: "pgha", usage: .client),
+            CertificateSpec(name: "pgha-client", commonName: "", usage: .client),
             CertificateSpec(name: "root-client", commonName: "root", usage: .client),
-            CertificateSpec(name: "operator-client", commonName: "operator", usage: .client),
+            CertificateSpec(name: "operator-client", commonName: "", usage: .client),
         ]
         for name in ["cluster", "other"] {
             _ = try ClusterCertificates.ensure(CertificatePlan(directory: "\(root)/\(name)", leaves: leaves))

@@ -138,7 +138,7 @@ public final class EtcdClient: @unchecked Sendable {
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
                 guard response.status == .ok else {
-                    let message = "\(object["message"] ?? object["error"] ?? "")"
+                    let message = "\(object["message"] ?? object["error"] ?? String(buffer: bytes).prefix(200))"
                     var error = EtcdError("etcd \(endpoints[index])\(path): HTTP \(response.status.code) \(message)")
                     error.tokenRejected = token != nil && message.contains("invalid auth token")
                     throw error

@@ -45,11 +45,12 @@ public struct CertificateSpec: Equatable, Sendable {
     public enum Usage: String, Sendable {
         /// A host: TLS server (etcd client/peer, REST API, Postgres, HAProxy) and client (etcd peer, replication).
         case serverAndClient = "server+client"
-        /// A client identity only (pgha → etcd, the operator); etcd maps its CN to an RBAC user.
+        /// A client identity only (pgha → etcd, the operator): no CN (see `subject`), so it opens TLS and names nobody.
         case client
     }
     /// File stem under the certificate directory (`pg1` → pg1.crt, pg1.key).
     public var name: String
+    /// Empty: no CN in the subject.
     public var commonName: String
     public var usage: Usage
     public var dnsNames: [String]
@@ -92,7 +93,7 @@ public enum CertificateAuthority {
             version: .v3, serialNumber: .init(), publicKey: publicKey,
             notValidBefore: now - clockSkew, notValidAfter: now + Double(days) * 86400,
             issuer: ca.certificate.subject,
-            subject: try DistinguishedName { OrganizationName("pgha-provision"); CommonName(spec.commonName) },
+            subject: try subject(spec),
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
@@ -104,6 +105,16 @@ public enum CertificateAuthority {
             },
             issuerPrivateKey: .init(ca.key))
         return IssuedCertificate(certificate: certificate, key: key)
+    }
+
+    /// O=pgha-provision, OU=<name>, and CN=<commonName> unless it is empty: etcd's JSON gateway refuses
+    /// (HTTP 400) every /v3 request whose client certificate has a CN once RBAC is on, so the clients'
+    /// certificates carry none and they authenticate by RBAC user and password instead.
+    static func subject(_ spec: CertificateSpec) throws -> DistinguishedName {
+        if spec.commonName.isEmpty {
+            return try DistinguishedName { OrganizationName("pgha-provision"); OrganizationalUnitName(spec.name) }
+        }
+        return try DistinguishedName { OrganizationName("pgha-provision"); OrganizationalUnitName(spec.name); CommonName(spec.commonName) }
     }
 
     static func subjectAlternativeNames(_ spec: CertificateSpec) throws -> [GeneralName] {

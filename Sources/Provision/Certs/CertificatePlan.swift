@@ -8,7 +8,7 @@ public struct CertificatePlan: Equatable, Sendable {
     public var leaves: [CertificateSpec]
     public var policy: CertificatePolicy
 
-    /// The client identities, by CN (etcd uses a client certificate's CN as its RBAC user name).
+    /// The client certificates (files `<name>-client.*`): pgha → etcd, and the operator's tools.
     public static let clientNames = ["pgha", "operator"]
 
     public init(directory: String, leaves: [CertificateSpec], policy: CertificatePolicy = CertificatePolicy()) {
@@ -49,7 +49,7 @@ public struct CertificatePlan: Equatable, Sendable {
             leaves.append(Self.hostSpec(host, names: names))
         }
         guard let vars = firstVars else { throw CertificateError(.inventory, "\(inventoryPath): the inventory has no hosts") }
-        leaves += Self.clientNames.map { CertificateSpec(name: "\($0)-client", commonName: $0, usage: .client) }
+        leaves += Self.clientNames.map { CertificateSpec(name: "\($0)-client", commonName: "", usage: .client) }
         let templater = NestedVariables(vars).templater
         func text(_ name: String) throws -> String? {
             guard vars[name] != nil else { return nil }
