@@ -36,9 +36,8 @@ import Testing
     }
 
     /// Root, a `pgha` role over /service/t/ and a `pgha` user, then auth on (all through the JSON gateway as root).
-    static func enableRBAC(_ etcd: EtcdServer, _ pki: TestPKI, rootPassword: String, pghaPassword: String) async throws {
+    static func enableRBAC(_ etcd: EtcdServer, _ pki: TestPKI, prefix: String = "/service/t/", rootPassword: String, pghaPassword: String) async throws {
         let admin = try client(etcd, pki, cert: "root-client")
-        let prefix = "/service/t/"
         _ = try await admin.call("/v3/auth/user/add", ["name": "root", "password": rootPassword])
         _ = try await admin.call("/v3/auth/user/grant", ["user": "root", "role": "root"])
         _ = try await admin.call("/v3/auth/role/add", ["name": "pgha"])
