@@ -138,4 +138,20 @@ import Testing
         }
         #expect(dir.read("secrets/tls/pg1.crt") == pg1Cert)
     }
+
+    @Test func ownCAIsCheckedNotRewritten() throws {
+        let dir = TempDir(); defer { dir.remove() }
+        let plan = try Self.plan(dir)
+        _ = try ClusterCertificates.ensure(plan)
+        // Take the CA key away: the directory is now "your own CA", checked and never written.
+        try FileManager.default.removeItem(atPath: plan.directory + "/ca.key")
+        let before = dir.read("secrets/tls/pg1.crt")
+        let checked = try ClusterCertificates.ensure(plan)
+        #expect(checked.allSatisfy { $0.action == .unchanged })
+        #expect(throws: CertificateError.self) { try ClusterCertificates.ensure(plan, rotate: true) }
+        let moreNames = try Self.plan(dir, extra: ", tls_extra_names: [db.example.com]")
+        #expect { try ClusterCertificates.ensure(moreNames) } throws: { "\($0)".contains("pg1.crt: names changed") }
+        #expect(dir.read("secrets/tls/pg1.crt") == before)
+        #expect(!FileManager.default.fileExists(atPath: plan.directory + "/ca.key"))
+    }
 }

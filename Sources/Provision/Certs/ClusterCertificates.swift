@@ -39,6 +39,9 @@ public enum ClusterCertificates {
         defer { lock.unlock() }
         try makeDirectory(plan.directory)
         let dir = plan.directory
+        if FileManager.default.fileExists(atPath: dir + "/ca.crt") && !FileManager.default.fileExists(atPath: dir + "/ca.key") {
+            return try checkOwn(plan, rotate: rotate, now: now)
+        }
         var statuses: [CertificateStatus] = []
         let ca: IssuedCertificate
         if let existing = try read(dir, "ca") {
@@ -46,22 +49,22 @@ public enum ClusterCertificates {
             guard ca.certificate.notValidAfter > now else {
                 throw CertificateError(.expired, "\(dir)/ca.crt expired on \(ca.certificate.notValidAfter): replace the CA (move \(dir) aside and run again, then redeploy every host)")
             }
-            statuses.append(status("ca", ca, usage: "ca", .unchanged, "", dir))
+            statuses.append(status("ca", ca.certificate, usage: "ca", .unchanged, "", dir))
         } else {
             ca = try CertificateAuthority.makeCA(commonName: "pgha-provision cluster CA", days: plan.policy.caDays, now: now)
             try write(dir, "ca", ca)
-            statuses.append(status("ca", ca, usage: "ca", .created, "", dir))
+            statuses.append(status("ca", ca.certificate, usage: "ca", .created, "", dir))
         }
         for spec in plan.leaves {
             let existing = try read(dir, spec.name)
             let reason = existing.flatMap { renewalReason($0.certificate, spec: spec, ca: ca.certificate, policy: plan.policy, rotate: rotate, now: now) }
             if let existing, reason == nil {
-                statuses.append(status(spec.name, existing, usage: spec.usage.rawValue, .unchanged, "", dir))
+                statuses.append(status(spec.name, existing.certificate, usage: spec.usage.rawValue, .unchanged, "", dir))
                 continue
             }
             let issued = try CertificateAuthority.issue(spec, ca: ca, days: plan.policy.leafDays, now: now)
             try write(dir, spec.name, issued)
-            statuses.append(status(spec.name, issued, usage: spec.usage.rawValue, existing == nil ? .created : .renewed, reason ?? "", dir))
+            statuses.append(status(spec.name, issued.certificate, usage: spec.usage.rawValue, existing == nil ? .created : .renewed, reason ?? "", dir))
         }
         return statuses
     }
@@ -79,12 +82,41 @@ public enum ClusterCertificates {
         return nil
     }
 
-    static func status(_ name: String, _ c: IssuedCertificate, usage: String, _ action: CertificateStatus.Action,
+    /// Your own certificates (ca.crt without ca.key): nothing is written; every certificate is checked
+    /// like ours (CA, names, subject, expiry) and each problem named, since only you can reissue.
+    static func checkOwn(_ plan: CertificatePlan, rotate: Bool, now: Date) throws -> [CertificateStatus] {
+        let dir = plan.directory
+        guard !rotate else { throw CertificateError(.inventory, "\(dir) holds your own CA (ca.crt, no ca.key): --rotate cannot reissue; replace the files yourself") }
+        func certificate(_ name: String) throws -> Certificate {
+            let path = "\(dir)/\(name).crt"
+            guard let data = FileManager.default.contents(atPath: path) else { throw CertificateError(.unreadable, "\(path) is missing (your own CA: provide it)") }
+            do { return try Certificate(pemEncoded: String(decoding: data, as: UTF8.self)) } catch {
+                throw CertificateError(.unreadable, "\(path): not a PEM certificate (\(error))")
+            }
+        }
+        let ca = try certificate("ca")
+        var statuses = [status("ca", ca, usage: "ca", .unchanged, "", dir)]
+        var problems: [String] = []
+        for spec in plan.leaves {
+            let c = try certificate(spec.name)
+            if !FileManager.default.fileExists(atPath: "\(dir)/\(spec.name).key") { problems.append("\(spec.name).key is missing") }
+            if let reason = renewalReason(c, spec: spec, ca: ca, policy: plan.policy, rotate: false, now: now) {
+                problems.append("\(spec.name).crt: \(reason)")
+            }
+            statuses.append(status(spec.name, c, usage: spec.usage.rawValue, .unchanged, "", dir))
+        }
+        guard problems.isEmpty else {
+            throw CertificateError(.mismatch, "\(dir) holds your own CA (no ca.key), so provision cannot reissue: " + problems.joined(separator: "; "))
+        }
+        return statuses
+    }
+
+    static func status(_ name: String, _ c: Certificate, usage: String, _ action: CertificateStatus.Action,
                        _ reason: String, _ dir: String) -> CertificateStatus {
-        let names = CertificateAuthority.names(of: c.certificate)
-        return CertificateStatus(name: name, subject: "\(c.certificate.subject)", usage: usage, dnsNames: names.dns,
-                                 ipAddresses: names.ip, notAfter: c.certificate.notValidAfter,
-                                 serial: c.certificate.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(),
+        let names = CertificateAuthority.names(of: c)
+        return CertificateStatus(name: name, subject: "\(c.subject)", usage: usage, dnsNames: names.dns,
+                                 ipAddresses: names.ip, notAfter: c.notValidAfter,
+                                 serial: c.serialNumber.bytes.map { String(format: "%02x", $0) }.joined(),
                                  action: action, reason: reason, certificatePath: "\(dir)/\(name).crt")
     }
 
