@@ -69,6 +69,28 @@ public enum ClusterCertificates {
         return statuses
     }
 
+    /// Reads only: for `provision check`, one line on the certificates (nil when the inventory has no
+    /// tls_dir / lab_secrets_dir or no CA was made yet). Names the first to expire and any due for renewal.
+    public static func expirySummary(inventory: Inventory, inventoryPath: String, now: Date = Date()) -> String? {
+        guard let plan = try? CertificatePlan(inventory: inventory, inventoryPath: inventoryPath),
+              let caData = FileManager.default.contents(atPath: plan.directory + "/ca.crt"),
+              let ca = try? Certificate(pemEncoded: String(decoding: caData, as: UTF8.self)) else { return nil }
+        var entries: [(name: String, notAfter: Date, reason: String?)] = [("ca", ca.notValidAfter, nil)]
+        for spec in plan.leaves {
+            guard let data = FileManager.default.contents(atPath: "\(plan.directory)/\(spec.name).crt"),
+                  let c = try? Certificate(pemEncoded: String(decoding: data, as: UTF8.self)) else {
+                entries.append((spec.name, .distantPast, "missing"))
+                continue
+            }
+            entries.append((spec.name, c.notValidAfter, renewalReason(c, spec: spec, ca: ca, policy: plan.policy, rotate: false, now: now)))
+        }
+        let first = entries.min { $0.notAfter < $1.notAfter }!
+        let due = entries.filter { $0.reason != nil }.map { "\($0.name) (\($0.reason!))" }
+        let day = ISO8601DateFormatter.string(from: first.notAfter, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
+        return "certificates: \(entries.count) in \(plan.directory), first to expire \(first.name) on \(day)"
+            + (due.isEmpty ? "" : "; due for `provision certs`: " + due.joined(separator: ", "))
+    }
+
     /// Why an existing certificate must be reissued, nil when it still fits. Pure.
     public static func renewalReason(_ certificate: Certificate, spec: CertificateSpec, ca: Certificate,
                                      policy: CertificatePolicy, rotate: Bool, now: Date) -> String? {
