@@ -63,6 +63,9 @@ import Testing
         #expect(view.members.allSatisfy { $0.apiURL.hasPrefix("https://") })
         #expect(try await client.call(client.leader(in: view), "GET", "/cluster").status == 200)
         await client.shutdown()
+        // The pgha CLI itself, with the same file.
+        let listed = try runTool(cluster.binary, ["list", "-c", cluster.member(leader).configPath], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(listed.contains(leader) && listed.contains(replica), "\(listed)")
         // No secret in any agent log.
         let logs = cluster.members.map { (try? String(contentsOfFile: cluster.logPath($0.name), encoding: .utf8)) ?? "" }.joined()
         for secret in [etcdPassword, restPassword, "PRIVATE KEY"] { #expect(!logs.contains(secret), "\(secret) in a log") }
