@@ -22,7 +22,7 @@ import Testing
     @Test func patroniKeysLand() throws {
         let text = Self.yaml(restapi: "  certfile: /tls/n1.crt\n  keyfile: /tls/n1.key\n  cafile: /tls/ca.crt\n  verify_client: required\n",
                              etcd: "  protocol: https\n  cacert: /tls/ca.crt\n  cert: /tls/pgha-client.crt\n  key: /tls/pgha-client.key\n  username: pgha\n  password: etcd-pw\n",
-                             extra: "ctl:\n  cacert: /tls/ca.crt\n  certfile: /tls/operator-client.crt\n  keyfile: /tls/operator-client.key\n  insecure: false\n")
+                             extra: "ctl:\n  authentication: {username: op, password: op-pw}\n  cacert: /tls/ca.crt\n  certfile: /tls/operator-client.crt\n  keyfile: /tls/operator-client.key\n  insecure: false\n")
         let loaded = try ConfigLoader.parse(text, file: "p.yml")
         let c = loaded.config
         #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
@@ -33,6 +33,7 @@ import Testing
         #expect(c.etcdAuth == Credentials(username: "pgha", password: "etcd-pw"))
         #expect(c.ctl.cacert == "/tls/ca.crt" && c.ctl.certfile == "/tls/operator-client.crt" && !c.ctl.insecure)
         #expect(c.restClientTLS.certfile == "/tls/operator-client.crt")
+        #expect(c.ctlAuth == Credentials(username: "op", password: "op-pw"))
     }
 
     @Test func ctlFallsBackToRestapiFiles() throws {

@@ -135,6 +135,8 @@ public struct AgentConfig: Sendable {
     public var restTLS: ServerTLS?
     /// ctl.*: how pgha (the CLI and the agent's calls to peers) reaches members' REST APIs over HTTPS.
     public var ctl = ClientTLS(section: "ctl")
+    /// ctl.authentication: basic auth the CLI and peer calls send (Patroni's fallback: restapi.authentication).
+    public var ctlAuth: Credentials?
     /// etcd endpoints, `http://host:port` or `https://host:port`; tried in order, moving on when one fails.
     public var etcdEndpoints = ["http://127.0.0.1:2379"]
     /// etcd3.cacert/cert/key: the CA that signed etcd's certificate and this client's certificate.

@@ -166,6 +166,7 @@ struct Reader {
             case "certfile": c.ctl.certfile = try path(v, key)
             case "keyfile": c.ctl.keyfile = try path(v, key)
             case "insecure": c.ctl.insecure = try bool(v, key)
+            case "authentication": c.ctlAuth = try credentials(v, key)
             case "keyfile_password": throw fail(v, key, "encrypted keys are not supported: give an unencrypted key file (0600)")
             default: unknown(kn, key)
             }

@@ -70,7 +70,7 @@ public final class ControlClient: @unchecked Sendable {
         let base = m.apiURL.hasSuffix("/patroni") ? String(m.apiURL.dropLast("/patroni".count)) : m.apiURL
         var request = HTTPClientRequest(url: base + path)
         request.method = .init(rawValue: method)
-        if let auth = config.restAuth {
+        if let auth = config.ctlAuth ?? config.restAuth {
             request.headers.add(name: "Authorization", value: "Basic " + Data("\(auth.username):\(auth.password ?? "")".utf8).base64EncodedString())
         }
         if let body {
