@@ -66,8 +66,15 @@ import Testing
         // The pgha CLI itself, with the same file.
         let listed = try runTool(cluster.binary, ["list", "-c", cluster.member(leader).configPath], environment: ["PATH": "/usr/bin:/bin"])
         #expect(listed.contains(leader) && listed.contains(replica), "\(listed)")
-        // No secret in any agent log.
+        // No secret in any agent log, nor in any process's argv while the cluster runs (agents, Postgres, etcd).
         let logs = cluster.members.map { (try? String(contentsOfFile: cluster.logPath($0.name), encoding: .utf8)) ?? "" }.joined()
-        for secret in [etcdPassword, restPassword, "PRIVATE KEY"] { #expect(!logs.contains(secret), "\(secret) in a log") }
+        let argv = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int($0) != nil }.map {
+            String(decoding: FileManager.default.contents(atPath: "/proc/\($0)/cmdline") ?? Data(), as: UTF8.self)
+        }.joined(separator: "\n")
+        #expect(argv.contains("pgha") && argv.contains("etcd"))
+        for secret in [etcdPassword, restPassword, "PRIVATE KEY"] {
+            #expect(!logs.contains(secret), "\(secret) in a log")
+            #expect(!argv.contains(secret), "\(secret) in a process's argv")
+        }
     }
 }
