@@ -23,6 +23,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // TLS: the cluster CA (X.509 in Swift, no openssl shell-outs) and https for the REST API and etcd.
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C behind one door each: only `SSH` imports CLibSSH2, only `PQ` imports CLibPQ.
@@ -41,6 +45,8 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // provision drill: fault drills with a consistency checker (libpq clients, hence its own target).
         .target(name: "Drill", dependencies: ["Provision", "PQ"]),
@@ -58,6 +64,8 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "HummingbirdTLS", package: "hummingbird"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "pgha", dependencies: [
             "AgentCore",
@@ -70,7 +78,7 @@ let package = Package(
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
 
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Provision",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),

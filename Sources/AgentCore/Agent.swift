@@ -8,7 +8,8 @@ import ServiceLifecycle
 public enum Agent {
     /// Runs until SIGTERM / SIGINT.
     public static func serve(_ config: AgentConfig, logger: Logger) async throws {
-        let etcd = EtcdClient(endpoints: config.etcdEndpoints, requestTimeout: config.timing.retryTimeout)
+        let etcd = try EtcdClient(config: config, requestTimeout: config.timing.retryTimeout)
+        if !config.restClientTLS.isEmpty { _ = try EtcdClient.sharedHTTP(tls: config.restClientTLS) }  // bad ctl files: fail at start
         let store = ClusterStore(config: config, etcd: etcd)
         let postgres = PostgresControl(config: config)
         let snapshot = Locked(AgentSnapshot(config: config))
@@ -18,14 +19,7 @@ public enum Agent {
         let watch = LeaderWatch(store: store, wakeup: wakeup, logger: logger, watchedKeys: ["leader", "failover", "config"])
         let actions = ActionContext(config: config, store: store, snapshot: snapshot, requests: loop.requests, wakeup: wakeup,
                                     liveLag: { [postgres] in await postgres.replicationLag(of: $0) })
-        let router = APIRouter.make(snapshot: snapshot, metrics: AgentMetrics(scope: config.scope, name: config.name),
-                                    extend: { ActionRoutes.install($0, actions) })
-        var apiLogger = logger
-        apiLogger.logLevel = .warning  // HAProxy probes every second; request lines would drown the log
-        let app = Application(router: router,
-                              configuration: .init(address: .hostname(config.restListen.host, port: config.restListen.port),
-                                                   serverName: "pgha"),
-                              logger: apiLogger)
+        let app = try RestServer.make(config: config, snapshot: snapshot, actions: actions, logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: watch), .init(service: loop), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -39,7 +33,7 @@ public enum Agent {
         }
         hup.resume()
         defer { hup.cancel() }
-        logger.info("pgha \(pghaVersion) starting: member \(config.name) of \(config.scope), etcd \(config.etcdEndpoints.joined(separator: ",")), REST \(config.restListen)")
+        logger.info("pgha \(pghaVersion) starting: member \(config.name) of \(config.scope), etcd \(config.etcdEndpoints.joined(separator: ",")), REST \(config.restTLS == nil ? "http" : "https")://\(config.restListen)")
         try await group.run()
     }
 }

@@ -50,13 +50,14 @@ public final class AgentCluster {
     private var postgresGID: gid_t = 0
 
     /// Writes `size` configs (timing from `dcsYAML`, the bootstrap.dcs block) without starting agents.
-    public init(size: Int = 3, scope: String = "pgtest", dcsYAML: String? = nil) throws {
+    /// `etcd`: a server the test started (e.g. https with RBAC); by default a plain one.
+    public init(size: Int = 3, scope: String = "pgtest", dcsYAML: String? = nil, etcd: EtcdServer? = nil) throws {
         binary = try pghaBinary()
         guard let pw = getpwnam("postgres") else { throw FixtureError("no postgres OS user (install postgresql-15)") }
         postgresUID = pw.pointee.pw_uid
         postgresGID = pw.pointee.pw_gid
         self.scope = scope
-        etcd = try EtcdServer()
+        self.etcd = try etcd ?? EtcdServer()
         root = try makeTempDir("pgha-cluster")
         try Self.own(root, uid: postgresUID, gid: postgresGID)
         var list: [Member] = []
@@ -64,7 +65,7 @@ public final class AgentCluster {
             let m = Member(name: "n\(i)", dir: root + "/n\(i)", pgPort: try freePort(), restPort: try freePort())
             try FileManager.default.createDirectory(atPath: m.dir, withIntermediateDirectories: false)
             try Self.own(m.dir, uid: postgresUID, gid: postgresGID)
-            try Self.config(for: m, scope: scope, etcdPort: etcd.clientPort, dcsYAML: dcsYAML).write(toFile: m.configPath, atomically: true, encoding: .utf8)
+            try Self.config(for: m, scope: scope, etcdPort: self.etcd.clientPort, dcsYAML: dcsYAML).write(toFile: m.configPath, atomically: true, encoding: .utf8)
             try Self.own(m.configPath, uid: postgresUID, gid: postgresGID, mode: 0o600)
             list.append(m)
         }

@@ -14,5 +14,6 @@ struct CheckCommand: ParsableCommand {
         let status = try clusterCall { try workflow.check(excluding: exclude) }
         print("\n" + status.table, terminator: "")
         print(BalancerStatus.fetch(inventory: workflow.inventory).summary)
+        if let certs = ClusterCertificates.expirySummary(inventory: workflow.inventory, inventoryPath: workflow.inventoryPath) { print(certs) }
     }
 }

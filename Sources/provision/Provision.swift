@@ -8,7 +8,7 @@ struct ProvisionCommand: ParsableCommand {
         commandName: "provision",
         abstract: "Provision and run PostgreSQL HA clusters over SSH.",
         subcommands: [RunCommand.self, InventoryCommand.self, LabCommand.self, UpCommand.self, StatusCommand.self, CheckCommand.self,
-                      DemoCommand.self, SwitchoverCommand.self, SetCommand.self, URICommand.self, RebuildCommand.self, DrillCommand.self, DownCommand.self]
+                      DemoCommand.self, SwitchoverCommand.self, SetCommand.self, URICommand.self, RebuildCommand.self, DrillCommand.self, DownCommand.self, CertsCommand.self]
     )
 
     /// Usage errors exit 1 (the documented contract: 1 usage/parse error, 2 failed, 4

@@ -131,8 +131,18 @@ public struct AgentConfig: Sendable {
     public var restListen = HostPort(host: "127.0.0.1", port: 8008)
     public var restConnect = HostPort(host: "127.0.0.1", port: 8008)
     public var restAuth: Credentials?
-    /// etcd endpoints, `http://host:port`; tried in order, moving on when one fails.
+    /// restapi.certfile/keyfile/cafile/verify_client: HTTPS when set (nil: plain HTTP).
+    public var restTLS: ServerTLS?
+    /// ctl.*: how pgha (the CLI and the agent's calls to peers) reaches members' REST APIs over HTTPS.
+    public var ctl = ClientTLS(section: "ctl")
+    /// ctl.authentication: basic auth the CLI and peer calls send (Patroni's fallback: restapi.authentication).
+    public var ctlAuth: Credentials?
+    /// etcd endpoints, `http://host:port` or `https://host:port`; tried in order, moving on when one fails.
     public var etcdEndpoints = ["http://127.0.0.1:2379"]
+    /// etcd3.cacert/cert/key: the CA that signed etcd's certificate and this client's certificate.
+    public var etcdTLS = ClientTLS(section: "etcd3")
+    /// etcd3.username/password: exchanged for an auth token (etcd RBAC); nil with a client certificate, whose CN is the user.
+    public var etcdAuth: Credentials?
     public var timing = Timing()
     /// pg_rewind lets a former primary rejoin without a full clone (Patroni default: false; ours true
     /// because re-cloning is the slow path after every failover).
@@ -157,5 +167,16 @@ public struct AgentConfig: Sendable {
         let ns = namespace.hasPrefix("/") ? namespace : "/" + namespace
         return (ns.hasSuffix("/") ? ns : ns + "/") + scope + "/"
     }
-    public var apiURL: String { "http://\(restConnect)/patroni" }
+    public var apiURL: String { "\(restTLS == nil ? "http" : "https")://\(restConnect)/patroni" }
+
+    /// The TLS client settings for members' REST APIs: ctl.* first, then Patroni's fallbacks to restapi.*.
+    public var restClientTLS: ClientTLS {
+        var c = ctl
+        if c.cacert == nil { c.cacert = restTLS?.cafile }
+        if c.certfile == nil && c.keyfile == nil, let server = restTLS, server.verifyClient != .none {
+            c.certfile = server.certfile
+            c.keyfile = server.keyfile
+        }
+        return c
+    }
 }

@@ -112,6 +112,7 @@ struct Reader {
             case "namespace": c.namespace = try string(v, k)
             case "name": c.name = try string(v, k)
             case "restapi": try readRestAPI(v, &c)
+            case "ctl": try readCtl(v, &c)
             case "etcd3", "etcd": try readEtcd(v, k, &c)
             case "bootstrap": try readBootstrap(v, &c)
             case "postgresql": try readPostgres(v, &c)
@@ -131,20 +132,59 @@ struct Reader {
     }
 
     mutating func readRestAPI(_ node: Node, _ c: inout AgentConfig) throws {
+        var files: [String: String] = [:]
+        var verify = VerifyClient.none
         for (k, v, kn) in try entries(node, "restapi") {
             let key = "restapi.\(k)"
             switch k {
             case "listen": c.restListen = try hostPort(v, key, defaultHost: "0.0.0.0")
             case "connect_address": c.restConnect = try hostPort(v, key); restConnectSet = true
             case "authentication": c.restAuth = try credentials(v, key)
+            case "certfile", "keyfile", "cafile": files[k] = try path(v, key)
+            case "verify_client":
+                guard let mode = VerifyClient(rawValue: try string(v, key)) else {
+                    throw fail(v, key, "expected none, optional or required, got \(v.scalar?.string ?? "a collection")")
+                }
+                verify = mode
             default: unknown(kn, key)
             }
         }
+        guard let certfile = files["certfile"] else {
+            if files["keyfile"] != nil || verify != .none { throw fail(node, "restapi.certfile", "required with keyfile or verify_client (HTTPS)") }
+            return
+        }
+        if verify != .none && files["cafile"] == nil { throw fail(node, "restapi.cafile", "required with verify_client \(verify.rawValue)") }
+        // Patroni reads the key from certfile when keyfile is absent (one PEM with both).
+        c.restTLS = ServerTLS(certfile: certfile, keyfile: files["keyfile"] ?? certfile, cafile: files["cafile"], verifyClient: verify)
+    }
+
+    mutating func readCtl(_ node: Node, _ c: inout AgentConfig) throws {
+        for (k, v, kn) in try entries(node, "ctl") {
+            let key = "ctl.\(k)"
+            switch k {
+            case "cacert": c.ctl.cacert = try path(v, key)
+            case "certfile": c.ctl.certfile = try path(v, key)
+            case "keyfile": c.ctl.keyfile = try path(v, key)
+            case "insecure": c.ctl.insecure = try bool(v, key)
+            case "authentication": c.ctlAuth = try credentials(v, key)
+            case "keyfile_password": throw fail(v, key, "encrypted keys are not supported: give an unencrypted key file (0600)")
+            default: unknown(kn, key)
+            }
+        }
+        if c.ctl.certfile != nil && c.ctl.keyfile == nil { c.ctl.keyfile = c.ctl.certfile }
+    }
+
+    /// An absolute file path (relative paths would depend on the agent's working directory).
+    func path(_ node: Node, _ key: String) throws -> String {
+        let p = try string(node, key)
+        guard p.hasPrefix("/") else { throw fail(node, key, "expected an absolute path, got \(p)") }
+        return p
     }
 
     mutating func readEtcd(_ node: Node, _ section: String, _ c: inout AgentConfig) throws {
         var scheme = "http"
         var hosts: [String] = []
+        var username: String?, password: String?
         for (k, v, kn) in try entries(node, section) {
             let key = "\(section).\(k)"
             switch k {
@@ -154,13 +194,27 @@ struct Reader {
             case "host": hosts = [try string(v, key)]
             case "protocol":
                 scheme = try string(v, key)
-                guard scheme == "http" else { throw fail(v, key, "only http is supported (etcd on a private network), got \(scheme)") }
+                guard scheme == "http" || scheme == "https" else { throw fail(v, key, "expected http or https, got \(scheme)") }
+            case "cacert": c.etcdTLS.cacert = try path(v, key)
+            case "cert": c.etcdTLS.certfile = try path(v, key)
+            case "key": c.etcdTLS.keyfile = try path(v, key)
+            case "username", "user": username = try string(v, key)
+            case "password": password = try string(v, key)
             default: unknown(kn, key)
             }
         }
         guard !hosts.isEmpty else { throw fail(node, section, "needs hosts or host") }
+        c.etcdTLS.section = section
+        if hosts.contains(where: { $0.hasPrefix("https://") }) { scheme = "https" }
+        if c.etcdTLS.certfile != nil && c.etcdTLS.keyfile == nil { throw fail(node, "\(section).key", "required with \(section).cert") }
+        if scheme == "http" && !c.etcdTLS.isEmpty { throw fail(node, "\(section).protocol", "cacert/cert/key need protocol: https") }
+        switch (username, password) {
+        case let (u?, p?): c.etcdAuth = Credentials(username: u, password: p)
+        case (nil, nil): break
+        default: throw fail(node, "\(section).\(username == nil ? "username" : "password")", "needed together with \(section).\(username == nil ? "password" : "username")")
+        }
         c.etcdEndpoints = try hosts.map { h in
-            let hp = h.replacingOccurrences(of: "http://", with: "")
+            let hp = h.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
             guard let colon = hp.lastIndex(of: ":"), Int(hp[hp.index(after: colon)...]) != nil else {
                 throw fail(node, "\(section).hosts", "expected host:port, got \(h)")
             }

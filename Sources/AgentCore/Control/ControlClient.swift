@@ -21,16 +21,16 @@ public final class ControlClient: @unchecked Sendable {
     public let etcd: EtcdClient
     let http: HTTPClient
 
-    public init(config: AgentConfig) {
+    public init(config: AgentConfig) throws {
         self.config = config
-        etcd = EtcdClient(endpoints: config.etcdEndpoints, requestTimeout: 3)
-        var c = HTTPClient.Configuration()
+        etcd = try EtcdClient(config: config, requestTimeout: 3)
+        var c = HTTPClient.Configuration(tlsConfiguration: config.restClientTLS.isEmpty ? nil : try config.restClientTLS.nioConfiguration())
         c.timeout = .init(connect: .seconds(2))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }
 
     public static func load(path: String) throws -> ControlClient {
-        do { return ControlClient(config: try ConfigLoader.load(path: path).config) } catch {
+        do { return try ControlClient(config: try ConfigLoader.load(path: path).config) } catch {
             throw ControlError("\(error)")
         }
     }
@@ -70,7 +70,7 @@ public final class ControlClient: @unchecked Sendable {
         let base = m.apiURL.hasSuffix("/patroni") ? String(m.apiURL.dropLast("/patroni".count)) : m.apiURL
         var request = HTTPClientRequest(url: base + path)
         request.method = .init(rawValue: method)
-        if let auth = config.restAuth {
+        if let auth = config.ctlAuth ?? config.restAuth {
             request.headers.add(name: "Authorization", value: "Basic " + Data("\(auth.username):\(auth.password ?? "")".utf8).base64EncodedString())
         }
         if let body {

@@ -2,10 +2,13 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOSSL
 
 /// An etcd failure: every endpoint was unreachable, or one answered with an error.
 public struct EtcdError: Error, CustomStringConvertible, Sendable {
     public var description: String
+    /// etcd refused the auth token (expired, or issued by a member that restarted): authenticate again.
+    var tokenRejected = false
     public init(_ description: String) { self.description = description }
 }
 
@@ -28,29 +31,65 @@ public struct WatchEvent: Equatable, Sendable {
 
 /// A small etcd v3 client: kv range/put/txn/deleterange, leases, and a streaming watch.
 /// Requests go to the endpoint that answered last; on a connection failure the next is tried.
+/// Over https it presents the client certificate (etcd's --client-cert-auth); with credentials it
+/// trades them for an auth token (etcd RBAC) and trades again when etcd says the token expired.
 public final class EtcdClient: @unchecked Sendable {
     public let endpoints: [String]
     private let http: HTTPClient
     private let lock = NSLock()
     private var current = 0  // guarded by lock
+    private let credentials: Credentials?
+    private(set) var token: String?  // guarded by lock (read by tests)
     /// Per-request budget (the agent's retry_timeout).
     public let requestTimeout: Double
 
+    /// Plain http, no authentication.
     public init(endpoints: [String], requestTimeout: Double) {
         precondition(!endpoints.isEmpty, "EtcdClient needs at least one endpoint")
         self.endpoints = endpoints
         self.requestTimeout = requestTimeout
+        credentials = nil
         http = Self.sharedHTTP
     }
 
-    /// One process-wide client that is never deallocated (a client dropped without shutdown traps in
-    /// its deinit, e.g. when a caller exits early on an error). A refused or silent endpoint fails within
+    /// With TLS files (read now: a bad file is an error naming its etcd3 key) and optional credentials.
+    public init(endpoints: [String], requestTimeout: Double, tls: ClientTLS?, credentials: Credentials?) throws {
+        precondition(!endpoints.isEmpty, "EtcdClient needs at least one endpoint")
+        self.endpoints = endpoints
+        self.requestTimeout = requestTimeout
+        self.credentials = credentials
+        http = try Self.sharedHTTP(tls: tls.flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// The client for the agent's etcd3 section (endpoints, TLS files, credentials).
+    public convenience init(config: AgentConfig, requestTimeout: Double) throws {
+        try self.init(endpoints: config.etcdEndpoints, requestTimeout: requestTimeout, tls: config.etcdTLS, credentials: config.etcdAuth)
+    }
+
+    /// The plain-HTTP shared client (peer /patroni calls without TLS use it too).
+    static let sharedHTTP: HTTPClient = makeHTTP(nil)
+
+    private static let clientsLock = NSLock()
+    nonisolated(unsafe) private static var clients: [ClientTLS: HTTPClient] = [:]  // guarded by clientsLock
+
+    /// One process-wide client per TLS setting, never deallocated (a client dropped without shutdown traps
+    /// in its deinit, e.g. when a caller exits early on an error). A refused or silent endpoint fails within
     /// the 1 s connect timeout, so the next endpoint still gets its turn within the request budget.
-    static let sharedHTTP: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
+    public static func sharedHTTP(tls: ClientTLS?) throws -> HTTPClient {
+        guard let tls else { return sharedHTTP }
+        return try clientsLock.withLock {
+            if let client = clients[tls] { return client }
+            let client = makeHTTP(try tls.nioConfiguration())
+            clients[tls] = client
+            return client
+        }
+    }
+
+    private static func makeHTTP(_ tls: TLSConfiguration?) -> HTTPClient {
+        var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(1000))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    }
 
     /// Kept for callers' symmetry; the shared client lives as long as the process.
     public func shutdown() async {}
@@ -59,8 +98,30 @@ public final class EtcdClient: @unchecked Sendable {
 
     /// POSTs `body` to `path` on the current endpoint, trying the others in turn within the time budget.
     func call(_ path: String, _ body: [String: Any], timeout: Double? = nil) async throws -> [String: Any] {
-        let budget = timeout ?? requestTimeout
-        let deadline = Date().addingTimeInterval(budget)
+        let deadline = Date().addingTimeInterval(timeout ?? requestTimeout)
+        guard credentials != nil else { return try await send(path, body, deadline: deadline, token: nil) }
+        let token = try await currentToken(deadline: deadline)
+        do {
+            return try await send(path, body, deadline: deadline, token: token)
+        } catch let error as EtcdError where error.tokenRejected {
+            // Simple tokens expire (--auth-token-ttl) and die with the member that issued them: trade again once.
+            lock.withLock { if self.token == token { self.token = nil } }
+            return try await send(path, body, deadline: deadline, token: try await currentToken(deadline: deadline))
+        }
+    }
+
+    /// The cached token, or a new one from /v3/auth/authenticate (the password goes only in that body).
+    private func currentToken(deadline: Date) async throws -> String {
+        if let token = lock.withLock({ token }) { return token }
+        guard let credentials else { throw EtcdError("etcd: no credentials") }
+        let r = try await send("/v3/auth/authenticate", ["name": credentials.username, "password": credentials.password ?? ""],
+                               deadline: deadline, token: nil)
+        guard let token = r["token"] as? String, !token.isEmpty else { throw EtcdError("etcd: authenticate as \(credentials.username) returned no token") }
+        lock.withLock { self.token = token }
+        return token
+    }
+
+    private func send(_ path: String, _ body: [String: Any], deadline: Date, token: String?) async throws -> [String: Any] {
         let start = lock.withLock { current }
         var lastError = "no endpoint tried"
         for i in 0..<endpoints.count {
@@ -71,12 +132,16 @@ public final class EtcdClient: @unchecked Sendable {
                 var request = HTTPClientRequest(url: endpoints[index] + path)
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
+                if let token { request.headers.add(name: "Authorization", value: token) }
                 request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(remaining * 1000)))
                 let bytes = try await response.body.collect(upTo: 64 << 20)
                 let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
                 guard response.status == .ok else {
-                    throw EtcdError("etcd \(endpoints[index])\(path): HTTP \(response.status.code) \(object["message"] ?? object["error"] ?? "")")
+                    let message = "\(object["message"] ?? object["error"] ?? String(buffer: bytes).prefix(200))"
+                    var error = EtcdError("etcd \(endpoints[index])\(path): HTTP \(response.status.code) \(message)")
+                    error.tokenRejected = token != nil && message.contains("invalid auth token")
+                    throw error
                 }
                 lock.withLock { current = index }
                 return object
@@ -202,6 +267,12 @@ public final class EtcdClient: @unchecked Sendable {
             let endpoint = endpoints[(index + i) % endpoints.count]
             var request = HTTPClientRequest(url: endpoint + "/v3/watch")
             request.method = .POST
+            if credentials != nil {
+                do { request.headers.add(name: "Authorization", value: try await currentToken(deadline: Date().addingTimeInterval(requestTimeout))) } catch {
+                    lastError = "\(endpoint): \(error)"
+                    continue
+                }
+            }
             var create: [String: Any] = ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix)]
             if startRevision > 0 { create["start_revision"] = String(startRevision) }
             request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["create_request": create])))

@@ -34,7 +34,8 @@ public final class HALoop: Service, @unchecked Sendable {
         timing = config.timing
         watchdog = Watchdog(config: config.watchdog, logger: logger)
         runner = ActionRunner(config: config, store: store, postgres: postgres, watchdog: watchdog, logger: logger)
-        peerClient = EtcdClient.sharedHTTP  // per-request deadlines, 1 s connect timeout, never shut down
+        // Per-request deadlines, 1 s connect timeout, never shut down; the ctl/restapi CA and certificate for https peers.
+        peerClient = (try? EtcdClient.sharedHTTP(tls: config.restClientTLS.isEmpty ? nil : config.restClientTLS)) ?? EtcdClient.sharedHTTP
     }
 
     public func run() async throws {

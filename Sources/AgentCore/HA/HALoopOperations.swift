@@ -34,7 +34,7 @@ extension HALoop {
         let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
         // A peer slow to answer would demote a healthy primary; none may hold it past its deadline.
         let timeout = min(2.0, etcdBudget)
-        let auth = config.restAuth.map { "Basic " + Data("\($0.username):\($0.password ?? "")".utf8).base64EncodedString() }
+        let auth = (config.ctlAuth ?? config.restAuth).map { "Basic " + Data("\($0.username):\($0.password ?? "")".utf8).base64EncodedString() }
         return await withTaskGroup(of: Bool.self) { group in
             for (_, api) in others {
                 let url = api.hasSuffix("/patroni") ? String(api.dropLast("/patroni".count)) + "/failsafe" : api + "/failsafe"
