@@ -55,6 +55,23 @@ import Testing
         #expect { _ = try LoopLookups.subelements([[["k": 1]], "k"]) } throws: { ($0 as? ProvisionError)?.message.contains("should point to a list") == true }
     }
 
+    @Test func fileglobListsControllerFilesBesideThePlaybook() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - shell: basename {{ item }} >> {{ base }}.glob
+              with_fileglob: ["*.conf", "none/*"]
+            - shell: basename {{ item }} >> {{ base }}.top
+              with_fileglob: "*.yml"
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        dir.write("files/b.conf", "b"); dir.write("files/a.conf", "a"); dir.write("files/sub.conf/x", "dir, not a file")
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect(dir.read("h1.glob") == "a.conf\nb.conf\n")
+        #expect(dir.read("h1.top") == "play.yml\n")
+    }
+
     @Test func loopKeywordsAreCheckedWhenParsed() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// The older `with_*` loops whose items are computed from their value, as Ansible's nested,
 /// sequence and subelements lookups document them.
@@ -83,6 +84,34 @@ enum LoopLookups {
             items += list.map { [element, $0] as [Any] }
         }
         return items
+    }
+
+    /// `with_fileglob: ["*.conf"]`: controller files (not directories) matching each pattern, sorted;
+    /// a relative pattern is looked up in `files/` beside the playbook, then beside the playbook.
+    static func fileglob(_ value: Any, playbookDir: String) throws -> [Any] {
+        let patterns = (value as? [Any] ?? [value]).map { Values.string($0) }
+        var found: [String] = []
+        for pattern in patterns {
+            let bases = pattern.hasPrefix("/") ? [""] : [playbookDir + "/files/", playbookDir + "/"]
+            for base in bases {
+                let matches = glob(base + pattern)
+                if !matches.isEmpty { found += matches; break }
+            }
+        }
+        return found
+    }
+
+    private static func glob(_ pattern: String) -> [String] {
+        var g = glob_t()
+        defer { globfree(&g) }
+        guard Glibc.glob(pattern, 0, nil, &g) == 0 else { return [] }
+        var paths: [String] = []
+        for i in 0..<Int(g.gl_pathc) {
+            guard let p = g.gl_pathv[i].map({ String(cString: $0) }) else { continue }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { paths.append(p) }
+        }
+        return paths.sorted()
     }
 
     private static func integer(_ s: String, _ what: String) throws -> Int {

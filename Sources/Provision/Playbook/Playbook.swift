@@ -116,9 +116,10 @@ public struct TaskSpec {
 public enum LoopStyle: String {
     case loop, withItems = "with_items", withList = "with_list", withDict = "with_dict"
     case withNested = "with_nested", withSequence = "with_sequence", withSubelements = "with_subelements"
+    case withFileglob = "with_fileglob"
 
-    /// The items of a rendered loop value.
-    func items(_ value: Any) throws -> [Any] {
+    /// The items of a rendered loop value; `playbookDir` anchors `with_fileglob`'s relative patterns.
+    func items(_ value: Any, playbookDir: String = ".") throws -> [Any] {
         switch self {
         case .loop:
             guard let a = value as? [Any] else {
@@ -133,6 +134,7 @@ public enum LoopStyle: String {
         case .withNested: return try LoopLookups.nested(value)
         case .withSequence: return try LoopLookups.sequence(value)
         case .withSubelements: return try LoopLookups.subelements(value)
+        case .withFileglob: return try LoopLookups.fileglob(value, playbookDir: playbookDir)
         }
     }
 }

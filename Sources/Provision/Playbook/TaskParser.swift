@@ -30,7 +30,7 @@ struct TaskParser {
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "vars", "delegate_to", "args", "become_user", "environment":
+                case "name", "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob", "vars", "delegate_to", "args", "become_user", "environment":
                     try ExpressionCheck.templates(in: v)
                 default: break
                 }
@@ -43,7 +43,7 @@ struct TaskParser {
             case "changed_when": task.changedWhen = try condition(p)
             case "failed_when": task.failedWhen = try condition(p)
             case "until": task.until = try condition(p)
-            case "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements":
+            case "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob":
                 guard task.loop == nil else { throw ProvisionError("duplicate loop in task: '\(task.loopStyle.rawValue)' and '\(p.key)'", at: loc(p.keyNode)) }
                 if p.key == "with_sequence" {
                     guard v is String else { throw ProvisionError("'with_sequence' must be a string such as 'start=1 end=5 format=node%02d'", at: loc(p.value)) }
