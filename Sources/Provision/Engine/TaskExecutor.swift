@@ -79,7 +79,7 @@ struct TaskExecutor {
             }
             throw e
         }
-        let items = try task.loopStyle.items(loopValue)
+        let items = try task.loopStyle.items(loopValue, playbookDir: playbookDir)
         var outcome = TaskOutcome(status: .skipped)
         var results: [Any] = []
         var anyRan = false, anyChanged = false, anyFailed = false

@@ -111,12 +111,15 @@ public struct TaskSpec {
 
 /// The loop keywords, as Ansible documents them: `loop` needs a list; `with_items` flattens
 /// one level (and takes a single value as a list of one); `with_list` takes the list as is;
-/// `with_dict` gives `{key, value}` items.
+/// `with_dict` gives `{key, value}` items; `with_nested`, `with_sequence` and `with_subelements`
+/// are in LoopLookups.swift.
 public enum LoopStyle: String {
     case loop, withItems = "with_items", withList = "with_list", withDict = "with_dict"
+    case withNested = "with_nested", withSequence = "with_sequence", withSubelements = "with_subelements"
+    case withFileglob = "with_fileglob"
 
-    /// The items of a rendered loop value.
-    func items(_ value: Any) throws -> [Any] {
+    /// The items of a rendered loop value; `playbookDir` anchors `with_fileglob`'s relative patterns.
+    func items(_ value: Any, playbookDir: String = ".") throws -> [Any] {
         switch self {
         case .loop:
             guard let a = value as? [Any] else {
@@ -128,6 +131,10 @@ public enum LoopStyle: String {
         case .withDict:
             guard let d = value as? [String: Any] else { throw ProvisionError("with_dict expects a mapping, got \(Values.typeName(value))") }
             return d.keys.sorted().map { ["key": $0, "value": d[$0]!] as [String: Any] }
+        case .withNested: return try LoopLookups.nested(value)
+        case .withSequence: return try LoopLookups.sequence(value)
+        case .withSubelements: return try LoopLookups.subelements(value)
+        case .withFileglob: return try LoopLookups.fileglob(value, playbookDir: playbookDir)
         }
     }
 }

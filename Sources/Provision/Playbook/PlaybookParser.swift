@@ -52,6 +52,7 @@ public struct PlaybookParser {
         var play = Play(name: "", hosts: "", directory: dir, location: YAMLSource.location(node, file: file))
         var pre: [TaskSpec] = [], main: [TaskSpec] = [], post: [TaskSpec] = []
         var sawHosts = false
+        var prompted: [String: Any] = [:]
         for p in pairs {
             let at = YAMLSource.location(p.value, file: file)
             switch p.key {
@@ -62,6 +63,7 @@ public struct PlaybookParser {
                 else { play.hosts = try scalarString(p.value, "hosts", file) }
             case "vars": play.vars = try mapping(p.value, "vars", file)
             case "vars_files": play.varsFiles = try stringList(p.value, "vars_files", file)
+            case "vars_prompt": prompted = try varsPrompt(p.value, at)
             case "serial": play.serial = try serial(p.value, file)
             case "max_fail_percentage":
                 guard let n = Values.number(YAMLSource.value(p.value)) else { throw ProvisionError("'max_fail_percentage' must be a number", at: at) }
@@ -85,6 +87,8 @@ public struct PlaybookParser {
                 }
             }
         }
+        // Never interactive: a prompt's `default` becomes a play var (`-e` still overrides it).
+        play.vars = prompted.merging(play.vars) { _, v in v }
         guard sawHosts, !play.hosts.isEmpty else { throw ProvisionError("play has no 'hosts'", at: play.location) }
         if play.name.isEmpty { play.name = play.hosts }
         play.tasks = pre + main + post
@@ -124,6 +128,22 @@ public struct PlaybookParser {
         let v = YAMLSource.value(node)
         if let b = v as? Bool { return b }
         throw ProvisionError("'\(key)' must be a boolean (true/false), got '\(Values.string(v))'", at: YAMLSource.location(node, file: file))
+    }
+
+    /// `vars_prompt` entries' defaults by name; the run never prompts (documented in playbooks.md).
+    func varsPrompt(_ node: Node, _ at: SourceLocation) throws -> [String: Any] {
+        guard let entries = YAMLSource.value(node) as? [Any] else { throw ProvisionError("'vars_prompt' must be a list", at: at) }
+        let known: Set<String> = ["name", "prompt", "default", "private", "confirm", "encrypt", "salt_size", "salt", "unsafe"]
+        var vars: [String: Any] = [:]
+        for entry in entries {
+            guard let e = entry as? [String: Any], let name = e["name"] as? String, !name.isEmpty else {
+                throw ProvisionError("each 'vars_prompt' entry needs a 'name'", at: at)
+            }
+            for k in e.keys where !known.contains(k) { throw ProvisionError("vars_prompt '\(name)': unknown option '\(k)'", at: at) }
+            if e["encrypt"] != nil { throw ProvisionError("vars_prompt '\(name)': 'encrypt' is not supported", at: at) }
+            if let d = e["default"] { vars[name] = d }
+        }
+        return vars
     }
 
     func mapping(_ node: Node, _ key: String, _ file: String) throws -> [String: Any] {

@@ -30,7 +30,7 @@ struct TaskParser {
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "with_list", "with_dict", "vars", "delegate_to", "args", "become_user", "environment":
+                case "name", "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob", "vars", "delegate_to", "args", "become_user", "environment":
                     try ExpressionCheck.templates(in: v)
                 default: break
                 }
@@ -43,9 +43,13 @@ struct TaskParser {
             case "changed_when": task.changedWhen = try condition(p)
             case "failed_when": task.failedWhen = try condition(p)
             case "until": task.until = try condition(p)
-            case "loop", "with_items", "with_list", "with_dict":
+            case "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob":
                 guard task.loop == nil else { throw ProvisionError("duplicate loop in task: '\(task.loopStyle.rawValue)' and '\(p.key)'", at: loc(p.keyNode)) }
-                if p.key == "with_dict" {
+                if p.key == "with_sequence" {
+                    guard v is String else { throw ProvisionError("'with_sequence' must be a string such as 'start=1 end=5 format=node%02d'", at: loc(p.value)) }
+                } else if p.key == "with_nested" || p.key == "with_subelements" {
+                    guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
+                } else if p.key == "with_dict" {
                     guard v is [String: Any] || v is String else { throw ProvisionError("'with_dict' must be a mapping or a template string", at: loc(p.value)) }
                 } else if p.key == "loop" || !(v is String || v is Int || v is Double || v is Bool) {
                     guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
