@@ -32,6 +32,8 @@ let package = Package(
         .target(name: "PQ", dependencies: ["CLibPQ"]),
         // posix_spawn + waitpid with every inherited descriptor closed, for all three below.
         .target(name: "Spawn"),
+        // The error type and exit codes both command-line tools report through.
+        .target(name: "CLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The reader side of the emulated /dev/watchdog (a FIFO): the lab's watchdog server and the tests.
         .target(name: "EmulatedWatchdog"),
 
@@ -45,7 +47,7 @@ let package = Package(
         // provision drill: fault drills with a consistency checker (libpq clients, hence its own target).
         .target(name: "Drill", dependencies: ["Provision", "PQ"]),
         .executableTarget(name: "provision", dependencies: [
-            "Provision", "Drill",
+            "Provision", "Drill", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -60,17 +62,17 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "pgha", dependencies: [
-            "AgentCore",
+            "AgentCore", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Real daemons on loopback (sshd, etcd, Postgres, pgha) for tests and benchmarks.
         .target(name: "Fixtures", dependencies: ["PQ", "Spawn"]),
         .executableTarget(name: "provision-bench", dependencies: ["Provision", "Fixtures"]),
-        .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
+        .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ", "Spawn"]),
 
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog",
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures", "Spawn"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ"]),

@@ -4,7 +4,7 @@ import Foundation
 
 public enum PatroniTimingKeys {
     /// Which `Timing` field a key sets, and in what unit.
-    public enum Field: Sendable {
+    public enum Field {
         case seconds(WritableKeyPath<Timing, Double>)
         case bytes(WritableKeyPath<Timing, Int64>)
     }

@@ -1,6 +1,7 @@
 // `pgha edit-config` / `show-config`: the `config` key as YAML, changed with -s / -p or in $EDITOR,
 // shown as a diff, written with compare-and-swap so a concurrent change is never overwritten.
 import Foundation
+import Spawn
 import Yams
 
 public enum ConfigEditor {
@@ -72,12 +73,14 @@ public enum ConfigEditor {
         let path = NSTemporaryDirectory() + "pgha-config-\(UUID().uuidString).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ControlError("editor \(editor) exited with status \(p.terminationStatus); nothing changed") }
+        // The editor needs the terminal: stdin, stdout and stderr are ours.
+        let pid: Int32
+        do {
+            pid = try Spawn.start("/bin/sh", ["-c", "\(editor) \"$1\"", "sh", path], environment: ProcessInfo.processInfo.environment,
+                                  input: .inherit, output: .inherit)
+        } catch { throw ControlError("cannot run editor \(editor): \(error); nothing changed") }
+        let status = Spawn.wait(pid)
+        guard status == 0 else { throw ControlError("editor \(editor) exited with status \(status); nothing changed") }
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -86,7 +89,7 @@ public enum ConfigEditor {
         let client = actions.client
         let kv: KeyValue?
         do { kv = try await client.etcd.get(client.key("config")) } catch {
-            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+            throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         let beforeJSON = kv?.value ?? "{}"
         var object = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
@@ -114,7 +117,7 @@ public enum ConfigEditor {
         guard actions.confirm("Apply these changes?") else { throw ControlError("aborted; nothing changed") }
         let written: Bool
         do { written = try await client.etcd.putIfRevision(client.key("config"), afterJSON, modRevision: kv?.modRevision ?? 0) } catch {
-            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+            throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         guard written else { throw ControlError("the configuration was changed by someone else meanwhile; nothing changed, run again") }
         actions.say("Configuration changed")

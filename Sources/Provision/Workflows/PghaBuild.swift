@@ -1,6 +1,7 @@
 // The pgha binary the playbooks upload: a release build with the Swift runtime linked in
 // statically, so database hosts need no Swift (only libpq5, which postgresql-15 brings).
 import Foundation
+import Spawn
 
 /// Where the project's playbooks and sources are: the directory holding `playbooks/site.yml`,
 /// found from the current directory upwards, then from the running executable's location
@@ -92,34 +93,22 @@ public struct PghaBuild: Sendable {
     public func hostBinarySHA256() throws -> String {
         let sidecar = hostBinaryPath + ".sha256"
         if let text = try? String(contentsOfFile: sidecar, encoding: .utf8), text.count >= 64 { return String(text.prefix(64)) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [hostBinaryPath]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, text.count >= 64 else { throw WorkflowError("sha256sum \(hostBinaryPath) failed") }
+        let result = try Spawn.run("/usr/bin/sha256sum", [hostBinaryPath], environment: ProcessInfo.processInfo.environment)
+        let text = result.stdout
+        guard result.status == 0, text.count >= 64 else { throw WorkflowError("sha256sum \(hostBinaryPath) failed: \(result.stderr)") }
         let sum = String(text.prefix(64))
         try? (sum + "\n").write(toFile: sidecar, atomically: true, encoding: .utf8)
         return sum
     }
 
     private func run(_ arguments: [String], what: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")
-        process.environment = env
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: layout.root)
-        process.standardOutput = FileHandle.standardError
-        process.standardError = FileHandle.standardError
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw WorkflowError("\(what) failed (\(arguments[0]) exit \(process.terminationStatus)); see its output above")
+        // The compiler's output goes to our stderr, so a long build shows its progress.
+        let pid = try Spawn.start("/usr/bin/env", arguments, environment: env, output: .descriptor(2), directory: layout.root)
+        let status = Spawn.wait(pid)
+        guard status == 0 else {
+            throw WorkflowError("\(what) failed (\(arguments[0]) exit \(status)); see its output above")
         }
     }
 }
