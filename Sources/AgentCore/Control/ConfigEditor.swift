@@ -1,6 +1,7 @@
 // `pgha edit-config` / `show-config`: the `config` key as YAML, changed with -s / -p or in $EDITOR,
 // shown as a diff, written with compare-and-swap so a concurrent change is never overwritten.
 import Foundation
+import LineDiff
 import Spawn
 import Yams
 
@@ -48,24 +49,12 @@ public enum ConfigEditor {
         return assign(object, keys[...])
     }
 
-    /// A line diff (longest common subsequence) in unified style, without context limits.
+    /// A line diff in unified style, without context limits (blank lines left out).
     public static func diff(_ a: String, _ b: String) -> String {
         let x = a.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let y = b.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var lcs = Array(repeating: Array(repeating: 0, count: y.count + 1), count: x.count + 1)
-        for i in stride(from: x.count - 1, through: 0, by: -1) {
-            for j in stride(from: y.count - 1, through: 0, by: -1) {
-                lcs[i][j] = x[i] == y[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
-            }
-        }
-        var out = ["--- before", "+++ after"]
-        var i = 0, j = 0
-        while i < x.count || j < y.count {
-            if i < x.count, j < y.count, x[i] == y[j] { out.append("  " + x[i]); i += 1; j += 1 }
-            else if i < x.count, j == y.count || lcs[i + 1][j] >= lcs[i][j + 1] { out.append("- " + x[i]); i += 1 }  // removals first, as diff -u
-            else { out.append("+ " + y[j]); j += 1 }
-        }
-        return out.filter { $0 != "  " && $0 != "+ " && $0 != "- " }.joined(separator: "\n")
+        let lines = LineDiff.ops(x, y).filter { !$0.1.isEmpty }.map { "\($0.0.rawValue) \($0.1)" }
+        return (["--- before", "+++ after"] + lines).joined(separator: "\n")
     }
 
     /// Opens `editor` on `text` in a temp file and returns what was saved.
@@ -88,7 +77,7 @@ public enum ConfigEditor {
     public static func edit(_ actions: ClusterActions, sets: [String], pgParams: [String], editor: String?) async throws -> Bool {
         let client = actions.client
         let kv: KeyValue?
-        do { kv = try await client.etcd.get(client.key("config")) } catch {
+        do { kv = try await client.store.readConfig() } catch {
             throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         let beforeJSON = kv?.value ?? "{}"
@@ -116,7 +105,7 @@ public enum ConfigEditor {
         actions.say(diff(beforeYAML, afterYAML))
         guard actions.confirm("Apply these changes?") else { throw ControlError("aborted; nothing changed") }
         let written: Bool
-        do { written = try await client.etcd.putIfRevision(client.key("config"), afterJSON, modRevision: kv?.modRevision ?? 0) } catch {
+        do { written = try await client.store.replaceConfig(afterJSON, ifRevision: kv?.modRevision ?? 0) } catch {
             throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         guard written else { throw ControlError("the configuration was changed by someone else meanwhile; nothing changed, run again") }

@@ -30,11 +30,14 @@ public struct HTTPAnswer: Sendable {
 public final class ControlClient: @unchecked Sendable {
     public let config: AgentConfig
     public let etcd: EtcdClient
+    /// Every read and write of the cluster's keys goes through the store, as in the agent.
+    public let store: ClusterStore
     let http: HTTPClient
 
     public init(config: AgentConfig) {
         self.config = config
         etcd = EtcdClient(endpoints: config.etcdEndpoints, requestTimeout: 3)
+        store = ClusterStore(config: config, etcd: etcd)
         var c = HTTPClient.Configuration()
         c.timeout = .init(connect: .seconds(2))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
@@ -59,8 +62,7 @@ public final class ControlClient: @unchecked Sendable {
     /// Everything under the cluster's prefix; "etcd unreachable" is the one error a user sees.
     public func view() async throws -> ClusterView {
         do {
-            let (kvs, revision) = try await etcd.range(prefix: config.keyPrefix)
-            return ClusterView.from(kvs, prefix: config.keyPrefix, revision: revision, base: config)
+            return try await store.load()
         } catch {
             let text = "\(error)"
             throw ControlError.unreachable(text.hasPrefix("etcd unreachable") ? text : "etcd unreachable at \(config.etcdEndpoints.joined(separator: ",")): \(text)")
