@@ -37,16 +37,18 @@ public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
     public init(layout: ProjectLayout) { self.layout = layout }
 
-    /// Its own scratch path: `swift test` holds the lock on `.build` while tests run, so a build
-    /// there from inside a test (the end-to-end test runs `provision up`) would wait forever.
+    /// The release build's scratch path (scripts/build-release; `provision` is built there too). Not
+    /// `.build`: `swift test` holds the lock on `.build` while tests run, so a build there from inside a
+    /// test (the end-to-end test runs `provision up`) would wait forever.
     public var scratchPath: String { layout.root + "/.build-hosts" }
     public var binaryPath: String { scratchPath + "/release/pgha" }
-    /// What hosts get: the release binary stripped (~150 MB → ~80 MB).
+    /// What hosts get: the release binary stripped.
     public var hostBinaryPath: String { scratchPath + "/hosts/pgha" }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
-        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/Spawn", "Sources/pgha", "Package.swift"].map { layout.root + "/" + $0 }
+        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/Spawn", "Sources/CLI", "Sources/LineDiff", "Sources/pgha",
+         "Package.swift", "scripts/build-release"].map { layout.root + "/" + $0 }
     }
 
     /// Why the binary needs building, or nil when it is up to date.
@@ -67,15 +69,13 @@ public struct PghaBuild: Sendable {
         return nil
     }
 
-    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha
-    /// --scratch-path .build-hosts`; the
-    /// compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
+    /// Builds it when stale (`scripts/build-release pgha`: the one release build, whose flags live
+    /// there; the compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
     @discardableResult
     public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
         if let reason = staleness() {
             log("building pgha for the hosts (\(reason))")
-            try run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha",
-                     "--scratch-path", scratchPath], what: "building pgha")
+            try run([layout.root + "/scripts/build-release", "pgha"], what: "building pgha")
         }
         let fm = FileManager.default
         let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date ?? .distantFuture
@@ -103,7 +103,7 @@ public struct PghaBuild: Sendable {
 
     private func run(_ arguments: [String], what: String) throws {
         var env = ProcessInfo.processInfo.environment
-        env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")
+        env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")  // strip, bash
         // The compiler's output goes to our stderr, so a long build shows its progress.
         let pid = try Spawn.start("/usr/bin/env", arguments, environment: env, output: .descriptor(2), directory: layout.root)
         let status = Spawn.wait(pid)
