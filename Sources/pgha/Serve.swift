@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
+        Agent.useFewThreads()
         let loaded: LoadedConfig
         do { loaded = try ConfigLoader.load(path: config) } catch { throw CommandFailure(.usage, "\(error)") }
         let level = Logger.Level(rawValue: loaded.config.logLevel == "warn" ? "warning" : loaded.config.logLevel) ?? .info
