@@ -36,12 +36,16 @@ let package = Package(
         .target(name: "PQ", dependencies: ["CLibPQ"]),
         // posix_spawn + waitpid with every inherited descriptor closed, for all three below.
         .target(name: "Spawn"),
+        // The one line diff (LCS): provision's --diff and pgha edit-config.
+        .target(name: "LineDiff"),
+        // The error type and exit codes both command-line tools report through.
+        .target(name: "CLI", dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // The reader side of the emulated /dev/watchdog (a FIFO): the lab's watchdog server and the tests.
         .target(name: "EmulatedWatchdog"),
 
         // provision: inventory, playbooks, modules, transports, labs, cluster workflows.
         .target(name: "Provision", dependencies: [
-            "SSH", "Spawn", "EmulatedWatchdog",
+            "SSH", "Spawn", "EmulatedWatchdog", "LineDiff",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Stencil", package: "Stencil"),
             .product(name: "Logging", package: "swift-log"),
@@ -51,13 +55,13 @@ let package = Package(
         // provision drill: fault drills with a consistency checker (libpq clients, hence its own target).
         .target(name: "Drill", dependencies: ["Provision", "PQ"]),
         .executableTarget(name: "provision", dependencies: [
-            "Provision", "Drill",
+            "Provision", "Drill", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // pgha: the HA agent (DCS, Postgres, HA decision, REST API) and its control CLI.
         .target(name: "AgentCore", dependencies: [
-            "PQ", "Spawn",
+            "PQ", "Spawn", "LineDiff",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -68,17 +72,19 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .executableTarget(name: "pgha", dependencies: [
-            "AgentCore",
+            "AgentCore", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Test doubles for the Provision engine (the recording transport), kept out of the library.
+        .target(name: "ProvisionTestSupport", dependencies: ["Provision"]),
         // Real daemons on loopback (sshd, etcd, Postgres, pgha) for tests and benchmarks.
         .target(name: "Fixtures", dependencies: ["PQ", "Spawn"]),
         .executableTarget(name: "provision-bench", dependencies: ["Provision", "Fixtures"]),
-        .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ"]),
+        .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ", "Spawn"]),
 
-        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "Fixtures"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Provision",
+        .testTarget(name: "ProvisionTests", dependencies: ["Provision", "ProvisionTestSupport", "Fixtures", "Spawn"]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision",
                                                         .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),

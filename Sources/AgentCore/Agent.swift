@@ -3,9 +3,23 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 public enum Agent {
+    /// An agent needs few threads and little heap: one NIO event loop and one blocking-pool thread
+    /// for the REST API, etcd and peer requests together (NIO's default: one of each per core), and
+    /// at most two glibc malloc arenas (default: eight per core, each keeping freed memory). Call it
+    /// first, before anything touches NIO. docs/benchmarks.md has the figures.
+    public static func useFewThreads() {
+        NIOSingletons.groupLoopCountSuggestion = 1
+        NIOSingletons.blockingPoolThreadCountSuggestion = 1
+        // mallopt is in malloc.h, which Swift's Glibc module leaves out: looked up like prctl (Reaper).
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        let M_ARENA_MAX: Int32 = -8
+        if let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") { _ = unsafeBitCast(sym, to: Mallopt.self)(M_ARENA_MAX, 2) }
+    }
+
     /// Runs until SIGTERM / SIGINT.
     public static func serve(_ config: AgentConfig, logger: Logger) async throws {
         let etcd = try EtcdClient(config: config, requestTimeout: config.timing.retryTimeout)

@@ -1,6 +1,7 @@
 // Real daemons started on 127.0.0.1 for tests and benchmarks: sshd, etcd, Postgres, pgha.
 // This file: the shared mechanics (free ports, temp dirs, spawning, stopping by PID, waiting).
 import Foundation
+import Spawn
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,30 +73,22 @@ public func removeTree(_ path: String) {
 /// A process started by a fixture. Stopped by its PID only: SIGTERM, then SIGKILL after a grace.
 public final class Daemon {
     public let name: String
-    public let process: Process
+    public let pid: Int32
     public let logPath: String
-    public var pid: Int32 { process.processIdentifier }
 
-    /// Starts `executable` with `arguments`; stdout and stderr go to `logPath`.
+    /// Starts `executable` with `arguments`; stdout and stderr go to `logPath`; `environment` nil
+    /// means ours.
     public init(name: String, executable: String, arguments: [String], logPath: String,
                 environment: [String: String]? = nil) throws {
         self.name = name
         self.logPath = logPath
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        do {
+            pid = try Spawn.start(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment,
+                                  output: .file(logPath))
+        } catch { throw FixtureError("\(name): \(error)") }
     }
 
-    /// Whether the process still runs. Reaps it with waitpid(WNOHANG) rather than trusting
-    /// Foundation's exit detection: that rides on SIGCHLD, which under swift-testing can land on
-    /// a thread that drops it, leaving `Process.isRunning` true (and `waitUntilExit` stuck) forever.
+    /// Whether the process still runs (reaps it with waitpid(WNOHANG) once it has ended).
     public var isRunning: Bool {
         lock.lock(); defer { lock.unlock() }
         if exited { return false }

@@ -7,22 +7,16 @@ import Glibc
 #endif
 
 /// Runs a tool to completion and returns its stdout+stderr; throws with its output when it fails.
-/// Through `Spawn` rather than Foundation.Process, whose exit detection can miss SIGCHLD under
-/// swift-testing (see `Daemon.isRunning`): waitUntilExit then never returns.
+/// Through `Spawn` (see there why not Foundation's Process).
 @discardableResult
 public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let directory = try makeTempDir("tool")
-    defer { removeTree(directory) }
-    let outputPath = directory + "/output"
-    let pid: pid_t
-    do {
-        pid = try Spawn.start(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment,
-                              output: .file(outputPath))
-    } catch { throw FixtureError("spawn \(executable): \(error)") }
-    let code = Spawn.wait(pid)
-    let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-    guard code == 0 else {
-        throw FixtureError("\(executable) \(arguments.joined(separator: " ")) failed (exit \(code)): \(text)")
+    let result: Spawn.Result
+    do { result = try Spawn.run(executable, arguments, environment: environment ?? ProcessInfo.processInfo.environment) } catch {
+        throw FixtureError("spawn \(executable): \(error)")
+    }
+    let text = result.stdout + result.stderr
+    guard result.status == 0 else {
+        throw FixtureError("\(executable) \(arguments.joined(separator: " ")) failed (exit \(result.status)): \(text)")
     }
     return text
 }

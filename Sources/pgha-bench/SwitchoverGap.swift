@@ -4,6 +4,7 @@
 import AgentCore
 import Fixtures
 import Foundation
+import Spawn
 import PQ
 
 /// Writes to every member every 50 ms on its own thread and keeps the times of acknowledged writes.
@@ -84,14 +85,7 @@ func waitForPrimary(_ cluster: AgentCluster, timeout: Double = 120) throws -> St
 
 /// `pgha switchover --force` as an operator runs it; its output goes to the bench's stderr.
 func runSwitchover(_ cluster: AgentCluster) throws -> Int32 {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: cluster.binary)
-    p.arguments = ["switchover", "--force", "-c", cluster.members[0].configPath]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.standardError
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    if !waitUntil(timeout: 120, interval: 0.1, { !p.isRunning }) { kill(p.processIdentifier, SIGKILL) }
-    p.waitUntilExit()
-    return p.terminationStatus
+    let pid = try Spawn.start(cluster.binary, ["switchover", "--force", "-c", cluster.members[0].configPath],
+                              environment: ProcessInfo.processInfo.environment, output: .null, stderr: .inherit)
+    return Spawn.wait(pid, timeout: 120)
 }

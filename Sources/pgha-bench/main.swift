@@ -1,6 +1,7 @@
 // pgha-bench: host-loss failover time, Postgres-crash recovery time (medians of N trials) and the
 // failovers seen during a fault-free run, and the switchover write gap, on a 3-member loopback cluster (etcd + 3 pgha + 3 Postgres).
 // Usage: pgha-bench [--trials N] [--quiet-seconds S]   (S = 600 for the 10-minute figure)
+//        pgha-bench --footprint S   (resident memory and threads of each agent after S idle seconds; PGHA_BIN picks the binary)
 import Fixtures
 import Foundation
 import PQ
@@ -51,6 +52,11 @@ func timeUntilWritable(_ c: AgentCluster, since t0: Date, timeout: Double = 60) 
         Thread.sleep(forTimeInterval: 0.02)
     }
     return nil
+}
+
+if CommandLine.arguments.contains("--footprint") {
+    do { try measureIdleFootprint(seconds: argument("--footprint", 30), log: log) } catch { log("failed: \(error)"); exit(1) }
+    exit(0)
 }
 
 do {

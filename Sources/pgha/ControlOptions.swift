@@ -1,5 +1,6 @@
 import AgentCore
 import ArgumentParser
+import CLI
 import Foundation
 
 /// Flags every control command shares: where the cluster's configuration is.
@@ -9,10 +10,10 @@ struct ControlOptions: ParsableArguments {
 }
 
 enum Control {
-    /// Runs `body` with a client; errors become one line on stderr and exit status 1.
+    /// Runs `body` with a client; errors become a `CommandFailure` by their kind.
     static func run(_ options: ControlOptions, force: Bool = false, _ body: (ClusterActions) async throws -> Void) async throws {
         let client: ControlClient
-        do { client = try ControlClient.load(path: options.config) } catch { fail("\(error)") }
+        do { client = try ControlClient.load(path: options.config) } catch { throw failure(error) }
         let actions = ClusterActions(client: client, say: { print($0) }, confirm: { question in
             if force || isatty(0) == 0 { return true }
             print("\(question) [y/N]: ", terminator: "")
@@ -23,15 +24,19 @@ enum Control {
             try await body(actions)
         } catch {
             await client.shutdown()
-            fail("\(error)")
+            throw failure(error)
         }
         await client.shutdown()
     }
 
-    static func fail(_ message: String) -> Never {
-        fflush(stdout)
-        FileHandle.standardError.write(Data("pgha: \(message)\n".utf8))
-        Foundation.exit(1)
+    /// A control error's kind as an exit code: configuration 1, refused 2, unreachable 4.
+    static func failure(_ error: Error) -> CommandFailure {
+        guard let control = error as? ControlError else { return CommandFailure(.failed, "\(error)") }
+        switch control.kind {
+        case .configuration: return CommandFailure(.usage, control.description)
+        case .refused: return CommandFailure(.failed, control.description)
+        case .unreachable: return CommandFailure(.unreachable, control.description)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import AgentCore
 import ArgumentParser
+import CLI
 import Foundation
 import Logging
 
@@ -11,11 +12,9 @@ struct Serve: AsyncParsableCommand {
     var config: String
 
     func run() async throws {
+        Agent.useFewThreads()
         let loaded: LoadedConfig
-        do { loaded = try ConfigLoader.load(path: config) } catch {
-            FileHandle.standardError.write(Data("pgha: \(error)\n".utf8))
-            throw ExitCode(2)
-        }
+        do { loaded = try ConfigLoader.load(path: config) } catch { throw CommandFailure(.usage, "\(error)") }
         let level = Logger.Level(rawValue: loaded.config.logLevel == "warn" ? "warning" : loaded.config.logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 
@@ -17,10 +18,9 @@ struct ClusterArguments: ParsableArguments {
     }
 }
 
-/// Runs `body`; a workflow error becomes one clear message on stderr and exit code 2.
+/// Runs `body`; a workflow error becomes a `CommandFailure` (exit 2).
 func clusterCall<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as ExitCode { throw error } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
+    do { return try body() } catch let error as ExitCode { throw error } catch let error as CommandFailure { throw error } catch {
+        throw CommandFailure(.failed, "\(error)")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Drill
 import Foundation
 import Provision
@@ -51,6 +52,6 @@ struct DrillCommand: ParsableCommand {
         } else {
             print(result.table)
         }
-        if !result.passed { throw ExitCode(3) }
+        if !result.passed { throw CommandFailure(.checkFailed, "the drill found lost acknowledged rows or a split brain (see the report above)") }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 
@@ -20,17 +21,11 @@ struct InventoryCommand: ParsableCommand {
 
     func run() throws {
         let inv: Inventory
-        do { inv = try Inventory.load(path: inventory) } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        do { inv = try Inventory.load(path: inventory) } catch { throw CommandFailure(.usage, "\(error)") }
         if list {
             print(Values.json(inv.listJSON(), pretty: true))
         } else if let host {
-            guard inv.hostNames.contains(host) else {
-                FileHandle.standardError.write(Data("error: host '\(host)' is not in \(inventory)\n".utf8))
-                throw ExitCode(1)
-            }
+            guard inv.hostNames.contains(host) else { throw CommandFailure(.usage, "host '\(host)' is not in \(inventory)") }
             print(Values.json(inv.variables(forHost: host), pretty: true))
         } else {
             print(inv.graph(from: group ?? "all"))

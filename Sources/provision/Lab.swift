@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 
@@ -25,15 +26,15 @@ struct LabInventoryArgument: ParsableArguments {
     @Argument(help: "Inventory declaring the lab (directory with hosts.yml, or the file).")
     var inventory: String
 
-    func lab() throws -> Lab { try labCall { try Lab(inventory: inventory) } }
+    /// A lab inventory that does not load is a usage error (exit 1).
+    func lab() throws -> Lab {
+        do { return try Lab(inventory: inventory) } catch let error as LabError { throw CommandFailure(.usage, error.message) }
+    }
 }
 
-/// Runs `body`, printing a `LabError` as one clear line on stderr and exiting 1.
+/// Runs `body`; a `LabError` becomes a `CommandFailure` (exit 2).
 func labCall<T>(_ body: () throws -> T) throws -> T {
-    do { return try body() } catch let error as LabError {
-        FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
-        throw ExitCode.failure
-    }
+    do { return try body() } catch let error as LabError { throw CommandFailure(.failed, error.message) }
 }
 
 /// The inventory and one of its hosts, for the single-host subcommands.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 #if canImport(Glibc)
@@ -18,7 +19,6 @@ struct LabSSH: ParsableCommand {
         let argv = try labCall { try lab.sshArguments(host: host, command: command) }
         let cargs = argv.map { strdup($0) } + [nil]
         execv(argv[0], cargs)
-        FileHandle.standardError.write(Data("error: cannot exec \(argv[0]): \(String(cString: strerror(errno)))\n".utf8))
-        throw ExitCode.failure
+        throw CommandFailure(.failed, "cannot exec \(argv[0]): \(String(cString: strerror(errno)))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 
@@ -11,18 +12,14 @@ struct ProvisionCommand: ParsableCommand {
                       DemoCommand.self, SwitchoverCommand.self, SetCommand.self, URICommand.self, RebuildCommand.self, DrillCommand.self, DownCommand.self, CertsCommand.self]
     )
 
-    /// Usage errors exit 1 (the documented contract: 1 usage/parse error, 2 failed, 4
-    /// unreachable), not ArgumentParser's 64.
+    /// Every error leaves through here as one `provision: error:` line with a `CommandFailure`
+    /// code (docs/operations.md): usage errors exit 1, not ArgumentParser's 64.
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(1)
-            }
-            exit(withError: error)
+            exit(reporting: error, tool: "provision")
         }
     }
 }

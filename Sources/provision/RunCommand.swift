@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLI
 import Foundation
 import Provision
 
@@ -25,10 +26,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        func fail(_ message: String) -> ExitCode {
-            FileHandle.standardError.write(Data("ERROR: \(message)\n".utf8))
-            return ExitCode(1)
-        }
+        func fail(_ message: String) -> CommandFailure { CommandFailure(.usage, message) }
         let inv: Inventory
         var options: RunOptions
         do {

@@ -70,7 +70,7 @@ extension AgentOpsClusters { @Suite(.serialized) struct ControlCLITests {
 
         // Actionable errors.
         let unknown = try cluster.cli(["switchover", "--candidate", "nope", "--force"])
-        #expect(unknown.status == 1 && unknown.err.contains("unknown member nope"))
+        #expect(unknown.status == 2 && unknown.err.hasPrefix("pgha: error: unknown member nope"), "\(unknown.err)")
 
         // list
         let list = try cluster.cli(["list"])

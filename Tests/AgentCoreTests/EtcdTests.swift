@@ -81,7 +81,15 @@ import Testing
         #expect(view.leader == "n1" && view.initialize == "")
         #expect(view.member("n1")?.xlogLocation == 42 && view.member("n1")?.host == "127.0.0.1")
         #expect(view.history.first?.lsn == 100 && view.leaderOptime == 42)
-        #expect(try await store.renewLease(ttl: 5))
+        #expect(try await store.renewLease(ttl: 5) == .renewed)
+        // A lease that lapsed behind our back is reported once, with what it cost, then renewed as usual.
+        let old = store.lease
+        try await client.revoke(old)
+        let lost = try await store.renewLease(ttl: 5)
+        #expect(lost == .lost(expired: old, granted: store.lease) && store.lease != old)
+        #expect(lost.lostMessage(ttl: 5)?.contains("leader key") == true)
+        #expect(try await store.renewLease(ttl: 5) == .renewed)
+        #expect(LeaseRenewal.renewed.lostMessage(ttl: 5) == nil)
         await store.revokeLease()
         #expect(try await store.load().leader == nil)
         await client.shutdown()

@@ -3,6 +3,7 @@
 import AgentCore
 import Fixtures
 import Foundation
+import Spawn
 import PQ
 import Testing
 
@@ -32,28 +33,11 @@ extension AgentCluster {
 
     /// Runs `pgha ARGS -c <first member's config>` and returns its exit status and output (bounded).
     func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false, environment: [String: String] = [:]) throws -> CLIResult {
-        let dir = try makeTempDir("pgha-cli")
-        defer { removeTree(dir) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args + ["-c", members[0].configPath]
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { _, n in n } }
-        FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-        FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        if !waitUntil(timeout: timeout, interval: 0.1, { !p.isRunning }) {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            throw FixtureError("pgha \(args.joined(separator: " ")) did not finish within \(timeout) s")
-        }
-        p.waitUntilExit()
-        let out = (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? ""
-        let err = (try? String(contentsOfFile: dir + "/err", encoding: .utf8)) ?? ""
-        if !quiet { print("$ pgha \(args.joined(separator: " "))\n\(out)\(err)", terminator: "") }
-        return CLIResult(status: p.terminationStatus, out: out, err: err)
+        let r = try Spawn.run(binary, args + ["-c", members[0].configPath],
+                              environment: ProcessInfo.processInfo.environment.merging(environment) { _, n in n }, timeout: timeout)
+        if r.timedOut { throw FixtureError("pgha \(args.joined(separator: " ")) did not finish within \(timeout) s") }
+        if !quiet { print("$ pgha \(args.joined(separator: " "))\n\(r.stdout)\(r.stderr)", terminator: "") }
+        return CLIResult(status: r.status, out: r.stdout, err: r.stderr)
     }
 
     /// An HTTP request to a member's REST API, with the ops tests' basic auth unless `auth` is false.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Provision
+import ProvisionTestSupport
 
 /// Planning of each module against a scripted transport: what it reads, what it sends, and
 /// that it sends nothing when the facts already match (or under --check).

@@ -126,9 +126,7 @@ public enum ActionRoutes {
     static func cancelSwitchover(_ ctx: ActionContext) async throws -> Response {
         let v = try await view(ctx)
         guard let f = v.failover, f.scheduledAt != nil else { throw Refusal(404, "no switchover is scheduled") }
-        let key = EtcdClient.b64(ctx.store.key("failover"))
-        _ = try await ctx.store.etcd.txn(compare: ["key": key, "target": "MOD", "mod_revision": String(f.modRevision)],
-                                         success: ["request_delete_range": ["key": key]])
+        try await ctx.store.clearFailover(ifRevision: f.modRevision)
         return text(200, "scheduled switchover deleted")
     }
 
@@ -163,7 +161,7 @@ public enum ActionRoutes {
         if let candidate { body["member"] = candidate }
         if let scheduled { body["scheduled_at"] = scheduled }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
-        guard try await ctx.store.etcd.putIfRevision(ctx.store.key("failover"), json, modRevision: 0) else {
+        guard try await ctx.store.requestFailover(json) else {
             throw Refusal(412, "a switchover or failover is already pending; DELETE /switchover cancels a scheduled one")
         }
         ctx.wakeup.signal()

@@ -241,11 +241,11 @@ struct Reader {
         for (k, v, kn) in try entries(node, "bootstrap.dcs") {
             let key = "bootstrap.dcs.\(k)"
             switch k {
-            case "ttl": c.timing.ttl = try double(v, key)
-            case "loop_wait": c.timing.loopWait = try double(v, key)
-            case "retry_timeout": c.timing.retryTimeout = try double(v, key)
-            case "maximum_lag_on_failover": c.timing.maximumLagOnFailover = Int64(try int(v, key))
-            case "primary_start_timeout": c.timing.primaryStartTimeout = try double(v, key)
+            case _ where PatroniTimingKeys.field(k) != nil:
+                switch PatroniTimingKeys.field(k)! {
+                case let .seconds(path): c.timing[keyPath: path] = try double(v, key)
+                case let .bytes(path): c.timing[keyPath: path] = Int64(try int(v, key))
+                }
             case "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline", "pause":
                 c.dcsSwitches[k] = try bool(v, key)
             case "synchronous_node_count":

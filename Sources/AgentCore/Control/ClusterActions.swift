@@ -157,7 +157,7 @@ public struct ClusterActions: Sendable {
             answered = try await status(m)
             if answered == nil { try await Task.sleep(nanoseconds: 500_000_000) }
         }
-        guard let answered else { throw ControlError("\(name) does not answer on its REST API (\(m.apiURL))") }
+        guard let answered else { throw ControlError.unreachable("\(name) does not answer on its REST API (\(m.apiURL))") }
         let before = answered["data_identity"] as? String
         let answer = try await client.call(m, "POST", "/reinitialize", body: ["force": true], timeout: 60)
         guard answer.status == 200 else { throw ControlError("reinit of \(name) failed: \(answer.text)") }
@@ -194,7 +194,7 @@ public struct ClusterActions: Sendable {
                 return c
             }
         } catch let e as ConfigError { throw ControlError(e.description) } catch {
-            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+            throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         if wait {
             say("Waiting for every member to \(paused ? "pause" : "resume")…")

@@ -1,6 +1,8 @@
 // `pgha edit-config` / `show-config`: the `config` key as YAML, changed with -s / -p or in $EDITOR,
 // shown as a diff, written with compare-and-swap so a concurrent change is never overwritten.
 import Foundation
+import LineDiff
+import Spawn
 import Yams
 
 public enum ConfigEditor {
@@ -47,24 +49,12 @@ public enum ConfigEditor {
         return assign(object, keys[...])
     }
 
-    /// A line diff (longest common subsequence) in unified style, without context limits.
+    /// A line diff in unified style, without context limits (blank lines left out).
     public static func diff(_ a: String, _ b: String) -> String {
         let x = a.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let y = b.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        var lcs = Array(repeating: Array(repeating: 0, count: y.count + 1), count: x.count + 1)
-        for i in stride(from: x.count - 1, through: 0, by: -1) {
-            for j in stride(from: y.count - 1, through: 0, by: -1) {
-                lcs[i][j] = x[i] == y[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
-            }
-        }
-        var out = ["--- before", "+++ after"]
-        var i = 0, j = 0
-        while i < x.count || j < y.count {
-            if i < x.count, j < y.count, x[i] == y[j] { out.append("  " + x[i]); i += 1; j += 1 }
-            else if i < x.count, j == y.count || lcs[i + 1][j] >= lcs[i][j + 1] { out.append("- " + x[i]); i += 1 }  // removals first, as diff -u
-            else { out.append("+ " + y[j]); j += 1 }
-        }
-        return out.filter { $0 != "  " && $0 != "+ " && $0 != "- " }.joined(separator: "\n")
+        let lines = LineDiff.ops(x, y).filter { !$0.1.isEmpty }.map { "\($0.0.rawValue) \($0.1)" }
+        return (["--- before", "+++ after"] + lines).joined(separator: "\n")
     }
 
     /// Opens `editor` on `text` in a temp file and returns what was saved.
@@ -72,12 +62,14 @@ public enum ConfigEditor {
         let path = NSTemporaryDirectory() + "pgha-config-\(UUID().uuidString).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "\(editor) \"$1\"", "sh", path]
-        try p.run()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw ControlError("editor \(editor) exited with status \(p.terminationStatus); nothing changed") }
+        // The editor needs the terminal: stdin, stdout and stderr are ours.
+        let pid: Int32
+        do {
+            pid = try Spawn.start("/bin/sh", ["-c", "\(editor) \"$1\"", "sh", path], environment: ProcessInfo.processInfo.environment,
+                                  input: .inherit, output: .inherit)
+        } catch { throw ControlError("cannot run editor \(editor): \(error); nothing changed") }
+        let status = Spawn.wait(pid)
+        guard status == 0 else { throw ControlError("editor \(editor) exited with status \(status); nothing changed") }
         return try String(contentsOfFile: path, encoding: .utf8)
     }
 
@@ -85,8 +77,8 @@ public enum ConfigEditor {
     public static func edit(_ actions: ClusterActions, sets: [String], pgParams: [String], editor: String?) async throws -> Bool {
         let client = actions.client
         let kv: KeyValue?
-        do { kv = try await client.etcd.get(client.key("config")) } catch {
-            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+        do { kv = try await client.store.readConfig() } catch {
+            throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         let beforeJSON = kv?.value ?? "{}"
         var object = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
@@ -113,8 +105,8 @@ public enum ConfigEditor {
         actions.say(diff(beforeYAML, afterYAML))
         guard actions.confirm("Apply these changes?") else { throw ControlError("aborted; nothing changed") }
         let written: Bool
-        do { written = try await client.etcd.putIfRevision(client.key("config"), afterJSON, modRevision: kv?.modRevision ?? 0) } catch {
-            throw ControlError("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
+        do { written = try await client.store.replaceConfig(afterJSON, ifRevision: kv?.modRevision ?? 0) } catch {
+            throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         guard written else { throw ControlError("the configuration was changed by someone else meanwhile; nothing changed, run again") }
         actions.say("Configuration changed")

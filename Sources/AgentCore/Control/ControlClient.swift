@@ -4,10 +4,21 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 
-/// A control-command failure: one line a user can act on; the CLI prints it and exits non-zero.
+/// A control-command failure: one line a user can act on; the CLI prints it and exits with the
+/// code its kind says (docs/agent.md).
 public struct ControlError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// The configuration file does not load.
+        case configuration
+        /// The cluster refused or the operation failed.
+        case refused
+        /// etcd or a member's REST API did not answer.
+        case unreachable
+    }
     public var description: String
-    public init(_ description: String) { self.description = description }
+    public var kind: Kind
+    public init(_ description: String, kind: Kind = .refused) { self.description = description; self.kind = kind }
+    public static func unreachable(_ description: String) -> ControlError { ControlError(description, kind: .unreachable) }
 }
 
 public struct HTTPAnswer: Sendable {
@@ -19,11 +30,14 @@ public struct HTTPAnswer: Sendable {
 public final class ControlClient: @unchecked Sendable {
     public let config: AgentConfig
     public let etcd: EtcdClient
+    /// Every read and write of the cluster's keys goes through the store, as in the agent.
+    public let store: ClusterStore
     let http: HTTPClient
 
     public init(config: AgentConfig) throws {
         self.config = config
         etcd = try EtcdClient(config: config, requestTimeout: 3)
+        store = ClusterStore(config: config, etcd: etcd)
         var c = HTTPClient.Configuration(tlsConfiguration: config.restClientTLS.isEmpty ? nil : try config.restClientTLS.nioConfiguration())
         c.timeout = .init(connect: .seconds(2))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
@@ -31,7 +45,7 @@ public final class ControlClient: @unchecked Sendable {
 
     public static func load(path: String) throws -> ControlClient {
         do { return try ControlClient(config: try ConfigLoader.load(path: path).config) } catch {
-            throw ControlError("\(error)")
+            throw ControlError("\(error)", kind: .configuration)
         }
     }
 
@@ -48,11 +62,10 @@ public final class ControlClient: @unchecked Sendable {
     /// Everything under the cluster's prefix; "etcd unreachable" is the one error a user sees.
     public func view() async throws -> ClusterView {
         do {
-            let (kvs, revision) = try await etcd.range(prefix: config.keyPrefix)
-            return ClusterView.from(kvs, prefix: config.keyPrefix, revision: revision, base: config)
+            return try await store.load()
         } catch {
             let text = "\(error)"
-            throw ControlError(text.hasPrefix("etcd unreachable") ? text : "etcd unreachable at \(config.etcdEndpoints.joined(separator: ",")): \(text)")
+            throw ControlError.unreachable(text.hasPrefix("etcd unreachable") ? text : "etcd unreachable at \(config.etcdEndpoints.joined(separator: ",")): \(text)")
         }
     }
 
@@ -82,7 +95,7 @@ public final class ControlClient: @unchecked Sendable {
             let bytes = try await r.body.collect(upTo: 4 << 20)
             return HTTPAnswer(status: Int(r.status.code), body: String(buffer: bytes))
         } catch {
-            throw ControlError("\(m.name) (\(base)) did not answer \(method) \(path): \(error)")
+            throw ControlError.unreachable("\(m.name) (\(base)) did not answer \(method) \(path): \(error)")
         }
     }
 

@@ -73,11 +73,8 @@ public struct DynamicConfig: Equatable, Sendable {
 
     public static func from(_ c: AgentConfig) -> DynamicConfig {
         let t = c.timing
-        var object: [String: Any] = [
-            "ttl": t.ttl, "loop_wait": t.loopWait, "retry_timeout": t.retryTimeout,
-            "maximum_lag_on_failover": t.maximumLagOnFailover, "primary_start_timeout": t.primaryStartTimeout,
-            "postgresql": ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters],
-        ]
+        var object = PatroniTimingKeys.json(t)
+        object["postgresql"] = ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters]
         for (k, v) in c.dcsSwitches { object[k] = v }
         if let n = c.dcsSynchronousNodeCount { object["synchronous_node_count"] = n }
         let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
@@ -90,11 +87,7 @@ public struct DynamicConfig: Equatable, Sendable {
         guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return dc }
         dc.raw = json
         var t = dc.timing
-        if let v = d["ttl"] as? NSNumber { t.ttl = v.doubleValue }
-        if let v = d["loop_wait"] as? NSNumber { t.loopWait = v.doubleValue }
-        if let v = d["retry_timeout"] as? NSNumber { t.retryTimeout = v.doubleValue }
-        if let v = d["maximum_lag_on_failover"] as? NSNumber { t.maximumLagOnFailover = v.int64Value }
-        if let v = d["primary_start_timeout"] as? NSNumber { t.primaryStartTimeout = v.doubleValue }
+        PatroniTimingKeys.apply(d, to: &t)
         if t.violation == nil { dc.timing = t }  // an unsafe edit is ignored rather than obeyed
         if let pg = d["postgresql"] as? [String: Any] {
             if let v = pg["use_pg_rewind"] as? Bool { dc.usePgRewind = v }

@@ -25,13 +25,7 @@ public enum ConfigEdit {
     /// The problem with a new dynamic config, in words naming the key; nil when it is acceptable.
     public static func problem(_ c: [String: Any]) -> String? {
         var t = Timing()
-        for (key, path) in [("ttl", \Timing.ttl), ("loop_wait", \Timing.loopWait), ("retry_timeout", \Timing.retryTimeout),
-                            ("primary_start_timeout", \Timing.primaryStartTimeout)] {
-            guard let v = c[key] else { continue }
-            guard isNumber(v), let n = v as? NSNumber else { return "\(key): expected a number, got \(v)" }
-            t[keyPath: path] = n.doubleValue
-        }
-        if let v = c["maximum_lag_on_failover"], !isNumber(v) { return "maximum_lag_on_failover: expected a number of bytes, got \(v)" }
+        if let problem = PatroniTimingKeys.apply(c, to: &t) { return problem }
         if let problem = t.violation { return problem }
         for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
             if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }

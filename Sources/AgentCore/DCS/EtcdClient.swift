@@ -214,6 +214,12 @@ public final class EtcdClient: @unchecked Sendable {
                       success: ["request_delete_range": ["key": Self.b64(key)]])
     }
 
+    /// Deletes `key` only if its mod_revision is still `modRevision`.
+    public func deleteIfRevision(_ key: String, modRevision: Int64) async throws -> Bool {
+        try await txn(compare: ["key": Self.b64(key), "target": "MOD", "mod_revision": String(modRevision)],
+                      success: ["request_delete_range": ["key": Self.b64(key)]])
+    }
+
     /// Writes `key` only if its mod_revision is still `modRevision` (0: only if absent).
     public func putIfRevision(_ key: String, _ value: String, modRevision: Int64, lease: Int64 = 0) async throws -> Bool {
         var put: [String: Any] = ["key": Self.b64(key), "value": Self.b64(value)]

@@ -32,7 +32,8 @@ public final class ActionRunner: @unchecked Sendable {
     /// Renews the lease mid-action (a long switchover or restart) and feeds the watchdog when it worked.
     func renewMidAction() async {
         do {
-            try await store.renewLease(ttl: config.timing.ttl)
+            let renewal = try await store.renewLease(ttl: config.timing.ttl)
+            if let lost = renewal.lostMessage(ttl: config.timing.ttl) { logger.warning("\(lost)") }
             watchdog.feed()
         } catch {}
     }

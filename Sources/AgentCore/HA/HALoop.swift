@@ -75,7 +75,8 @@ public final class HALoop: Service, @unchecked Sendable {
         Reaper.reap()
         var cluster: ClusterView?
         do {
-            try await store.renewLease(ttl: timing.ttl, timeout: etcdBudget)
+            let renewal = try await store.renewLease(ttl: timing.ttl, timeout: etcdBudget)
+            if let lost = renewal.lostMessage(ttl: timing.ttl) { logger.warning("\(lost)") }
             lastRenewal = t0
             watchdog.feed()  // only here: a loop that cannot renew lets the device fire
             cluster = try await store.load(timeout: etcdBudget)

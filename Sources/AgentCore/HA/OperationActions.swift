@@ -24,9 +24,9 @@ extension ActionRunner {
             guard let cluster else { return }
             if cluster.settings.failsafeMode {
                 let data = try JSONSerialization.data(withJSONObject: cluster.failsafeWanted, options: [.sortedKeys])
-                try await store.etcd.put(store.key("failsafe"), String(decoding: data, as: UTF8.self))
+                try await store.writeFailsafe(String(decoding: data, as: UTF8.self))
             } else {
-                try await store.etcd.delete(store.key("failsafe"))
+                try await store.writeFailsafe(nil)
             }
         default:
             throw ActionFailure("\(action) has no executor")
@@ -46,9 +46,7 @@ extension ActionRunner {
     /// Deletes the `failover` key only if it is still the request we saw (a newer one survives).
     func clearFailover(_ cluster: ClusterView?) async throws {
         guard let rev = cluster?.failover?.modRevision else { return }
-        let key = EtcdClient.b64(store.key("failover"))
-        _ = try await store.etcd.txn(compare: ["key": key, "target": "MOD", "mod_revision": String(rev)],
-                                     success: ["request_delete_range": ["key": key]])
+        try await store.clearFailover(ifRevision: rev)
     }
 
     /// Lossless hand-over: CHECKPOINT (so the shutdown checkpoint is quick), fast stop, wait until
@@ -63,10 +61,8 @@ extension ActionRunner {
             // Name the candidate we picked, so it (and only it) takes the key we release.
             var body: [String: Any] = ["member": candidate]
             if let l = f.leader { body["leader"] = l }
-            let key = EtcdClient.b64(store.key("failover"))
-            let value = EtcdClient.b64(String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self))
-            guard try await store.etcd.txn(compare: ["key": key, "target": "MOD", "mod_revision": String(f.modRevision)],
-                                           success: ["request_put": ["key": key, "value": value]]) else {
+            let json = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
+            guard try await store.replaceFailover(json, ifRevision: f.modRevision) else {
                 throw ActionFailure("the switchover request changed meanwhile")
             }
         }

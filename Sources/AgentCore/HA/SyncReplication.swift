@@ -15,7 +15,7 @@ struct SyncReplication {
         let ssn = try await pg.query("SELECT current_setting('synchronous_standby_names') AS s").value("s") ?? ""
         guard settings.synchronousMode else {
             if !ssn.isEmpty { try await setSSN("") }
-            if cluster.syncJSON != nil { try await runner.store.etcd.delete(runner.store.key("sync")) }
+            if cluster.syncJSON != nil { try await runner.store.writeSync(nil) }
             return
         }
         let rows = try await pg.query("""
@@ -52,7 +52,7 @@ struct SyncReplication {
     func writeSync(_ names: [String]) async throws {
         let object: [String: Any] = ["leader": runner.config.name, "sync_standby": names.isEmpty ? NSNull() : names.joined(separator: ","), "quorum": 0]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        try await runner.store.etcd.put(runner.store.key("sync"), String(decoding: data, as: UTF8.self))
+        try await runner.store.writeSync(String(decoding: data, as: UTF8.self))
         runner.logger.info("sync key: synchronous standby \(names.isEmpty ? "none" : names.joined(separator: ","))")
     }
 }

@@ -1,6 +1,6 @@
 // Runs a program off the cooperative pool and returns its exit status and output (bounded wait),
 // through `Spawn` (posix_spawn + waitpid, every inherited descriptor closed: see there why not
-// Foundation.Process — pg_ctl would never seem to finish).
+// Foundation's Process — pg_ctl would never seem to finish).
 import Foundation
 import Spawn
 #if canImport(Glibc)

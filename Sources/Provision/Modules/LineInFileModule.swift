@@ -30,7 +30,7 @@ public struct LineInFileModule: ProvisionModule {
             if let idx = lines.lastIndex(where: matches) {
                 lines[idx] = line
             } else if !lines.contains(line) {
-                lines.insert(line, at: try insertionIndex(args, lines))
+                lines.insert(line, at: try EditedFile.insertionIndex(args, lines))
             }
         }
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
@@ -39,21 +39,6 @@ public struct LineInFileModule: ProvisionModule {
         return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
                                      owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
                                      createParents: true)
-    }
-
-    static func insertionIndex(_ args: ModuleArgs, _ lines: [String]) throws -> Int {
-        func lastMatch(_ pattern: String) throws -> Int? {
-            let re = try Filters.regex(pattern)
-            return lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
-        }
-        if let before = args.optionalString("insertbefore") {
-            if before == "BOF" { return 0 }
-            return try lastMatch(before) ?? lines.count
-        }
-        if let after = args.optionalString("insertafter"), after != "EOF" {
-            return try lastMatch(after).map { $0 + 1 } ?? lines.count
-        }
-        return lines.count
     }
 }
 
@@ -86,17 +71,8 @@ public struct BlockInFileModule: ProvisionModule {
         }
         let block = UnifiedDiff.lines(args.string("block", default: ""))
         if state == "present" && !block.isEmpty {
-            var idx = at ?? lines.count
-            if at == nil {
-                if args.optionalString("insertbefore") == "BOF" { idx = 0 }
-                else if let ia = args.optionalString("insertafter"), ia != "EOF" {
-                    let re = try Filters.regex(ia)
-                    idx = lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }.map { $0 + 1 } ?? lines.count
-                } else if let ib = args.optionalString("insertbefore") {
-                    let re = try Filters.regex(ib)
-                    idx = lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil } ?? lines.count
-                }
-            }
+            // An existing block is replaced where it stands; a new one goes where the shared rules say.
+            let idx = try at ?? EditedFile.insertionIndex(args, lines)
             lines.insert(contentsOf: [begin] + block + [end], at: idx)
         }
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
@@ -112,5 +88,23 @@ enum EditedFile {
     static func open(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> (String, FileFacts, String) {
         let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
         return (path, try FileFacts.gather(ctx, path, content: true), try args.choice("state", ["present", "absent"], default: "present"))
+    }
+
+    /// Where new text goes, by the rules Ansible documents for both modules: `insertbefore` and
+    /// `insertafter` exclude each other; each picks the last line its regex matches (before it /
+    /// after it); BOF is the start, EOF (the default) the end; a regex that matches nothing means EOF.
+    static func insertionIndex(_ args: ModuleArgs, _ lines: [String]) throws -> Int {
+        let before = args.optionalString("insertbefore"), after = args.optionalString("insertafter")
+        if before != nil && after != nil { throw args.err("insertbefore", "cannot be used with insertafter") }
+        func lastMatch(_ pattern: String) throws -> Int? {
+            let re = try Filters.regex(pattern)
+            return lines.lastIndex { re.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }
+        }
+        if let before {
+            if before == "BOF" { return 0 }
+            return try lastMatch(before) ?? lines.count
+        }
+        if let after, after != "EOF" { return try lastMatch(after).map { $0 + 1 } ?? lines.count }
+        return lines.count
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LineDiff
 
 /// Unified diffs for --diff: file content (line LCS with 3 lines of context) and state
 /// (key: value lines before/after).
@@ -51,20 +52,6 @@ public enum UnifiedDiff {
     }
 
     static func lcsOps(_ a: [String], _ b: [String]) -> [(Character, String)] {
-        let n = a.count, m = b.count
-        var dp = [[Int]](repeating: [Int](repeating: 0, count: m + 1), count: n + 1)
-        for i in stride(from: n - 1, through: 0, by: -1) {
-            for j in stride(from: m - 1, through: 0, by: -1) {
-                dp[i][j] = a[i] == b[j] ? dp[i + 1][j + 1] + 1 : max(dp[i + 1][j], dp[i][j + 1])
-            }
-        }
-        var ops: [(Character, String)] = []
-        var i = 0, j = 0
-        while i < n || j < m {
-            if i < n, j < m, a[i] == b[j] { ops.append((" ", a[i])); i += 1; j += 1 }
-            else if i < n, j == m || dp[i + 1][j] >= dp[i][j + 1] { ops.append(("-", a[i])); i += 1 }
-            else { ops.append(("+", b[j])); j += 1 }
-        }
-        return ops
+        LineDiff.ops(a, b).map { ($0.0.rawValue, $0.1) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 /// Runs commands on this machine (`ansible_connection: local`): `/bin/sh -c`, stdin from
 /// `input`; files written to a temporary name in the same directory and renamed.
@@ -10,36 +11,12 @@ public final class LocalTransport: Transport {
 
     public func run(_ command: String, input: Data?) throws -> CommandResult {
         guard !closed else { throw TransportError.failed(host: hostName, reason: "transport closed") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let out = Pipe(), err = Pipe(), inPipe = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input == nil ? FileHandle.nullDevice : inPipe
-        do { try process.run() } catch {
+        // Through Spawn: a daemon the command leaves behind (pg_ctl start) must not hold us.
+        let result: Spawn.Result
+        do { result = try Spawn.run("/bin/sh", ["-c", command], environment: ProcessInfo.processInfo.environment, input: input) } catch {
             throw TransportError.failed(host: hostName, reason: "cannot start /bin/sh: \(error)")
         }
-        // Drain stderr and feed stdin on their own threads so no pipe buffer can deadlock us.
-        final class Box { var data = Data() }
-        let errBox = Box()
-        let group = DispatchGroup()
-        group.enter()
-        Thread.detachNewThread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        if let input {
-            group.enter()
-            Thread.detachNewThread {
-                try? inPipe.fileHandleForWriting.write(contentsOf: input)
-                try? inPipe.fileHandleForWriting.close()
-                group.leave()
-            }
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return CommandResult(exitStatus: status, stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errBox.data, as: UTF8.self))
+        return CommandResult(exitStatus: result.status, stdout: result.stdout, stderr: result.stderr)
     }
 
     public func put(_ data: Data, to path: String, mode: UInt32) throws {

@@ -16,7 +16,7 @@ public struct CommandResult: Sendable, Equatable {
 /// else: modules plan from what `run`/`get` tell them and act with `run`/`put`.
 ///
 /// Implementations: `SSHTransport` (libssh2, one session per host for the whole run),
-/// `LocalTransport` (`connection: local`), `RecordingTransport` (tests).
+/// `LocalTransport` (`connection: local`), `RecordingTransport` (tests, in ProvisionTestSupport).
 /// A transport is used by one thread at a time (the engine gives every host its own worker).
 public protocol Transport: AnyObject {
     /// The inventory name of the host this transport reaches.

@@ -1,6 +1,7 @@
 // The pgha binary the playbooks upload: a release build with the Swift runtime linked in
 // statically, so database hosts need no Swift (only libpq5, which postgresql-15 brings).
 import Foundation
+import Spawn
 
 /// Where the project's playbooks and sources are: the directory holding `playbooks/site.yml`,
 /// found from the current directory upwards, then from the running executable's location
@@ -36,16 +37,18 @@ public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
     public init(layout: ProjectLayout) { self.layout = layout }
 
-    /// Its own scratch path: `swift test` holds the lock on `.build` while tests run, so a build
-    /// there from inside a test (the end-to-end test runs `provision up`) would wait forever.
+    /// The release build's scratch path (scripts/build-release; `provision` is built there too). Not
+    /// `.build`: `swift test` holds the lock on `.build` while tests run, so a build there from inside a
+    /// test (the end-to-end test runs `provision up`) would wait forever.
     public var scratchPath: String { layout.root + "/.build-hosts" }
     public var binaryPath: String { scratchPath + "/release/pgha" }
-    /// What hosts get: the release binary stripped (~150 MB → ~80 MB).
+    /// What hosts get: the release binary stripped.
     public var hostBinaryPath: String { scratchPath + "/hosts/pgha" }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
-        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/Spawn", "Sources/pgha", "Package.swift"].map { layout.root + "/" + $0 }
+        ["Sources/AgentCore", "Sources/PQ", "Sources/CLibPQ", "Sources/Spawn", "Sources/CLI", "Sources/LineDiff", "Sources/pgha",
+         "Package.swift", "scripts/build-release"].map { layout.root + "/" + $0 }
     }
 
     /// Why the binary needs building, or nil when it is up to date.
@@ -66,15 +69,13 @@ public struct PghaBuild: Sendable {
         return nil
     }
 
-    /// Builds it when stale (`swift build -c release --static-swift-stdlib --product pgha
-    /// --scratch-path .build-hosts`; the
-    /// compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
+    /// Builds it when stale (`scripts/build-release pgha`: the one release build, whose flags live
+    /// there; the compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
     @discardableResult
     public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
         if let reason = staleness() {
             log("building pgha for the hosts (\(reason))")
-            try run(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product", "pgha",
-                     "--scratch-path", scratchPath], what: "building pgha")
+            try run([layout.root + "/scripts/build-release", "pgha"], what: "building pgha")
         }
         let fm = FileManager.default
         let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date ?? .distantFuture
@@ -92,34 +93,22 @@ public struct PghaBuild: Sendable {
     public func hostBinarySHA256() throws -> String {
         let sidecar = hostBinaryPath + ".sha256"
         if let text = try? String(contentsOfFile: sidecar, encoding: .utf8), text.count >= 64 { return String(text.prefix(64)) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = [hostBinaryPath]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, text.count >= 64 else { throw WorkflowError("sha256sum \(hostBinaryPath) failed") }
+        let result = try Spawn.run("/usr/bin/sha256sum", [hostBinaryPath], environment: ProcessInfo.processInfo.environment)
+        let text = result.stdout
+        guard result.status == 0, text.count >= 64 else { throw WorkflowError("sha256sum \(hostBinaryPath) failed: \(result.stderr)") }
         let sum = String(text.prefix(64))
         try? (sum + "\n").write(toFile: sidecar, atomically: true, encoding: .utf8)
         return sum
     }
 
     private func run(_ arguments: [String], what: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         var env = ProcessInfo.processInfo.environment
-        env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")
-        process.environment = env
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: layout.root)
-        process.standardOutput = FileHandle.standardError
-        process.standardError = FileHandle.standardError
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw WorkflowError("\(what) failed (\(arguments[0]) exit \(process.terminationStatus)); see its output above")
+        env["PATH"] = "/opt/swift/usr/bin:" + (env["PATH"] ?? "/usr/bin:/bin")  // strip, bash
+        // The compiler's output goes to our stderr, so a long build shows its progress.
+        let pid = try Spawn.start("/usr/bin/env", arguments, environment: env, output: .descriptor(2), directory: layout.root)
+        let status = Spawn.wait(pid)
+        guard status == 0 else {
+            throw WorkflowError("\(what) failed (\(arguments[0]) exit \(status)); see its output above")
         }
     }
 }

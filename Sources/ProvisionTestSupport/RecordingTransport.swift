@@ -1,4 +1,5 @@
 import Foundation
+import Provision
 
 /// A scripted transport for unit tests of module planning: records every command and put, and
 /// answers commands from rules (first rule whose substring occurs in the command wins; otherwise
@@ -17,6 +18,7 @@ public final class RecordingTransport: Transport {
         public var path: String
         public var data: Data
         public var mode: UInt32
+        public init(path: String, data: Data, mode: UInt32) { self.path = path; self.data = data; self.mode = mode }
     }
 
     public let hostName: String
