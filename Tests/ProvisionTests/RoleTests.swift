@@ -66,15 +66,15 @@ struct RoleTests {
         #expect(first.exitCode == 0, "\(out.text)")
         #expect(first.recap["h1"]?.changed == 3, "\(out.text)")  // copy, template, handler
         // pre_tasks, the shared dependency once and first, the roles, include_role, tasks, handler.
-        #expect(dir.read("h1/order") == "pre\ndep-dep\nweb\ndb\ndb-extra-plain-none\ntask\nhandler-web\n")
+        #expect(dir.read("h1/order") == "pre\ndep-dep\nweb\ndb\ndb-extra-plain-inventory\ntask\nhandler-web\n")
         #expect(dir.read("h1/motd") == "from role files\n")
-        // Defaults lose to inventory vars; role vars win over them.
+        // Defaults lose to inventory vars; role vars win over them (and stay in their role).
         #expect(dir.read("h1/web.conf") == "color=inventory size=small port=role role=web path=\(dir.path)/play/roles/web\n")
 
         try FileManager.default.removeItem(atPath: dir.path + "/h1/order")
         let (second, out2) = run()
         #expect(second.exitCode == 0 && second.changedTotal == 0, "\(out2.text)")
-        #expect(dir.read("h1/order") == "pre\ndep-dep\nweb\ndb\ndb-extra-plain-none\ntask\n")
+        #expect(dir.read("h1/order") == "pre\ndep-dep\nweb\ndb\ndb-extra-plain-inventory\ntask\n")
     }
 
     func parse(_ dir: TempDir, _ play: String) throws -> Playbook {

@@ -56,7 +56,10 @@ public struct PlaybookParser {
         var pre: [TaskSpec] = [], main: [TaskSpec] = [], post: [TaskSpec] = [], roleTasks: [TaskSpec] = []
         var sawHosts = false
         roles.beginPlay(directory: dir)
-        for p in pairs {
+        // `roles:` first, whatever the key order: they run before `tasks:`, and a dependency
+        // an include_role in the tasks also has must count as already run.
+        let ordered = pairs.filter { $0.key == "roles" } + pairs.filter { $0.key != "roles" }
+        for p in ordered {
             let at = YAMLSource.location(p.value, file: file)
             switch p.key {
             case "name": play.name = try scalarString(p.value, "name", file)
