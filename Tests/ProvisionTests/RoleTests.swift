@@ -129,6 +129,27 @@ struct RoleTests {
         #expect(pb.plays[0].tasks[1].vars["p"] as? Int == 1)
     }
 
+    @Test func includeRolePicksOtherFilesAndApplyKeywords() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        dir.write("pb/roles/r/tasks/other.yml", "- debug: {msg: o}\n")
+        dir.write("pb/roles/r/vars/alt.yml", "v: alt\n")
+        dir.write("pb/roles/r/defaults/alt.yml", "d: alt\n")
+        dir.write("pb/roles/r/handlers/alt.yml", "- name: h\n  debug: {msg: h}\n")
+        let pb = try parse(dir, """
+            - hosts: all
+              tasks:
+                - include_role: {name: r, tasks_from: other, vars_from: alt, defaults_from: alt, handlers_from: alt, apply: {tags: [t1]}}
+                  when: go
+
+            """)
+        let t = pb.plays[0].tasks[0]
+        #expect(t.role?.vars["v"] as? String == "alt" && t.role?.defaults["d"] as? String == "alt")
+        #expect(t.tags == ["t1"] && t.when.map { Values.string($0) } == ["go"])
+        #expect(pb.plays[0].handlers.map(\.name) == ["h"])
+        #expect(throws: ProvisionError.self) { try parse(dir, "- hosts: all\n  tasks:\n    - include_role: {name: r, tasks_from: nope}\n") }
+    }
+
     @Test func dependencyLoopIsRefused() throws {
         let dir = TempDir()
         defer { dir.remove() }
