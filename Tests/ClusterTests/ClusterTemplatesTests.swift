@@ -112,16 +112,8 @@ struct TemplateHost {
         let path = dir + "/haproxy.cfg"
         try text.replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
             .write(toFile: path, atomically: true, encoding: .utf8)
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/usr/sbin/haproxy")
-        check.arguments = ["-c", "-q", "-f", path]
-        let err = Pipe()
-        check.standardError = err
-        check.standardOutput = err
-        try check.run()
-        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        #expect(check.terminationStatus == 0, "haproxy -c: \(output)")
+        let r = try runCommand(["/usr/sbin/haproxy", "-c", "-q", "-f", path])
+        #expect(r.status == 0, "haproxy -c: \(r.output)")
     }
 
     /// The REST helper renders to a script bash accepts (`{#` in shell would start a comment).
@@ -133,12 +125,8 @@ struct TemplateHost {
         let dir = try makeTempDir("pgha-api")
         defer { removeTree(dir) }
         try text.write(toFile: dir + "/pgha-api", atomically: true, encoding: .utf8)
-        let bash = Process()
-        bash.executableURL = URL(fileURLWithPath: "/bin/bash")
-        bash.arguments = ["-n", dir + "/pgha-api"]
-        try bash.run()
-        bash.waitUntilExit()
-        #expect(bash.terminationStatus == 0)
+        let r = try runCommand(["/bin/bash", "-n", dir + "/pgha-api"])
+        #expect(r.status == 0, "bash -n: \(r.output)")
     }
 
     /// Without PgBouncer (inventories/lab-large) HAProxy sends clients straight to Postgres, and

@@ -81,6 +81,9 @@ final class VariableScope {
     let extraVars: [String: Any]
     var playVars: [String: Any]
     var taskVars: [String: Any] = [:]
+    /// The running task's role vars (above play vars) and defaults (below inventory vars).
+    var roleVars: [String: Any] = [:]
+    var roleDefaults: [String: Any] = [:]
     var locals: [String: Any] = [:]
     let hostvars: () -> [String: Any]
     private var depth = 0
@@ -97,8 +100,10 @@ final class VariableScope {
         if let v = locals[name] { return v }
         if let v = host.factsSnapshot()[name] { return v }
         if let v = taskVars[name] { return v }
+        if let v = roleVars[name] { return v }
         if let v = playVars[name] { return v }
         if let v = host.inventoryVars[name] { return v }
+        if let v = roleDefaults[name] { return v }
         if let v = host.magicVars[name] { return v }
         if name == "hostvars" { return hostvars() }
         return nil

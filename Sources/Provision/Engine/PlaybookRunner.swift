@@ -187,6 +187,8 @@ public final class PlaybookRunner {
         for h in active {
             guard let scope = context.scopes[h.name] else { continue }
             scope.taskVars = task.vars
+            scope.roleVars = task.role.map { $0.vars } ?? [:]
+            scope.roleDefaults = task.role.map { $0.defaults } ?? [:]
             scope.locals = [:]
             do {
                 if try scope.templater.condition(task.when, location: "\(task.location)") { holds.append(h) }

@@ -60,6 +60,8 @@ struct TaskExecutor {
 
     private func runGuarded() throws -> TaskOutcome {
         scope.taskVars = task.vars
+        scope.roleVars = task.role.map { $0.vars } ?? [:]
+        scope.roleDefaults = task.role.map { $0.defaults } ?? [:]
         if let c = task.checkMode { scope.taskVars["ansible_check_mode"] = c }
         scope.locals = [:]
         scope.nestedErrors = [:]
@@ -159,7 +161,7 @@ struct TaskExecutor {
             for (k, v) in task.environment { environment[k] = Values.string(try t.renderDeep(v, location: location)) }
             let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
-                                    connectedAsRoot: host.remoteUser == "root", environment: environment)
+                                    roleDir: task.role?.path, connectedAsRoot: host.remoteUser == "root", environment: environment)
             lock.lock()
             let result: ModuleResult
             do {

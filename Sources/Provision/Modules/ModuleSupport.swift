@@ -144,6 +144,8 @@ public final class ModuleContext {
     public let templater: Templater
     /// Directory of the playbook file, for relative `src` / template paths.
     public let playbookDir: String
+    /// Directory of the task's role: its files/ and templates/ are searched first.
+    public let roleDir: String?
     /// True when the connection is already root: become then uses `runuser` (util-linux, on
     /// every Debian) instead of sudo, which minimal images do not have.
     public let connectedAsRoot: Bool
@@ -151,11 +153,11 @@ public final class ModuleContext {
     public let environment: [String: String]
 
     public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
-                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", connectedAsRoot: Bool = false,
-                environment: [String: String] = [:]) {
+                templater: Templater = Templater(variables: [:]), playbookDir: String = ".", roleDir: String? = nil,
+                connectedAsRoot: Bool = false, environment: [String: String] = [:]) {
         self.host = host; self.transport = transport; self.check = check; self.diff = diff
         self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
-        self.connectedAsRoot = connectedAsRoot; self.environment = environment
+        self.roleDir = roleDir; self.connectedAsRoot = connectedAsRoot; self.environment = environment
     }
 
     /// The command as sent: `sudo -n -H -u USER sh -c '…'` under become (`runuser -u USER --
@@ -205,10 +207,11 @@ public final class ModuleContext {
     /// in `<playbook dir>/<kind>/`, `<playbook dir>/../<kind>/`, or `./<kind>/`.
     public func localFile(_ name: String, kind: String) throws -> String {
         if name.hasPrefix("/") { return name }
-        let candidates = ["\(playbookDir)/\(kind)/\(name)", "\(playbookDir)/\(name)", "\(playbookDir)/../\(kind)/\(name)",
+        let inRole = roleDir.map { ["\($0)/\(kind)/\(name)", "\($0)/tasks/\(name)", "\($0)/\(name)"] } ?? []
+        let candidates = inRole + ["\(playbookDir)/\(kind)/\(name)", "\(playbookDir)/\(name)", "\(playbookDir)/../\(kind)/\(name)",
                           "\(kind)/\(name)", name]
         guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw ProvisionError("cannot find \(kind) file '\(name)' (looked in \(playbookDir)/\(kind), \(playbookDir), \(playbookDir)/../\(kind), ./\(kind))")
+            throw ProvisionError("cannot find \(kind) file '\(name)' (looked in \(roleDir.map { "\($0)/\(kind), " } ?? "")\(playbookDir)/\(kind), \(playbookDir), \(playbookDir)/../\(kind), ./\(kind))")
         }
         return found
     }

@@ -86,6 +86,9 @@ public struct TaskSpec {
     /// Environment variables exported for the module's commands (templates rendered per host).
     public var environment: [String: Any] = [:]
     public var location: SourceLocation
+    /// Set for a task that came from a role: its defaults (below inventory vars), its vars
+    /// (above play vars, with `role_name` / `role_path`) and its directory (files/, templates/).
+    public var role: RoleScope?
     /// Set (with module "block") for a `block` that has `rescue` or `always`; a plain block is
     /// flattened into its tasks when parsed.
     public var block: BlockSpec?
@@ -146,4 +149,12 @@ public struct BlockSpec {
     public var tasks: [TaskSpec]
     public var rescue: [TaskSpec]
     public var always: [TaskSpec]
+}
+
+/// What a role's task sees of its role.
+public struct RoleScope {
+    public var name: String
+    public var path: String
+    public var defaults: [String: Any]
+    public var vars: [String: Any]
 }

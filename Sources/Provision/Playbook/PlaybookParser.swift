@@ -8,10 +8,13 @@ import Yams
 public struct PlaybookParser {
     static let playKeys: Set<String> = ["name", "hosts", "vars", "vars_files", "serial", "max_fail_percentage",
         "any_errors_fatal", "gather_facts", "become", "become_user", "tasks", "pre_tasks", "post_tasks", "handlers",
-        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method"]
+        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method", "roles"]
     static let taskKeys: Set<String> = ["name", "when", "loop", "with_items", "loop_control", "register", "notify",
         "changed_when", "failed_when", "ignore_errors", "tags", "run_once", "delegate_to", "until", "retries", "delay",
         "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args", "become_method", "throttle"]
+
+    /// Roles found while parsing (handlers they bring, roles already run in the play).
+    let roles = RoleLoader()
 
     public init() {}
 
@@ -50,10 +53,14 @@ public struct PlaybookParser {
 
     func parsePlay(_ node: Node, _ pairs: [(key: String, keyNode: Node, value: Node)], file: String, dir: String) throws -> Play {
         var play = Play(name: "", hosts: "", directory: dir, location: YAMLSource.location(node, file: file))
-        var pre: [TaskSpec] = [], main: [TaskSpec] = [], post: [TaskSpec] = []
+        var pre: [TaskSpec] = [], main: [TaskSpec] = [], post: [TaskSpec] = [], roleTasks: [TaskSpec] = []
         var sawHosts = false
         var prompted: [String: Any] = [:]
-        for p in pairs {
+        roles.beginPlay(directory: dir)
+        // `roles:` first, whatever the key order: they run before `tasks:`, and a dependency
+        // an include_role in the tasks also has must count as already run.
+        let ordered = pairs.filter { $0.key == "roles" } + pairs.filter { $0.key != "roles" }
+        for p in ordered {
             let at = YAMLSource.location(p.value, file: file)
             switch p.key {
             case "name": play.name = try scalarString(p.value, "name", file)
@@ -81,6 +88,15 @@ public struct PlaybookParser {
             case "pre_tasks": pre = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "post_tasks": post = try parseTasks(p.value, file: file, dir: dir, handlers: false)
             case "handlers": play.handlers = try parseTasks(p.value, file: file, dir: dir, handlers: true)
+            case "roles":
+                guard case let .sequence(entries) = p.value else {
+                    if p.value.null != nil { continue }
+                    throw ProvisionError("'roles' must be a list of roles", at: at)
+                }
+                for e in entries {
+                    let ref = try roles.reference(YAMLSource.value(e), at: YAMLSource.location(e, file: file), parser: self)
+                    roleTasks += try roles.expand(ref, dir: dir, parser: self, dedupe: true)
+                }
             default:
                 guard Self.playKeys.contains(p.key) else {
                     throw ProvisionError("unknown play keyword '\(p.key)'", at: YAMLSource.location(p.keyNode, file: file))
@@ -91,7 +107,9 @@ public struct PlaybookParser {
         play.vars = prompted.merging(play.vars) { _, v in v }
         guard sawHosts, !play.hosts.isEmpty else { throw ProvisionError("play has no 'hosts'", at: play.location) }
         if play.name.isEmpty { play.name = play.hosts }
-        play.tasks = pre + main + post
+        // As in Ansible: pre_tasks, then roles (dependencies first), then tasks, then post_tasks.
+        play.tasks = pre + roleTasks + main + post
+        play.handlers += roles.handlers
         let playTags = play.tags
         for i in play.tasks.indices { play.tasks[i].updateAll { $0.tags += playTags } }
         let playEnvironment = play.environment

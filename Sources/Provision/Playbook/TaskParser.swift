@@ -16,6 +16,7 @@ struct TaskParser {
         var task = TaskSpec(module: "", location: loc(node))
         var moduleKey: (name: String, keyNode: Node, value: Node, action: ActionForm?)?
         var include: (file: String, at: SourceLocation)?
+        var roleInclude: (options: [String: Any], at: SourceLocation)?
         var block: [TaskSpec]?
         var rescue: [TaskSpec] = [], always: [TaskSpec] = []
         var recovery: (key: String, at: SourceLocation)?
@@ -24,7 +25,7 @@ struct TaskParser {
             // `ansible.builtin.include_tasks` and friends are the task keywords themselves.
             for prefix in ["ansible.builtin.", "ansible.legacy."] where p.key.hasPrefix(prefix) {
                 let short = String(p.key.dropFirst(prefix.count))
-                if ["include_tasks", "import_tasks"].contains(short) { p.key = short }
+                if ["include_tasks", "import_tasks", "include_role", "import_role"].contains(short) { p.key = short }
             }
             let v = YAMLSource.value(p.value)
             do {
@@ -108,6 +109,9 @@ struct TaskParser {
             case "include_tasks", "import_tasks":
                 let name = Values.string((v as? [String: Any])?["file"] ?? v)
                 include = (name, loc(p.value))
+            case "include_role", "import_role":
+                guard let o = v as? [String: Any] else { throw ProvisionError("'\(p.key)' needs a mapping with 'name'", at: loc(p.value)) }
+                roleInclude = (o, loc(p.value))
             case "block":
                 block = try parser.parseTasks(p.value, file: file, dir: dir, handlers: handler)
             case "action", "local_action":
@@ -151,6 +155,13 @@ struct TaskParser {
             let inner = try parser.parseTasks(root, file: path, dir: (path as NSString).deletingLastPathComponent, handlers: handler)
             return inherit(inner, from: task)
         }
+        if let roleInclude {
+            guard moduleKey == nil, block == nil, include == nil else { throw ProvisionError("include_role cannot be combined with a module", at: task.location) }
+            if task.loop != nil || task.register != nil {
+                throw ProvisionError("include_role is static here: no loop / register on it (put them on its tasks)", at: task.location)
+            }
+            return try includeRole(roleInclude.options, task: task, at: roleInclude.at)
+        }
         if let recovery, block == nil { throw ProvisionError("'\(recovery.key)' belongs to a block (no 'block' here)", at: recovery.at) }
         if let block {
             guard moduleKey == nil else { throw ProvisionError("a block cannot also name a module", at: task.location) }
@@ -174,6 +185,38 @@ struct TaskParser {
             throw ProvisionError("a handler needs a name or 'listen'", at: task.location)
         }
         return [task]
+    }
+
+    /// `include_role` / `import_role`: the role's tasks (or `tasks_from`) in place, with the
+    /// task's keywords and `apply:` on each of them; not deduplicated, as in Ansible.
+    func includeRole(_ options: [String: Any], task: TaskSpec, at: SourceLocation) throws -> [TaskSpec] {
+        let known: Set<String> = ["name", "tasks_from", "vars_from", "defaults_from", "handlers_from", "public", "apply", "allow_duplicates", "rolespec_validate"]
+        for k in options.keys.sorted() where !known.contains(k) {
+            throw ProvisionError("include_role: unknown option '\(k)' (\(known.sorted().joined(separator: ", ")))", at: at)
+        }
+        guard let name = options["name"].map({ Values.string($0) }), !name.isEmpty, !name.contains("{{") else {
+            throw ProvisionError("include_role needs a static 'name'", at: at)
+        }
+        var outer = task
+        outer.location = at
+        if let apply = options["apply"] {
+            guard var a = apply as? [String: Any] else { throw ProvisionError("include_role: 'apply' must be a mapping of task keywords", at: at) }
+            try RoleLoader.applyKeywords(&a, to: &outer, at: at)
+            if let k = a.keys.sorted().first { throw ProvisionError("include_role: 'apply' does not take '\(k)' here", at: at) }
+        }
+        var ref = RoleReference(name: name, outer: outer)
+        func from(_ key: String) throws -> String? {
+            guard let v = options[key] else { return nil }
+            let s = Values.string(v)
+            guard !s.contains("{{") else { throw ProvisionError("include_role: '\(key)' must be a static file name", at: at) }
+            return ((s as NSString).deletingPathExtension as String)
+        }
+        if let f = try from("tasks_from") { ref.tasksFrom = f }
+        if let f = try from("vars_from") { ref.varsFrom = f }
+        if let f = try from("defaults_from") { ref.defaultsFrom = f }
+        if let f = try from("handlers_from") { ref.handlersFrom = f }
+        if let p = options["public"], !(p is Bool) { throw ProvisionError("include_role: 'public' must be a boolean", at: at) }
+        return try parser.roles.expand(ref, dir: parser.roles.playDirectory ?? dir, parser: parser, dedupe: false)
     }
 
     /// What `action:` / `local_action:` name: the module, and its `k=v` text when written as one string.
