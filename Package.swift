@@ -86,7 +86,7 @@ let package = Package(
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "ProvisionTestSupport", "Fixtures", "Spawn"]),
         .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision",
                                                         .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures"]),
+        .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures", "Spawn"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),
     ],
     swiftLanguageModes: [.v5]

@@ -11,8 +11,10 @@ struct ClusterArguments: ParsableArguments {
     @Flag(name: .customShort("v"), help: "More output (repeatable).")
     var verbose: Int
 
+    /// An inventory that does not load or lacks a cluster group is input: a usage error (exit 1).
     func workflow() throws -> ClusterWorkflow {
-        let workflow = try clusterCall { try ClusterWorkflow(inventoryPath: inventory) }
+        let workflow: ClusterWorkflow
+        do { workflow = try ClusterWorkflow(inventoryPath: inventory) } catch { throw CommandFailure(.usage, "\(error)") }
         workflow.verbosity = verbose
         return workflow
     }

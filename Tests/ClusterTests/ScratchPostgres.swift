@@ -1,6 +1,7 @@
 // A throw-away Postgres on a unix socket in a temp dir, run as the `postgres` OS user, for
 // tests that only need a database to load SQL into.
 import Fixtures
+import Spawn
 import Foundation
 
 final class ScratchPostgres {
@@ -47,20 +48,10 @@ final class ScratchPostgres {
 
     @discardableResult
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FixtureError("\(executable) \(arguments.joined(separator: " ")): exit \(process.terminationStatus): "
-                               + String(decoding: stderr, as: UTF8.self))
+        let r = try Spawn.run(executable, arguments, environment: ProcessInfo.processInfo.environment, timeout: 300)
+        guard r.status == 0 else {
+            throw FixtureError("\(executable) \(arguments.joined(separator: " ")): exit \(r.status): " + r.stderr)
         }
-        return String(decoding: stdout, as: UTF8.self)
+        return r.stdout
     }
 }

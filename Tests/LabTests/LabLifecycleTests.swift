@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Fixtures
+import Spawn
 @testable import Provision
 #if canImport(Glibc)
 import Glibc
@@ -33,17 +34,9 @@ struct LabLifecycleTests {
     /// Runs `command` on `host` through /usr/bin/ssh with the lab key and strict checking.
     static func ssh(_ lab: Lab, _ host: String, _ command: String) throws -> (status: Int32, output: String) {
         let argv = try lab.sshArguments(host: host, command: [command])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = ["-o", "BatchMode=yes"] + Array(argv.dropFirst())
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        let r = try Spawn.run(argv[0], ["-o", "BatchMode=yes"] + Array(argv.dropFirst()),
+                              environment: ProcessInfo.processInfo.environment, timeout: 120)
+        return (r.status, (r.stdout + r.stderr).trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     @Test func lifecycle() throws {

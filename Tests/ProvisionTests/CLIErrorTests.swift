@@ -20,6 +20,8 @@ import Testing
         Case(tool: "provision", arguments: ["run", "site.yml", "-i", "x", "--forks", "0"], code: 1, mentions: "--forks"),
         Case(tool: "provision", arguments: ["inventory", "/nonexistent/hosts.yml", "--list"], code: 1, mentions: "/nonexistent/hosts.yml"),
         Case(tool: "provision", arguments: ["lab", "status", "/nonexistent/lab"], code: 1, mentions: "/nonexistent/lab"),
+        Case(tool: "provision", arguments: ["check", "/nonexistent/lab"], code: 1, mentions: "/nonexistent/lab"),
+        Case(tool: "provision", arguments: ["switchover", "/nonexistent/lab"], code: 1, mentions: "/nonexistent/lab"),
         Case(tool: "pgha", arguments: ["no-such-command"], code: 1, mentions: "no-such-command"),
         Case(tool: "pgha", arguments: ["serve", "--config", "/nonexistent/pgha.yml"], code: 1, mentions: "/nonexistent/pgha.yml"),
         Case(tool: "pgha", arguments: ["list", "-c", "/nonexistent/pgha.yml"], code: 1, mentions: "/nonexistent/pgha.yml"),

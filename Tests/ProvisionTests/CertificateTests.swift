@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import Testing
 @testable import Provision
 
@@ -29,16 +30,8 @@ import Testing
 
     /// Runs openssl with `arguments`; returns (exit status, stdout + stderr).
     static func openssl(_ arguments: [String]) throws -> (Int32, String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = arguments
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        let r = try Spawn.run("/usr/bin/openssl", arguments, environment: ProcessInfo.processInfo.environment, timeout: 60)
+        return (r.status, r.stdout + r.stderr)
     }
 
     static func mode(_ path: String) -> Int {

@@ -22,7 +22,7 @@ enum ControlShell {
     /// Runs `argv` with stdout and stderr appended to `logPath` (long jobs: debootstrap, apt).
     /// On failure the error carries the last lines of that log.
     static func runLogged(_ argv: [String], logPath: String) throws {
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         log.write(Data("$ \(argv.joined(separator: " "))\n".utf8))

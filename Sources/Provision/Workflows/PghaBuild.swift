@@ -35,15 +35,23 @@ public struct ProjectLayout: Sendable {
 
 public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
-    public init(layout: ProjectLayout) { self.layout = layout }
+    /// A pgha already built with the Swift runtime linked in statically, shipped instead of the
+    /// release build (`PGHA_HOST_BINARY`). scripts/test points it at the test build's own pgha
+    /// (`swift build --build-tests --static-swift-stdlib`), so the suite compiles the package once.
+    public let prebuilt: String?
+
+    public init(layout: ProjectLayout, prebuilt: String? = ProcessInfo.processInfo.environment["PGHA_HOST_BINARY"]) {
+        self.layout = layout
+        self.prebuilt = prebuilt.flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// The release build's scratch path (scripts/build-release; `provision` is built there too). Not
     /// `.build`: `swift test` holds the lock on `.build` while tests run, so a build there from inside a
     /// test (the end-to-end test runs `provision up`) would wait forever.
     public var scratchPath: String { layout.root + "/.build-hosts" }
     public var binaryPath: String { scratchPath + "/release/pgha" }
-    /// What hosts get: the release binary stripped.
-    public var hostBinaryPath: String { scratchPath + "/hosts/pgha" }
+    /// What hosts get: the release binary (or the prebuilt one) stripped.
+    public var hostBinaryPath: String { scratchPath + (prebuilt == nil ? "/hosts/pgha" : "/hosts/pgha-prebuilt") }
 
     /// Inputs of the pgha binary: a newer file here than the binary means it is stale.
     var sourcePaths: [String] {
@@ -73,19 +81,38 @@ public struct PghaBuild: Sendable {
     /// there; the compiler's output goes to stderr), then strips a copy for the hosts. Returns that copy's path.
     @discardableResult
     public func ensureBuilt(log: (String) -> Void = { FileHandle.standardError.write(Data(($0 + "\n").utf8)) }) throws -> String {
-        if let reason = staleness() {
-            log("building pgha for the hosts (\(reason))")
-            try run([layout.root + "/scripts/build-release", "pgha"], what: "building pgha")
+        let source: String
+        if let prebuilt {
+            try checkShippable(prebuilt)
+            source = prebuilt
+        } else {
+            if let reason = staleness() {
+                log("building pgha for the hosts (\(reason))")
+                try run([layout.root + "/scripts/build-release", "pgha"], what: "building pgha")
+            }
+            source = binaryPath
         }
         let fm = FileManager.default
-        let built = (try? fm.attributesOfItem(atPath: binaryPath))?[.modificationDate] as? Date ?? .distantFuture
+        let built = (try? fm.attributesOfItem(atPath: source))?[.modificationDate] as? Date ?? .distantFuture
         let copied = (try? fm.attributesOfItem(atPath: hostBinaryPath))?[.modificationDate] as? Date ?? .distantPast
         if copied < built {
             try fm.createDirectory(atPath: (hostBinaryPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try run(["strip", "--strip-all", "-o", hostBinaryPath, binaryPath], what: "stripping pgha")
+            try run(["strip", "--strip-all", "-o", hostBinaryPath, source], what: "stripping pgha")
             try? fm.removeItem(atPath: hostBinaryPath + ".sha256")
         }
         return hostBinaryPath
+    }
+
+    /// A prebuilt binary must exist and need no Swift runtime library: hosts have none.
+    func checkShippable(_ path: String) throws {
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw WorkflowError("PGHA_HOST_BINARY=\(path): no executable there")
+        }
+        let libraries = try Spawn.run("/usr/bin/ldd", [path], environment: ProcessInfo.processInfo.environment, timeout: 30)
+        if let swiftLibrary = libraries.stdout.split(separator: "\n").first(where: { $0.contains("libswift") || $0.contains("libFoundation") }) {
+            throw WorkflowError("PGHA_HOST_BINARY=\(path) links the Swift runtime dynamically (\(swiftLibrary.trimmingCharacters(in: .whitespaces))); "
+                                + "hosts have none: build it with --static-swift-stdlib")
+        }
     }
 
     /// sha256 of the host binary, kept beside it (`pgha.sha256`) so re-runs compare checksums
