@@ -26,8 +26,7 @@ struct Serve: AsyncParsableCommand {
         for warning in loaded.warnings { logger.warning("\(warning)") }
         do { try await Agent.serve(loaded.config, logger: logger) } catch let error as ConfigError {
             // A TLS file that cannot be read is a configuration error too: same message shape, same exit code.
-            FileHandle.standardError.write(Data("pgha: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw CommandFailure(.usage, "\(error)")
         }
     }
 }

@@ -188,7 +188,7 @@ public struct ClusterActions: Sendable {
         let v = try await client.view()
         if v.paused == paused { throw ControlError("cluster \(scope) is \(paused ? "already paused" : "not paused")") }
         do {
-            _ = try await ConfigEdit.update(etcd: client.etcd, key: client.key("config")) { c in
+            _ = try await ConfigEdit.update(client.store) { c in
                 var c = c
                 c["pause"] = paused ? true : nil
                 return c

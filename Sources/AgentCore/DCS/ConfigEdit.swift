@@ -48,14 +48,14 @@ public enum ConfigEdit {
 
     /// Reads `config`, applies `change` to its object, validates, writes it back if nobody changed it
     /// meanwhile. Returns (before, after) JSON text.
-    public static func update(etcd: EtcdClient, key: String, _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
-        let kv = try await etcd.get(key)
+    public static func update(_ store: ClusterStore, _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
+        let kv = try await store.readConfig()
         let before = kv?.value ?? "{}"
         let object = (try? JSONSerialization.jsonObject(with: Data(before.utf8))) as? [String: Any] ?? [:]
         let after = try change(object)
         if let problem = problem(after) { throw ConfigError("config: \(problem); nothing changed") }
         let text = encode(after)
-        guard try await etcd.putIfRevision(key, text, modRevision: kv?.modRevision ?? 0) else {
+        guard try await store.replaceConfig(text, ifRevision: kv?.modRevision ?? 0) else {
             throw ConfigError("config: changed by someone else meanwhile; nothing changed, try again")
         }
         return (before, text)

@@ -58,7 +58,7 @@ public struct LabHostSpec: Hashable, Sendable, Codable {
 /// each host's `ansible_host`), with the defaults the issue leaves open written down here.
 public struct LabSpec: Sendable, Equatable {
     /// The packages every lab offers in its offline repository unless `lab.packages` says otherwise:
-    /// what the cluster playbooks install (pgbench ships in postgresql-client-15 on Debian 12).
+    /// what the cluster playbooks install (pgbench ships in postgresql-15 on Debian 12).
     public static let defaultPackages = ["postgresql-15", "postgresql-client-15", "etcd-server",
                                          "etcd-client", "haproxy"]
     /// Where labs keep their state (keys, per-host disks, recorded PIDs): `<root>/<lab name>/`.
