@@ -28,6 +28,10 @@ struct Serve: AsyncParsableCommand {
             // A TLS file that cannot be read is a configuration error too: same message shape, same exit code.
             FileHandle.standardError.write(Data("pgha: \(error)\n".utf8))
             throw ExitCode(2)
+        } catch let error as DuplicateMemberName {
+            // Patroni exits 1 too: a configuration mistake, and nothing was started.
+            FileHandle.standardError.write(Data("pgha: error: \(error)\n".utf8))
+            throw ExitCode(1)
         }
     }
 }

@@ -36,7 +36,7 @@ import Testing
         replication: {username: replicator, password: rep}
       pg_hba:
         - local all all trust
-      callbacks: {on_start: /bin/true}
+      callbacks: {on_start: /bin/true, on_failover: /bin/true}
     tags:
       nofailover: false
       failover_priority: 2
@@ -60,7 +60,8 @@ import Testing
         let settings = DynamicSettings.parse(DynamicConfig.from(c).raw)
         #expect(settings.synchronousMode && settings.synchronousNodeCount == 2 && !settings.failsafeMode)
         #expect(loaded.warnings.count == 1)
-        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
+        #expect(c.postgres.callbacks == ["on_start": "/bin/true"])
+        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks.on_failover") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
         #expect(c.watchdog.mode == .off)
     }
 
@@ -104,11 +105,15 @@ import Testing
         }
     }
 
-    @Test func unsafeTimingIsRefused() {
-        let bad = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 15")
-        do { _ = try ConfigLoader.parse(bad, file: "p.yml"); Issue.record("accepted unsafe timing") } catch {
-            #expect("\(error)".contains("exceeds ttl"))
-        }
+    /// Patroni's way: timing that breaks loop_wait + 2 × retry_timeout ≤ ttl is adjusted with a
+    /// warning naming file:line (loop_wait shortened to 1 s first, then retry_timeout).
+    @Test func unsafeTimingIsAdjustedWithAWarning() throws {
+        let unsafe = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 15")
+        let loaded = try ConfigLoader.parse(unsafe, file: "p.yml")
+        #expect(loaded.config.timing.loopWait == 1 && loaded.config.timing.retryTimeout == 14.5, "\(loaded.config.timing)")
+        #expect(loaded.warnings.contains { $0.hasPrefix("p.yml:") && $0.contains("bootstrap.dcs") && $0.contains("retry_timeout 15.0 → 14.5") }, "\(loaded.warnings)")
+        let invalid = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 0")
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(invalid, file: "p.yml") }
     }
 
     @Test func missingNameIsAnError() {

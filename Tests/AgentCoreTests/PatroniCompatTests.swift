@@ -3,6 +3,7 @@
 import AgentCore
 import Fixtures
 import Foundation
+import Spawn
 import Testing
 
 extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
@@ -20,5 +21,132 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: m.dir + "/not/there/yet")
         #expect(attributes[.ownerAccountName] as? String == "postgres")
         #expect((attributes[.posixPermissions] as? Int).map { $0 & 0o777 } == 0o750)
+    }
+
+    /// An older patroni.yml on Postgres 15: wal_keep_segments (renamed in 13) written as
+    /// wal_keep_size, parameters 15 does not know left out with a warning naming them; an edit that
+    /// sets one is refused (REST 400, CLI error) and changes nothing. Then Patroni's tight-ttl PATCH
+    /// is accepted and the timing used adjusted; and a second agent under the same name is refused.
+    @Test func parametersTimingAndDuplicateNameAsPatroni() throws {
+        let cluster = try AgentCluster(size: 1, scope: "params")
+        defer { cluster.shutdown() }
+        let m = cluster.members[0]
+        try cluster.rewriteConfig(of: m.name, "        shared_buffers: 16MB\n",
+                                  "        shared_buffers: 16MB\n        wal_keep_segments: 100\n        stats_temp_directory: /tmp/pgha-nowhere\n")
+        try cluster.rewriteConfig(of: m.name, "  data_dir: \(m.dataDir)\n", "  data_dir: \(m.dataDir)\n  parameters:\n    operator_precedence_warning: 'on'\n")
+        try cluster.start(m.name)
+        let up = waitUntil(timeout: 60, interval: 0.2) { cluster.status(m.name, "/primary") == 200 }
+        #expect(up, "no primary with old parameters\n\(cluster.logs(30))")
+        guard up else { return }
+        #expect((try? cluster.connect(m.name).query("SHOW wal_keep_size"))?.value("wal_keep_size") == "1600MB")
+        let log = (try? String(contentsOfFile: cluster.logPath(m.name), encoding: .utf8)) ?? ""
+        #expect(log.contains("wal_keep_segments = 100 written as wal_keep_size = 1600MB"), "\(cluster.logs(30))")
+        #expect(log.contains("left out: operator_precedence_warning, stats_temp_directory"), "\(cluster.logs(30))")
+
+        // An edit setting a parameter 15 does not know: refused with the reason, nothing changed.
+        let before = cluster.http(m.name, "GET", "/config")?.body
+        let refused = cluster.http(m.name, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"checkpoint_segments": 8, "work_mem": "9MB"}}}"#)
+        #expect(refused?.status == 400 && refused?.body.contains("postgresql.parameters.checkpoint_segments: unknown to PostgreSQL 15") == true,
+                "\(String(describing: refused))")
+        let cli = try cluster.cli(["edit-config", "--force", "-p", "checkpoint_segments=8"])
+        #expect(cli.status == 2 && cli.err.contains("checkpoint_segments: unknown to PostgreSQL 15"), "\(cli)")
+        #expect(cluster.http(m.name, "GET", "/config")?.body == before)
+
+        // Patroni's PATCH with a tight ttl: accepted; the agent uses loop_wait 1, retry_timeout 9.5.
+        let tight = cluster.http(m.name, "PATCH", "/config", body: #"{"ttl": 20, "loop_wait": 2, "retry_timeout": 10}"#)
+        #expect(tight?.status == 200 && tight?.body.contains("\"ttl\":20") == true, "\(String(describing: tight))")
+        let adjusted = waitUntil(timeout: 10, interval: 0.2) {
+            ((try? String(contentsOfFile: cluster.logPath(m.name), encoding: .utf8)) ?? "").contains("using loop_wait 2.0 → 1.0, retry_timeout 10.0 → 9.5")
+        }
+        #expect(adjusted, "\(cluster.logs(30))")
+        #expect(cluster.status(m.name, "/primary") == 200)
+
+        // A second agent under the same name: refused at start with Patroni's message, exit 1.
+        let dupDir = m.dir + "/dup"
+        try FileManager.default.createDirectory(atPath: dupDir, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: m.configPath, encoding: .utf8)
+        for (old, new) in [("127.0.0.1:\(m.restPort)", "127.0.0.1:\(try freePort())"), ("127.0.0.1:\(m.pgPort)", "127.0.0.1:\(try freePort())"),
+                           (m.dataDir, dupDir + "/data")] { text = text.replacingOccurrences(of: old, with: new) }
+        try text.write(toFile: dupDir + "/pgha.yml", atomically: true, encoding: .utf8)
+        _ = chown(dupDir, getpwnam("postgres").pointee.pw_uid, getpwnam("postgres").pointee.pw_gid)
+        let dup = try Spawn.run("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", cluster.binary, "serve", "--config", dupDir + "/pgha.yml"],
+                                environment: ["PATH": "/usr/bin:/bin", "HOME": dupDir, "LANG": "C.UTF-8"], timeout: 30)
+        #expect(!dup.timedOut && dup.status == 1, "\(dup.stderr)")
+        #expect(dup.stderr.contains("there is already a node named 'n1' running"), "\(dup.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dupDir + "/data"))
+        #expect(cluster.status(m.name, "/primary") == 200)
+    }
+
+    /// synchronous_node_count 2: both standbys in `sync` (sync_standby comma-separated, as Patroni
+    /// writes it), synchronous_standby_names naming both, both shown as sync_standby in /cluster.
+    @Test func multiSyncRecordsEveryStandby() throws {
+        let cluster = try AgentCluster(size: 3, scope: "multisync", dcsYAML: "    synchronous_mode: true\n    synchronous_node_count: 2")
+        defer { cluster.shutdown() }
+        try cluster.startAll()
+        let primary = try cluster.healthy()
+        let others = cluster.members.map(\.name).filter { $0 != primary }.sorted()
+        let ssn = try cluster.eventually(30, "synchronous_standby_names naming both standbys") { () -> String? in
+            let s = (try? cluster.connect(primary).query("SHOW synchronous_standby_names"))?.value("synchronous_standby_names") ?? ""
+            return s.hasPrefix("2 (") && others.allSatisfy { s.contains($0) } ? s : nil
+        }
+        print("synchronous_standby_names = '\(ssn)'")
+        let roles = try cluster.eventually(30, "both standbys sync_standby in /cluster") { () -> [String]? in
+            guard let body = cluster.body(primary, "/cluster"),
+                  let d = (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any],
+                  let members = d["members"] as? [[String: Any]] else { return nil }
+            let sync = members.filter { $0["role"] as? String == "sync_standby" }.compactMap { $0["name"] as? String }.sorted()
+            return sync == others ? sync : nil
+        }
+        #expect(roles == others)
+        let key = try cluster.eventually(10, "the sync key") { () -> String? in
+            let r = try? Spawn.run("/usr/bin/curl", ["-s", "-X", "POST", cluster.etcd.endpoint + "/v3/kv/range",
+                                                      "-d", #"{"key": "\#(Data("/service/multisync/sync".utf8).base64EncodedString())"}"#], environment: [:], timeout: 5)
+            guard let out = r?.stdout, let d = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any],
+                  let kv = (d["kvs"] as? [[String: Any]])?.first, let v = kv["value"] as? String,
+                  let raw = Data(base64Encoded: v) else { return nil }
+            return String(decoding: raw, as: UTF8.self)
+        }
+        #expect(key.contains(#""sync_standby":"\#(others.joined(separator: ","))""#), "\(key)")
+        #expect(key.contains(#""leader":"\#(primary)""#), "\(key)")
+    }
+
+    /// postgresql.callbacks run as Patroni runs them: `script action role scope`, on start, on a
+    /// switchover's role changes (the old primary: on_stop then on_role_change replica; the new
+    /// one: on_role_change primary) and on a restart (on_restart, not on_stop + on_start).
+    @Test func callbacksFireOnStartRoleChangeAndRestart() throws {
+        let cluster = try AgentCluster(size: 2, scope: "callbacks")
+        defer { cluster.shutdown() }
+        for m in cluster.members {
+            let script = m.dir + "/callback.sh"
+            try "#!/bin/sh\necho \"$1 $2 $3\" >> \(m.dir)/callbacks.log\n".write(toFile: script, atomically: true, encoding: .utf8)
+            _ = chmod(script, 0o755)
+            let lines = CallbackAction.allCases.map { "    \($0.rawValue): \(script)\n" }.joined()
+            try cluster.rewriteConfig(of: m.name, "  data_dir: \(m.dataDir)\n", "  data_dir: \(m.dataDir)\n  callbacks:\n\(lines)")
+        }
+        func calls(_ name: String) -> [String] {
+            ((try? String(contentsOfFile: cluster.member(name).dir + "/callbacks.log", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        try cluster.startAll()
+        let primary = try cluster.healthy()
+        let replica = cluster.members.map(\.name).first { $0 != primary }!
+        _ = try cluster.eventually(10, "on_start on both") { () -> Bool? in
+            calls(primary).first == "on_start primary callbacks" && calls(replica).first == "on_start replica callbacks" ? true : nil
+        }
+        let before = (calls(primary).count, calls(replica).count)
+
+        let switched = cluster.http(primary, "POST", "/switchover", body: #"{"leader": "\#(primary)", "candidate": "\#(replica)"}"#)
+        #expect(switched?.status == 200, "\(String(describing: switched))")
+        _ = try cluster.eventually(60, "the switchover's callbacks") { () -> Bool? in
+            Array(calls(primary).dropFirst(before.0)) == ["on_stop primary callbacks", "on_role_change replica callbacks"]
+                && Array(calls(replica).dropFirst(before.1)) == ["on_role_change primary callbacks"] ? true : nil
+        }
+
+        let restarted = cluster.http(primary, "POST", "/restart", body: "{}")
+        #expect(restarted?.status == 200, "\(String(describing: restarted))")
+        _ = try cluster.eventually(60, "on_restart on the old primary, now a replica") { () -> Bool? in
+            calls(primary).last == "on_restart replica callbacks" ? true : nil
+        }
+        #expect(!calls(primary).dropFirst(before.0 + 2).contains { $0.hasPrefix("on_stop") || $0.hasPrefix("on_start") }, "\(calls(primary))")
+        print("callbacks on \(primary): \(calls(primary)); on \(replica): \(calls(replica))")
     }
 } }

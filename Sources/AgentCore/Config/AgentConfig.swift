@@ -46,6 +46,36 @@ public struct Timing: Equatable, Sendable {
         }
         return nil
     }
+
+    /// A value no adjustment can make sense of (nil: every value is usable, perhaps adjusted).
+    public var invalid: String? {
+        if loopWait <= 0 || retryTimeout <= 0 || ttl <= 0 { return "ttl, loop_wait and retry_timeout must be positive" }
+        return nil
+    }
+
+    /// The values used, as Patroni adjusts them instead of refusing: ttl is raised to etcd's minimum
+    /// lease (2 s); when loop_wait + 2 × retry_timeout > ttl, loop_wait is shortened first, down to
+    /// 1 s (or the given value if smaller), and only then retry_timeout to (ttl − loop_wait) / 2.
+    /// `note` says what changed (nil: used as given).
+    public var adjusted: (timing: Timing, note: String?) {
+        guard invalid == nil, violation != nil else { return (self, nil) }
+        var t = self
+        var changes: [String] = []
+        if t.ttl < 2 { t.ttl = 2; changes.append("ttl \(ttl) → 2 (etcd's minimum lease)") }
+        if t.loopWait + 2 * t.retryTimeout > t.ttl {
+            let floor = min(1, t.loopWait)
+            let shorter = t.ttl - 2 * t.retryTimeout
+            if shorter >= floor {
+                t.loopWait = shorter
+            } else {
+                t.loopWait = floor
+                t.retryTimeout = (t.ttl - floor) / 2
+            }
+        }
+        if t.loopWait != loopWait { changes.append("loop_wait \(loopWait) → \(t.loopWait)") }
+        if t.retryTimeout != retryTimeout { changes.append("retry_timeout \(retryTimeout) → \(t.retryTimeout)") }
+        return (t, "loop_wait + 2 × retry_timeout ≤ ttl must hold (ttl \(ttl), loop_wait \(loopWait), retry_timeout \(retryTimeout)); using " + changes.joined(separator: ", "))
+    }
 }
 
 public struct Tags: Equatable, Sendable {
@@ -86,6 +116,8 @@ public struct PostgresConfig: Equatable, Sendable {
     /// Written verbatim to pg_ident.conf (user name maps for `peer`/`cert` lines); empty: no maps.
     public var pgIdent: [String] = []
     public var useUnixSocket = true
+    /// postgresql.callbacks: action (on_start, on_stop, on_restart, on_reload, on_role_change) → command line.
+    public var callbacks: [String: String] = [:]
     public init() {}
 }
 

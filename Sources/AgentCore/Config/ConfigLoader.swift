@@ -264,7 +264,10 @@ struct Reader {
             default: unknown(kn, key)
             }
         }
-        if let problem = c.timing.violation { throw fail(node, "bootstrap.dcs", problem) }
+        if let problem = c.timing.invalid { throw fail(node, "bootstrap.dcs", problem) }
+        // Patroni adjusts timing that breaks the safety rule rather than refusing it, and says so.
+        let (safe, note) = c.timing.adjusted
+        if let note { warnings.append("\(at(node)): bootstrap.dcs: \(note)"); c.timing = safe }
     }
 
     func credentials(_ node: Node, _ key: String) throws -> Credentials {
@@ -291,6 +294,16 @@ struct Reader {
             case "pgpass": c.postgres.pgpass = try string(v, key)
             case "parameters": c.postgres.parameters = try parameters(v, key)
             case "use_unix_socket": c.postgres.useUnixSocket = try bool(v, key)
+            case "callbacks":
+                for (ck, cv, ckn) in try entries(v, key) {
+                    guard CallbackAction(rawValue: ck) != nil else { unknown(ckn, "\(key).\(ck)"); continue }
+                    let command = try string(cv, "\(key).\(ck)")
+                    guard let words = CallbackRule.words(command), let program = words.first else {
+                        throw fail(cv, "\(key).\(ck)", "expected a command line, got \(command)")
+                    }
+                    guard program.hasPrefix("/") else { throw fail(cv, "\(key).\(ck)", "expected an absolute path to the script, got \(program)") }
+                    c.postgres.callbacks[ck] = command
+                }
             case "pg_hba":
                 guard let seq = v.sequence else { throw fail(v, key, "expected a list of lines") }
                 c.postgres.pgHBA = try seq.map { try string($0, key) }

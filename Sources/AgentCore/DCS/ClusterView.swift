@@ -88,7 +88,7 @@ public struct DynamicConfig: Equatable, Sendable {
         dc.raw = json
         var t = dc.timing
         PatroniTimingKeys.apply(d, to: &t)
-        if t.violation == nil { dc.timing = t }  // an unsafe edit is ignored rather than obeyed
+        if t.invalid == nil { dc.timing = t.adjusted.timing }  // Patroni's way: unsafe timing adjusted, not obeyed
         if let pg = d["postgresql"] as? [String: Any] {
             if let v = pg["use_pg_rewind"] as? Bool { dc.usePgRewind = v }
             if let p = pg["parameters"] as? [String: Any] {

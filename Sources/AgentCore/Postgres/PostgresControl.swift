@@ -50,9 +50,37 @@ public final class PostgresControl: @unchecked Sendable {
     var pg: PostgresConfig { files.config.postgres }
     var env: [String: String] { ["PGPASSFILE": pg.pgpass, "PGCONNECT_TIMEOUT": "3"] }
 
-    public init(config: AgentConfig) {
+    /// Where warnings about the written parameters go (the agent's logger).
+    let warn: @Sendable (String) -> Void
+    /// The parameter warnings last reported, so each distinct set is said once, not on every write.
+    let reportedFit = Locked([String]())
+
+    /// postgresql.callbacks (nil: none configured).
+    let callbacks: CallbackRunner?
+    /// The role Postgres last started or was promoted in, for on_role_change (nil: not known yet).
+    let lastRole = Locked<String?>(nil)
+    /// Set by a stop that is half of a restart: the start that follows fires on_restart, not on_stop + on_start.
+    let restarting = Locked(false)
+
+    public init(config: AgentConfig, callbacks: CallbackRunner? = nil, warn: @escaping @Sendable (String) -> Void = { _ in }) {
         files = PostgresFiles(config: config)
         session = PGSession(conninfo: files.localConninfo, connectTimeout: 2, label: "pgha.local")
+        self.callbacks = callbacks
+        self.warn = warn
+    }
+
+    /// What the data directory says it runs as, when the agent has not started it itself.
+    var knownRole: String { lastRole.get() ?? (files.hasStandbySignal ? "replica" : "primary") }
+
+    /// Writes the agent's files, saying once what the parameters' fit to this server changed.
+    func writeFiles(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        let warnings = files.fitted(dynamic: dynamic).warnings
+        let changed = reportedFit.update { last in
+            defer { last = warnings }
+            return last != warnings
+        }
+        if changed { for w in warnings { warn("postgresql.parameters: \(w)") } }
     }
 
     func bin(_ name: String) -> String { pg.binDir + "/" + name }
@@ -165,7 +193,7 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// Writes the agent's files and starts the postmaster without waiting (the loop watches it come up).
     public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby)
         try? FileManager.default.removeItem(atPath: files.dataDir + "/recovery.signal")
         await session.close()
         try check("pg_ctl start", await Command.run(bin("pg_ctl"), ["start", "-D", files.dataDir, "-l", files.logPath, "-W", "-s"], timeout: 30))
@@ -173,18 +201,28 @@ public final class PostgresControl: @unchecked Sendable {
         // mistake a starting server for a stopped one.
         for _ in 0..<100 where postmasterPID == nil { try await Task.sleep(nanoseconds: 50_000_000) }
         guard postmasterPID != nil else { throw PostgresError("Postgres did not start; see \(files.logPath)") }
+        let (action, role) = CallbackRule.afterStart(standby: standby, lastRole: lastRole.get(), restarting: restarting.get())
+        restarting.set(false)
+        lastRole.set(role)
+        callbacks?.fire(action, role: role)
     }
 
-    public func stop(_ mode: StopMode, timeout: Double = 30) async throws {
+    /// `restart`: the first half of a restart (no on_stop; the next start fires on_restart).
+    public func stop(_ mode: StopMode, timeout: Double = 30, restart: Bool = false) async throws {
         await session.close()
         guard postmasterPID != nil else { return }
+        let role = knownRole
+        lastRole.set(role)
         let r = await Command.run(bin("pg_ctl"), ["stop", "-D", files.dataDir, "-m", mode.rawValue, "-w", "-t", "\(Int(timeout))", "-s"], timeout: timeout + 5)
         if !r.ok && postmasterPID != nil { throw PostgresError("pg_ctl stop -m \(mode.rawValue) failed: \(r.output.suffix(400))") }
+        if restart { restarting.set(true) } else { callbacks?.fire(.onStop, role: role) }
     }
 
     public func promote(dynamic: [String: String]) async throws {
-        try files.write(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
+        try writeFiles(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
         try check("pg_ctl promote", await Command.run(bin("pg_ctl"), ["promote", "-D", files.dataDir, "-w", "-t", "30", "-s"], timeout: 40))
+        lastRole.set("primary")
+        callbacks?.fire(.onRoleChange, role: "primary")
     }
 
     /// Points a replica at a new upstream (primary_conninfo reloads without restart since PG 13).
@@ -194,9 +232,11 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// Rewrites the files and SIGHUPs the postmaster (works while it is still starting up, unlike
     /// pg_reload_conf(), which needs a connection).
-    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+    /// `announce`: a configuration reload (on_reload), not a replica pointed elsewhere.
+    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, announce: Bool = false) throws {
+        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby)
         guard let pid = postmasterPID, kill(pid, SIGHUP) == 0 else { throw PostgresError("cannot signal the postmaster to reload") }
+        if announce { callbacks?.fire(.onReload, role: knownRole) }
     }
 
     /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
@@ -235,7 +275,7 @@ public final class PostgresControl: @unchecked Sendable {
     public func rewind(from upstream: UpstreamServer, dynamic: [String: String]) async throws -> String {
         // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
         // to start if its last primary run had, say, more max_connections than it has now.
-        try files.write(dynamic: dynamic, upstream: nil, standby: false)
+        try writeFiles(dynamic: dynamic, upstream: nil, standby: false)
         let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity

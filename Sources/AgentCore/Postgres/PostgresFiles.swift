@@ -58,8 +58,19 @@ public struct PostgresFiles: Sendable {
             // syncfs does it per filesystem, which is what makes an in-place restart fast.
             "recovery_init_sync_method": "syncfs",
         ]
-        for (k, v) in dynamic.merging(pg.parameters, uniquingKeysWith: { $1 }) { p[k] = quote(v) }
+        for (k, v) in fitted(dynamic: dynamic).parameters { p[k] = quote(v) }
         return p
+    }
+
+    /// The cluster-wide and local parameters fitted to the installed server (`ServerParameters`),
+    /// each layer on its own so a local wal_keep_size still wins over a cluster-wide wal_keep_segments.
+    public func fitted(dynamic: [String: String]) -> ParameterFit {
+        let server = ServerParameters.cached(binDir: pg.binDir)
+        let cluster = ParameterFit.fit(dynamic, to: server), local = ParameterFit.fit(pg.parameters, to: server)
+        var fit = ParameterFit(parameters: cluster.parameters.merging(local.parameters, uniquingKeysWith: { $1 }))
+        fit.renamed = cluster.renamed + local.renamed.map { "local " + $0 }
+        fit.unknown = Array(Set(cluster.unknown + local.unknown)).sorted()
+        return fit
     }
 
     func quote(_ v: String) -> String {
