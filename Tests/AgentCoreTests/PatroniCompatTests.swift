@@ -134,8 +134,10 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         }
         let before = (calls(primary).count, calls(replica).count)
 
-        let switched = cluster.http(primary, "POST", "/switchover", body: #"{"leader": "\#(primary)", "candidate": "\#(replica)"}"#)
-        #expect(switched?.status == 200, "\(String(describing: switched))")
+        // Refused (412, nothing changed) until etcd shows the replica running; then accepted.
+        _ = try cluster.eventually(30, "the switchover accepted") { () -> Bool? in
+            cluster.http(primary, "POST", "/switchover", body: #"{"leader": "\#(primary)", "candidate": "\#(replica)"}"#)?.status == 200 ? true : nil
+        }
         _ = try cluster.eventually(60, "the switchover's callbacks") { () -> Bool? in
             Array(calls(primary).dropFirst(before.0)) == ["on_stop primary callbacks", "on_role_change replica callbacks"]
                 && Array(calls(replica).dropFirst(before.1)) == ["on_role_change primary callbacks"] ? true : nil
