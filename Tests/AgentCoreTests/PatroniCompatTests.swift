@@ -151,4 +151,71 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         #expect(!calls(primary).dropFirst(before.0 + 2).contains { $0.hasPrefix("on_stop") || $0.hasPrefix("on_start") }, "\(calls(primary))")
         print("callbacks on \(primary): \(calls(primary)); on \(replica): \(calls(replica))")
     }
+
+    /// Keys from Patroni's sample configuration: bootstrap.post_bootstrap (run with a connection
+    /// URL), bootstrap.dcs.postgresql.pg_hba (cluster-wide), postgresql.authentication.rewind (a
+    /// separate rewind user, used by pg_rewind), postgresql.basebackup (pg_basebackup options).
+    /// Then Patroni's rewind scenario: the primary's host dies, the replica is promoted and takes
+    /// writes, the old primary's agent starts again: it is rewound and streams within a few loops.
+    @Test func sampleConfigKeysAndRewindOfAFormerPrimary() throws {
+        let cluster = try AgentCluster(size: 2, scope: "rewind", dcsYAML: "    failsafe_mode: false")
+        defer { cluster.shutdown() }
+        for m in cluster.members {
+            let script = m.dir + "/post_bootstrap.sh"
+            try "#!/bin/sh\necho \"$1\" > \(m.dir)/post_bootstrap.url\nexec /usr/lib/postgresql/15/bin/psql \"$1\" -qc 'CREATE TABLE made_by_post_bootstrap (id int)'\n"
+                .write(toFile: script, atomically: true, encoding: .utf8)
+            _ = chmod(script, 0o755)
+            try cluster.rewriteConfig(of: m.name, "bootstrap:\n", "bootstrap:\n  post_bootstrap: \(script)\n")
+            try cluster.rewriteConfig(of: m.name, "      use_pg_rewind: true\n", """
+                      use_pg_rewind: true
+                      pg_hba:
+                        - "# cluster-wide, from bootstrap.dcs.postgresql.pg_hba"
+                        - local all all trust
+                        - host replication replicator 127.0.0.1/32 scram-sha-256
+                        - host all all 127.0.0.1/32 scram-sha-256
+
+                """)
+            try cluster.rewriteConfig(of: m.name, "        shared_buffers: 16MB\n", "        shared_buffers: 16MB\n        log_connections: 'on'\n")
+            try cluster.rewriteConfig(of: m.name, "    replication: {username: replicator, password: pw-repl-test}\n",
+                                      "    replication: {username: replicator, password: pw-repl-test}\n    rewind: {username: rewinder, password: pw-rewind-test}\n  basebackup:\n    - label: pgha-compat-clone\n    - max-rate: 1000M\n")
+        }
+        try cluster.start("n1")
+        _ = try cluster.eventually(60, "n1 bootstrapped as primary") { cluster.status("n1", "/primary") == 200 ? true : nil }
+        try cluster.start("n2")
+        #expect(try cluster.healthy() == "n1")
+
+        // post_bootstrap ran once, on the member that bootstrapped, with a URL, before the cluster was up.
+        let url = try String(contentsOfFile: cluster.member("n1").dir + "/post_bootstrap.url", encoding: .utf8)
+        #expect(url.hasPrefix("postgres://postgres@") && url.contains("/postgres"), "\(url)")
+        #expect(!FileManager.default.fileExists(atPath: cluster.member("n2").dir + "/post_bootstrap.url"))
+        #expect((try? cluster.connect("n1").query("SELECT count(*) AS n FROM made_by_post_bootstrap"))?.value("n") == "0")
+        for n in ["n1", "n2"] {
+            let hba = try String(contentsOfFile: cluster.member(n).dataDir + "/pg_hba.conf", encoding: .utf8)
+            #expect(hba.hasPrefix("# cluster-wide, from bootstrap.dcs.postgresql.pg_hba\n"), "\(n): \(hba)")
+        }
+        let label = (try? String(contentsOfFile: cluster.member("n2").dataDir + "/backup_label.old", encoding: .utf8)) ?? ""
+        #expect(label.contains("LABEL: pgha-compat-clone"), "\(label)")
+        #expect((try? cluster.connect("n1").query("SELECT rolsuper::text AS s FROM pg_roles WHERE rolname = 'rewinder'"))?.value("s") == "false")
+
+        // The rewind scenario.
+        try cluster.connect("n1").query("CREATE TABLE t AS SELECT generate_series(1, 100) AS id")
+        _ = try cluster.eventually(20, "rows on n2") { (try? cluster.connect("n2").query("SELECT count(*) AS n FROM t"))?.value("n") == "100" ? true : nil }
+        cluster.killHost("n1")
+        _ = try cluster.eventually(30, "n2 promoted") { cluster.status("n2", "/primary") == 200 ? true : nil }
+        try cluster.connect("n2").query("INSERT INTO t SELECT generate_series(101, 200)")
+        let startedAt = Date()
+        try cluster.start("n1")
+        _ = try cluster.eventually(60, "n1 streaming from n2") { cluster.streaming(on: "n2") == ["n1"] ? true : nil }
+        let back = Date().timeIntervalSince(startedAt)
+        _ = try cluster.eventually(10, "n1 with n2's 200 rows") { (try? cluster.connect("n1").query("SELECT count(*) AS n FROM t"))?.value("n") == "200" ? true : nil }
+        let log = (try? String(contentsOfFile: cluster.logPath("n1"), encoding: .utf8)) ?? ""
+        let steps = log.split(separator: "\n").filter { $0.contains("rejoin") || $0.contains("pg_rewind") || $0.contains("starting as") || $0.contains("starting") }
+        print(String(format: "[rewind] former primary n1 streaming from n2 %.1f s after its agent started\n", back) + steps.joined(separator: "\n"))
+        #expect(log.contains("pg_rewind from n2"), "\(cluster.logs(40))")
+        // pg_rewind connected to n2 as the rewind user, not as the superuser.
+        let n2log = (try? String(contentsOfFile: cluster.member("n2").dataDir + ".log", encoding: .utf8)) ?? ""
+        #expect(n2log.contains("connection authorized: user=rewinder"), "no rewinder connection in n2's server log")
+        // Patroni's acceptance test allows 20 s; a few loops (loop_wait 1 s) plus pg_rewind is the aim.
+        #expect(back < 10, "n1 took \(String(format: "%.1f", back)) s to stream again\n\(cluster.logs(40))")
+    }
 } }

@@ -118,6 +118,13 @@ public struct PostgresConfig: Equatable, Sendable {
     public var useUnixSocket = true
     /// postgresql.callbacks: action (on_start, on_stop, on_restart, on_reload, on_role_change) → command line.
     public var callbacks: [String: String] = [:]
+    /// postgresql.authentication.rewind: the user pg_rewind connects to the leader as (nil: the
+    /// superuser). Created at bootstrap with only the functions pg_rewind needs, as Patroni does.
+    public var rewind: Credentials?
+    /// postgresql.basebackup: extra pg_basebackup options (`--max-rate=100M`, `--verbose`).
+    public var basebackupOptions: [String] = []
+    /// postgresql.use_unix_socket_repl: accepted (pgha never opens a replication connection to its own server).
+    public var useUnixSocketRepl = false
     public init() {}
 }
 
@@ -188,6 +195,12 @@ public struct AgentConfig: Sendable {
     public var dcsSynchronousNodeCount: Int?
     /// bootstrap.initdb: extra initdb options (`--encoding=UTF8`, `--data-checksums`).
     public var initdbOptions: [String] = []
+    /// bootstrap.post_bootstrap (or post_init): a command run once after the new cluster is up,
+    /// with a connection URL as its argument; bootstrap fails when it fails (Patroni's rule).
+    public var postBootstrap: String?
+    /// bootstrap.dcs.postgresql.pg_hba: the cluster-wide pg_hba lines, seeded into `config`
+    /// (a member's own postgresql.pg_hba wins).
+    public var dcsPgHBA: [String] = []
     public var postgres = PostgresConfig()
     public var tags = Tags()
     public var watchdog = WatchdogConfig()

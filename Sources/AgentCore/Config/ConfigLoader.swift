@@ -226,15 +226,27 @@ struct Reader {
         for (k, v, kn) in try entries(node, "bootstrap") {
             switch k {
             case "dcs": try readDCS(v, &c)
-            case "initdb":
-                guard let seq = v.sequence else { throw fail(v, "bootstrap.initdb", "expected a list") }
-                for item in seq {
-                    if let s = item.scalar?.string { c.initdbOptions.append("--\(s)") }
-                    else { for (ik, iv, _) in try entries(item, "bootstrap.initdb") { c.initdbOptions.append("--\(ik)=\(try string(iv, "bootstrap.initdb.\(ik)"))") } }
+            case "initdb": c.initdbOptions = try options(v, "bootstrap.initdb")
+            case "post_bootstrap", "post_init":
+                let command = try string(v, "bootstrap.\(k)")
+                guard let program = CallbackRule.words(command)?.first, program.hasPrefix("/") else {
+                    throw fail(v, "bootstrap.\(k)", "expected an absolute path to the script, got \(command)")
                 }
+                c.postBootstrap = command
             default: unknown(kn, "bootstrap.\(k)")
             }
         }
+    }
+
+    /// Patroni's option lists (initdb, basebackup): `- flag` or `- name: value`, as `--flag` / `--name=value`.
+    func options(_ node: Node, _ key: String) throws -> [String] {
+        guard let seq = node.sequence else { throw fail(node, key, "expected a list") }
+        var out: [String] = []
+        for item in seq {
+            if let s = item.scalar?.string { out.append("--\(s)") }
+            else { for (ik, iv, _) in try entries(item, key) { out.append("--\(ik)=\(try string(iv, "\(key).\(ik)"))") } }
+        }
+        return out
     }
 
     mutating func readDCS(_ node: Node, _ c: inout AgentConfig) throws {
@@ -257,6 +269,9 @@ struct Reader {
                     switch pk {
                     case "use_pg_rewind": c.usePgRewind = try bool(pv, "\(key).use_pg_rewind")
                     case "parameters": c.dcsParameters = try parameters(pv, "\(key).parameters")
+                    case "pg_hba":
+                        guard let seq = pv.sequence else { throw fail(pv, "\(key).pg_hba", "expected a list of lines") }
+                        c.dcsPgHBA = try seq.map { try string($0, "\(key).pg_hba") }
                     case "use_slots": break
                     default: unknown(pkn, "\(key).\(pk)")
                     }
@@ -294,6 +309,14 @@ struct Reader {
             case "pgpass": c.postgres.pgpass = try string(v, key)
             case "parameters": c.postgres.parameters = try parameters(v, key)
             case "use_unix_socket": c.postgres.useUnixSocket = try bool(v, key)
+            case "use_unix_socket_repl": c.postgres.useUnixSocketRepl = try bool(v, key)
+            case "basebackup":
+                let opts = try options(v, key)
+                // These pgha sets itself: the clone's place, its source and how WAL comes along.
+                if let clash = opts.first(where: { o in ["--pgdata", "-D", "--host", "--port", "--username", "--wal-method", "--format"].contains { o.hasPrefix($0) } }) {
+                    throw fail(v, key, "\(clash) is set by pgha itself")
+                }
+                c.postgres.basebackupOptions = opts
             case "callbacks":
                 for (ck, cv, ckn) in try entries(v, key) {
                     guard CallbackAction(rawValue: ck) != nil else { unknown(ckn, "\(key).\(ck)"); continue }
@@ -315,6 +338,7 @@ struct Reader {
                     switch ak {
                     case "superuser": c.postgres.superuser = try credentials(av, "\(key).superuser")
                     case "replication": c.postgres.replication = try credentials(av, "\(key).replication")
+                    case "rewind": c.postgres.rewind = try credentials(av, "\(key).rewind")
                     default: unknown(akn, "\(key).\(ak)")
                     }
                 }

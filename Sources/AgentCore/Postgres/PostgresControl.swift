@@ -72,9 +72,12 @@ public final class PostgresControl: @unchecked Sendable {
     /// What the data directory says it runs as, when the agent has not started it itself.
     var knownRole: String { lastRole.get() ?? (files.hasStandbySignal ? "replica" : "primary") }
 
+    /// The cluster-wide pg_hba lines of the `config` key (set by the action runner before each action).
+    public let clusterHBA = Locked<[String]?>(nil)
+
     /// Writes the agent's files, saying once what the parameters' fit to this server changed.
     func writeFiles(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby, clusterHBA: clusterHBA.get())
         let warnings = files.fitted(dynamic: dynamic).warnings
         let changed = reportedFit.update { last in
             defer { last = warnings }
@@ -249,7 +252,7 @@ public final class PostgresControl: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: fresh)
         try? FileManager.default.removeItem(atPath: old)
         let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
-                    "-X", "stream", "-c", "fast", "--no-password"]
+                    "-X", "stream", "-c", "fast", "--no-password"] + pg.basebackupOptions  // later options win (checkpoint)
         let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
         if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }
         try check("pg_basebackup from \(upstream.name)", r)
@@ -276,7 +279,8 @@ public final class PostgresControl: @unchecked Sendable {
         // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
         // to start if its last primary run had, say, more max_connections than it has now.
         try writeFiles(dynamic: dynamic, upstream: nil, standby: false)
-        let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        let user = (pg.rewind ?? pg.superuser).username
+        let source = "host=\(upstream.host) port=\(upstream.port) user=\(user) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
@@ -295,6 +299,31 @@ public final class PostgresControl: @unchecked Sendable {
         let exists = try await session.query("SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [repl.username])
         let verb = exists.rows.isEmpty ? "CREATE" : "ALTER"
         _ = try await session.query("\(verb) ROLE \(ident(repl.username)) WITH LOGIN REPLICATION PASSWORD \(literal(repl.password ?? ""))")
+        if let rw = pg.rewind, rw.username != su.username {
+            let has = try await session.query("SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [rw.username])
+            _ = try await session.query("\(has.rows.isEmpty ? "CREATE" : "ALTER") ROLE \(ident(rw.username)) WITH LOGIN PASSWORD \(literal(rw.password ?? ""))")
+            // What pg_rewind needs of a non-superuser source connection (its documentation's list).
+            for fn in ["pg_ls_dir(text, boolean, boolean)", "pg_stat_file(text, boolean)", "pg_read_binary_file(text)",
+                       "pg_read_binary_file(text, bigint, bigint, boolean)"] {
+                _ = try await session.query("GRANT EXECUTE ON FUNCTION pg_catalog.\(fn) TO \(ident(rw.username))")
+            }
+        }
+    }
+
+    /// bootstrap.post_bootstrap: the command with the superuser's connection URL (over the local
+    /// socket when use_unix_socket, else TCP to the listen address); PGPASSFILE holds the password.
+    public func runPostBootstrap(_ command: String) async throws {
+        guard let words = CallbackRule.words(command), let program = words.first else { throw PostgresError("bootstrap.post_bootstrap: cannot split \(command)") }
+        let r = await Command.run(program, Array(words.dropFirst()) + [postBootstrapURL], environment: env, timeout: 600)
+        try check("bootstrap.post_bootstrap \(command)", r)
+    }
+
+    /// postgres://user@host:port/postgres, a socket directory percent-encoded as libpq reads it.
+    public var postBootstrapURL: String {
+        let host = pg.useUnixSocket ? files.socketDir : (pg.listen.host == "0.0.0.0" ? "127.0.0.1" : pg.listen.host)
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+        return "postgres://\(enc(pg.superuser.username))@\(enc(host)):\(pg.listen.port)/postgres"
     }
 
     /// Keeps one physical slot per other member; drops inactive slots of members that are gone.

@@ -105,13 +105,21 @@ public struct PostgresFiles: Sendable {
         return nil
     }
 
+    /// pg_hba.conf's lines: this member's postgresql.pg_hba, else the cluster-wide ones (`config`
+    /// key, seeded from bootstrap.dcs.postgresql.pg_hba), else `defaultHBA` — Patroni's order.
+    public func hbaLines(cluster: [String]?) -> [String] {
+        if !pg.pgHBA.isEmpty { return pg.pgHBA }
+        if let cluster, !cluster.isEmpty { return cluster }
+        return defaultHBA
+    }
+
     /// Writes pgha.conf, pg_hba.conf, the include line and (for a replica) standby.signal.
-    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, clusterHBA: [String]? = nil) throws {
         if !FileManager.default.fileExists(atPath: socketDir) {
             try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
-        try atomicWrite(dataDir + "/pg_hba.conf", ((pg.pgHBA.isEmpty ? defaultHBA : pg.pgHBA).joined(separator: "\n")) + "\n")
+        try atomicWrite(dataDir + "/pg_hba.conf", hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n")
         try atomicWrite(dataDir + "/pg_ident.conf", pg.pgIdent.map { $0 + "\n" }.joined())
         let main = dataDir + "/postgresql.conf"
         let text = (try? String(contentsOfFile: main, encoding: .utf8)) ?? ""
@@ -127,7 +135,7 @@ public struct PostgresFiles: Sendable {
     public func writePgpass() throws {
         func esc(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:") }
         var lines: [String] = []
-        for cred in [pg.superuser, pg.replication] {
+        for cred in [pg.superuser, pg.replication] + (pg.rewind.map { [$0] } ?? []) {
             if let pw = cred.password { lines.append("*:*:*:\(esc(cred.username)):\(esc(pw))") }
         }
         try atomicWrite(pg.pgpass, lines.joined(separator: "\n") + "\n", mode: 0o600)
