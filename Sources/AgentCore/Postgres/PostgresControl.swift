@@ -121,6 +121,9 @@ public final class PostgresControl: @unchecked Sendable {
             s.controlState = await controlState()
             return s
         }
+        // A replica's timeline: its WAL receiver's, else the newest its control file knows. Right after
+        // pg_rewind only min_recovery_end_timeline has the leader's timeline yet (the checkpoint is the
+        // last common one): without it the rewound replica looked diverged and was rewound a second time.
         let sql = """
             SELECT pg_is_in_recovery() AS rec,
               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint END AS w,
@@ -128,7 +131,8 @@ public final class PostgresControl: @unchecked Sendable {
               pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS rpl,
               pg_last_xact_replay_timestamp()::text AS rts,
               CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS paused,
-              CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+              CASE WHEN pg_is_in_recovery() THEN greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()),
+                                                           (SELECT min_recovery_end_timeline FROM pg_control_recovery()))
                    ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tl,
               (SELECT status FROM pg_stat_wal_receiver) AS wr,
               (SELECT system_identifier FROM pg_control_system())::text AS sysid,
