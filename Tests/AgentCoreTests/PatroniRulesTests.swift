@@ -71,6 +71,14 @@ import Testing
         #expect(ConfigEdit.problem(set("stats_temp_directory"), before: set("stats_temp_directory"), server: Self.pg15) == nil)
     }
 
+    @Test func editConfigSaysWhichChangesNeedARestart() {
+        let with = { (p: [String: Any]) -> [String: Any] in ["postgresql": ["parameters": p]] }
+        let note = ConfigEdit.restartNote(before: with(["max_connections": 100, "work_mem": "4MB"]),
+                                          after: with(["max_connections": 200, "work_mem": "8MB", "shared_buffers": "1GB"]), server: Self.pg15)
+        #expect(note?.hasPrefix("max_connections, shared_buffers take effect after a restart") == true, "\(note ?? "nil")")
+        #expect(ConfigEdit.restartNote(before: [:], after: with(["work_mem": "8MB"]), server: Self.pg15) == nil)
+    }
+
     struct TimingCase: CustomTestStringConvertible, Sendable {
         var ttl: Double, loopWait: Double, retryTimeout: Double
         var used: (Double, Double, Double)

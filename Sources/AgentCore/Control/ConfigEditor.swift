@@ -103,6 +103,7 @@ public enum ConfigEditor {
         let server = await ServerParameters.load(binDir: client.config.postgres.binDir)
         if let problem = ConfigEdit.problem(object, before: before, server: server) { throw ControlError("config: \(problem); nothing changed") }
         if let note = ConfigEdit.timingNote(object) { actions.say("Warning: \(note)") }
+        if let server, let restart = ConfigEdit.restartNote(before: before, after: object, server: server) { actions.say(restart) }
         let afterJSON = ConfigEdit.encode(object)
         let afterYAML = yaml(afterJSON)
         if afterYAML == beforeYAML { actions.say("Not changed"); return false }

@@ -58,6 +58,17 @@ public enum ConfigEdit {
         return t.adjusted.note
     }
 
+    /// Which changed parameters only take effect after a restart (context postmaster), in words.
+    public static func restartNote(before: [String: Any], after: [String: Any], server: ServerParameters) -> String? {
+        func params(_ c: [String: Any]) -> [String: String] {
+            (((c["postgresql"] as? [String: Any])?["parameters"] as? [String: Any]) ?? [:]).mapValues { "\($0)" }
+        }
+        let old = params(before), new = params(after)
+        let changed = Set(old.keys).union(new.keys).filter { old[$0] != new[$0] && server.needsRestart($0) }.sorted()
+        guard !changed.isEmpty else { return nil }
+        return "\(changed.joined(separator: ", ")) take effect after a restart (context postmaster): pgha restart --pending"
+    }
+
     public static func encode(_ object: Any) -> String {
         (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
