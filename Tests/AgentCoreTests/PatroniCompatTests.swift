@@ -218,4 +218,40 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         // Patroni's acceptance test allows 20 s; a few loops (loop_wait 1 s) plus pg_rewind is the aim.
         #expect(back < 10, "n1 took \(String(format: "%.1f", back)) s to stream again\n\(cluster.logs(40))")
     }
+
+    /// postgresql.create_replica_methods: methods tried in order, each a command called as Patroni
+    /// calls it (`--scope --datadir --role --connstring` plus the section's keys); a failing one
+    /// falls through to the next. n2's method is a stand-in for a backup tool's restore (it runs
+    /// pg_basebackup itself); n3's first method fails and pg_basebackup (basebackup) takes over.
+    @Test func createReplicaMethodsTriedInOrder() throws {
+        let cluster = try AgentCluster(size: 3, scope: "methods")
+        defer { cluster.shutdown() }
+        let n2 = cluster.member("n2"), n3 = cluster.member("n3")
+        let restore = n2.dir + "/restore.sh"
+        try """
+        #!/bin/sh
+        echo "$@" > \(n2.dir)/restore.args
+        for a in "$@"; do case "$a" in --datadir=*) dir="${a#--datadir=}";; --connstring=*) conn="${a#--connstring=}";; esac; done
+        exec /usr/lib/postgresql/15/bin/pg_basebackup -D "$dir" -d "$conn" -X stream -c fast --no-password
+
+        """.write(toFile: restore, atomically: true, encoding: .utf8)
+        _ = chmod(restore, 0o755)
+        let section = { (methods: String, command: String) in
+            "  create_replica_methods: [\(methods)]\n  restore:\n    command: \(command)\n    target: standby\n"
+        }
+        try cluster.rewriteConfig(of: "n2", "  data_dir: \(n2.dataDir)\n", "  data_dir: \(n2.dataDir)\n" + section("restore", restore))
+        try cluster.rewriteConfig(of: "n3", "  data_dir: \(n3.dataDir)\n", "  data_dir: \(n3.dataDir)\n" + section("restore, basebackup", "/bin/false"))
+        try cluster.start("n1")
+        _ = try cluster.eventually(60, "n1 bootstrapped as primary") { cluster.status("n1", "/primary") == 200 ? true : nil }
+        try cluster.start("n2")
+        try cluster.start("n3")
+        #expect(try cluster.healthy() == "n1")
+        let args = try String(contentsOfFile: n2.dir + "/restore.args", encoding: .utf8)
+        #expect(args.contains("--scope=methods --datadir=\(n2.dataDir).pgha-clone --role=replica --connstring=host=127.0.0.1 port=\(cluster.member("n1").pgPort) user=replicator dbname=postgres --target=standby"), "\(args)")
+        let n2log = (try? String(contentsOfFile: cluster.logPath("n2"), encoding: .utf8)) ?? ""
+        #expect(n2log.contains("replica made from n1 by create_replica_methods restore"), "\(cluster.logs(20))")
+        let n3log = (try? String(contentsOfFile: cluster.logPath("n3"), encoding: .utf8)) ?? ""
+        #expect(!n3log.contains("by create_replica_methods"), "n3's restore (/bin/false) must not count as done")
+        #expect(!FileManager.default.fileExists(atPath: n3.dataDir + ".pgha-clone"))
+    }
 } }

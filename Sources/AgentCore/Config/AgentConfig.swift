@@ -123,9 +123,35 @@ public struct PostgresConfig: Equatable, Sendable {
     public var rewind: Credentials?
     /// postgresql.basebackup: extra pg_basebackup options (`--max-rate=100M`, `--verbose`).
     public var basebackupOptions: [String] = []
+    /// postgresql.create_replica_methods with their sections, tried in order when a replica is made
+    /// (empty: pg_basebackup alone). `basebackup` is pg_basebackup.
+    public var createReplicaMethods: [ReplicaMethod] = []
     /// postgresql.use_unix_socket_repl: accepted (pgha never opens a replication connection to its own server).
     public var useUnixSocketRepl = false
     public init() {}
+}
+
+/// A way to make a replica's data directory (Patroni's create_replica_methods): pg_basebackup, or a
+/// command run as `command --scope=… --datadir=… --role=replica --connstring=…` plus the section's
+/// other keys as `--key=value` (a backup tool's restore, pgBackRest's among them).
+public struct ReplicaMethod: Equatable, Sendable {
+    public var name: String
+    /// nil: pg_basebackup.
+    public var command: String?
+    /// Run over the existing data directory instead of an empty one (pgBackRest's --delta).
+    public var keepData = false
+    /// Only the command line as written, none of Patroni's arguments.
+    public var noParams = false
+    /// Further keys of the section, passed as --key=value (sorted by key).
+    public var parameters: [String: String] = [:]
+    public init(name: String, command: String? = nil) { self.name = name; self.command = command }
+
+    /// The arguments after the command's own words (pure).
+    public func arguments(scope: String, dataDir: String, connstring: String) -> [String] {
+        if noParams { return [] }
+        return ["--scope=\(scope)", "--datadir=\(dataDir)", "--role=replica", "--connstring=\(connstring)"]
+            + parameters.sorted { $0.key < $1.key }.map { "--\($0.key)=\($0.value)" }
+    }
 }
 
 /// Patroni's `watchdog:` section: a device that resets the host unless the leader keeps feeding it,

@@ -240,6 +240,7 @@ struct Reader {
 
     /// Patroni's option lists (initdb, basebackup): `- flag` or `- name: value`, as `--flag` / `--name=value`.
     func options(_ node: Node, _ key: String) throws -> [String] {
+        if node.mapping != nil { return try entries(node, key).map { k, v, _ in "--\(k)=\(try string(v, "\(key).\(k)"))" } }
         guard let seq = node.sequence else { throw fail(node, key, "expected a list") }
         var out: [String] = []
         for item in seq {
@@ -299,9 +300,14 @@ struct Reader {
     }
 
     mutating func readPostgres(_ node: Node, _ c: inout AgentConfig) throws {
+        var sections: [String: (Node, Node)] = [:]  // keys pgha does not know: perhaps a replica method's section
+        var methods: [(String, Node)] = []
         for (k, v, kn) in try entries(node, "postgresql") {
             let key = "postgresql.\(k)"
             switch k {
+            case "create_replica_methods":
+                guard let seq = v.sequence else { throw fail(v, key, "expected a list of method names") }
+                methods = try seq.map { (try string($0, key), $0) }
             case "listen": c.postgres.listen = try hostPort(v, key, defaultHost: "0.0.0.0")
             case "connect_address": c.postgres.connectAddress = try hostPort(v, key); pgConnectSet = true
             case "data_dir": c.postgres.dataDir = try string(v, key)
@@ -342,9 +348,34 @@ struct Reader {
                     default: unknown(akn, "\(key).\(ak)")
                     }
                 }
-            default: unknown(kn, key)
+            default: sections[k] = (v, kn)
             }
         }
+        for (name, at) in methods {
+            let key = "postgresql.\(name)"
+            if name == "basebackup" { c.postgres.createReplicaMethods.append(ReplicaMethod(name: name)); continue }
+            guard let (section, _) = sections.removeValue(forKey: name) else {
+                throw fail(at, "postgresql.create_replica_methods", "\(name) has no postgresql.\(name) section with its command")
+            }
+            var m = ReplicaMethod(name: name)
+            for (k, v, _) in try entries(section, key) {
+                switch k {
+                case "command":
+                    let command = try string(v, "\(key).command")
+                    guard let program = CallbackRule.words(command)?.first, program.hasPrefix("/") else {
+                        throw fail(v, "\(key).command", "expected an absolute path to the program, got \(command)")
+                    }
+                    m.command = command
+                case "keep_data": m.keepData = try bool(v, "\(key).keep_data")
+                case "no_params": m.noParams = try bool(v, "\(key).no_params")
+                case "no_leader": throw fail(v, "\(key).no_leader", "not supported: pgha makes replicas only while a leader runs")
+                default: m.parameters[k] = try string(v, "\(key).\(k)")
+                }
+            }
+            guard m.command != nil else { throw fail(section, "\(key).command", "required for a replica method") }
+            c.postgres.createReplicaMethods.append(m)
+        }
+        for (k, (_, kn)) in sections.sorted(by: { $0.key < $1.key }) { unknown(kn, "postgresql.\(k)") }
     }
 
     mutating func readTags(_ node: Node, _ c: inout AgentConfig) throws {

@@ -92,7 +92,8 @@ public final class ActionRunner: @unchecked Sendable {
             try await postgres.follow(dynamic: dynamic, upstream: try upstream(upstreamName, cluster))
         case let .clone(from):
             guard let source = try upstream(from, cluster) else { return }
-            try await postgres.clone(from: source)
+            let method = try await postgres.clone(from: source)
+            if method != "basebackup" { logger.info("replica made from \(from) by create_replica_methods \(method)") }
             rewindFailed.set(false)
         case let .rewind(from):
             guard let source = try upstream(from, cluster) else { return }
