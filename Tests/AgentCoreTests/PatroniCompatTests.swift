@@ -48,6 +48,8 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         let refused = cluster.http(m.name, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"checkpoint_segments": 8, "work_mem": "9MB"}}}"#)
         #expect(refused?.status == 400 && refused?.body.contains("postgresql.parameters.checkpoint_segments: unknown to PostgreSQL 15") == true,
                 "\(String(describing: refused))")
+        let badValue = cluster.http(m.name, "PATCH", "/config", body: #"{"postgresql": {"parameters": {"max_connections": 0}}}"#)
+        #expect(badValue?.status == 400 && badValue?.body.contains("max_connections: 0 is below the minimum 1") == true, "\(String(describing: badValue))")
         let cli = try cluster.cli(["edit-config", "--force", "-p", "checkpoint_segments=8"])
         #expect(cli.status == 2 && cli.err.contains("checkpoint_segments: unknown to PostgreSQL 15"), "\(cli)")
         #expect(cluster.http(m.name, "GET", "/config")?.body == before)

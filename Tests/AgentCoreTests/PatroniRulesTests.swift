@@ -9,6 +9,8 @@ import Testing
     static let pg15 = ServerParameters.parse(
         version: "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n",
         describeConfig: """
+        hot_standby\tpostmaster\tReplication / Standby Servers\tBOOLEAN\tFALSE\t\t\tAllows connections and queries during recovery.\t
+        checkpoint_completion_target\tsighup\tWrite-Ahead Log / Checkpoints\tREAL\t0\t0\t1\tTime spent flushing dirty buffers during checkpoint.\t
         wal_keep_size\tsighup\tReplication / Sending Servers\tINTEGER\t0\t0\t2147483647\tSets the size of WAL files held for standby servers.\t
         max_connections\tpostmaster\tConnections and Authentication / Connection Settings\tINTEGER\t100\t1\t262143\tSets the maximum number of concurrent connections.\t
         work_mem\tuser\tResource Usage / Memory\tINTEGER\t4096\t64\t2147483647\tSets the maximum memory to be used for query workspaces.\t
@@ -60,8 +62,28 @@ import Testing
         if let w = c.warning { #expect(fit.warnings.contains { $0.contains(w) }, "\(fit.warnings)") }
     }
 
+    @Test(arguments: [
+        ("max_connections", "200", nil), ("max_connections", "0", "below the minimum 1"), ("max_connections", "lots", "expected a number"),
+        ("max_connections", "1.5", "expected an integer"), ("shared_buffers", "128MB", nil), ("shared_buffers", "128 MB", nil),
+        ("shared_buffers", "1XB", "unknown unit XB"), ("hot_standby", "on", nil), ("hot_standby", "'off'", nil), ("hot_standby", "t", nil),
+        ("hot_standby", "1", nil), ("hot_standby", "maybe", "expected on or off"), ("checkpoint_completion_target", "0.9", nil),
+        ("checkpoint_completion_target", "2", "above the maximum 1"), ("max_connections", "0x10", nil), ("pg_stat_statements.max", "x", nil),
+    ] as [(String, String, String?)])
+    func valuesPostgresWouldRefuseAreNamed(_ c: (String, String, String?)) {
+        let why = ParameterFit.valueProblem(c.0, c.1, server: Self.pg15)
+        if let expected = c.2 { #expect(why?.contains(expected) == true, "\(why ?? "nil")") } else { #expect(why == nil, "\(why ?? "")") }
+    }
+
+    @Test func invalidValuesAreLeftOutAndRefusedInAnEdit() {
+        let fit = ParameterFit.fit(["max_connections": "lots", "work_mem": "8MB"], to: Self.pg15)
+        #expect(fit.parameters == ["work_mem": "8MB"])
+        #expect(fit.warnings.contains { $0.contains("max_connections = lots: expected a number") }, "\(fit.warnings)")
+        let problem = ConfigEdit.problem(["postgresql": ["parameters": ["max_connections": 0]]], server: Self.pg15)
+        #expect(problem?.contains("postgresql.parameters.max_connections: 0 is below the minimum 1") == true, "\(problem ?? "nil")")
+    }
+
     @Test func editConfigRefusesWhatTheServerDoesNotKnow() {
-        let set = { (name: String) -> [String: Any] in ["postgresql": ["parameters": [name: "1"]]] }
+        let set = { (name: String) -> [String: Any] in ["postgresql": ["parameters": [name: "1MB"]]] }
         let problem = ConfigEdit.problem(set("stats_temp_directory"), server: Self.pg15)
         #expect(problem?.contains("postgresql.parameters.stats_temp_directory: unknown to PostgreSQL 15") == true, "\(problem ?? "nil")")
         #expect(ConfigEdit.problem(set("work_mem"), server: Self.pg15) == nil)

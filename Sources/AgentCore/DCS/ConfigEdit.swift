@@ -43,6 +43,8 @@ public enum ConfigEdit {
                 if let server {
                     for k in pd.keys.sorted() where old[k].map({ "\($0)" }) != pd[k].map({ "\($0)" }) {
                         if let why = ParameterFit.refusal(k, server: server) { return "postgresql.parameters.\(k): \(why)" }
+                        if let v = pd[k].map({ ($0 as? NSNumber).map { "\($0)" } ?? "\($0)" }),
+                           let why = ParameterFit.valueProblem(k, v, server: server) { return "postgresql.parameters.\(k): \(why)" }
                     }
                 }
             }

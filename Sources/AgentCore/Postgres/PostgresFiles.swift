@@ -70,6 +70,7 @@ public struct PostgresFiles: Sendable {
         var fit = ParameterFit(parameters: cluster.parameters.merging(local.parameters, uniquingKeysWith: { $1 }))
         fit.renamed = cluster.renamed + local.renamed.map { "local " + $0 }
         fit.unknown = Array(Set(cluster.unknown + local.unknown)).sorted()
+        fit.invalid = cluster.invalid + local.invalid.map { "local " + $0 }
         return fit
     }
 

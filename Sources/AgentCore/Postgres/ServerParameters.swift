@@ -9,7 +9,19 @@ public struct ServerParameters: Equatable, Sendable {
     public var major: Int
     /// Lower-case name → context (internal, postmaster, sighup, superuser-backend, backend, superuser, user).
     public var contexts: [String: String]
-    public init(major: Int, contexts: [String: String]) { self.major = major; self.contexts = contexts }
+    /// Lower-case name → type and bounds, for the values that can be checked without knowing units.
+    public var settings: [String: Setting]
+    public init(major: Int, contexts: [String: String], settings: [String: Setting] = [:]) {
+        self.major = major; self.contexts = contexts; self.settings = settings
+    }
+
+    /// A parameter's type (BOOLEAN, INTEGER, REAL, STRING, ENUM) and bounds in its base unit.
+    public struct Setting: Equatable, Sendable {
+        public var type: String
+        public var min: Double?
+        public var max: Double?
+        public init(type: String, min: Double? = nil, max: Double? = nil) { self.type = type; self.min = min; self.max = max }
+    }
 
     /// From `postgres -V` ("postgres (PostgreSQL) 15.18 (Debian …)") and `--describe-config`
     /// (tab-separated: name, context, group, type, …). Nil when either is not what a server prints.
@@ -19,14 +31,18 @@ public struct ServerParameters: Equatable, Sendable {
         let parts = number.split(separator: ".").compactMap { Int($0) }
         guard let first = parts.first else { return nil }
         let major = first >= 10 ? first : first * 10 + (parts.count > 1 ? parts[1] : 0)  // 9.6 → 96
-        var contexts: [String: String] = [:]
+        var contexts: [String: String] = [:], settings: [String: Setting] = [:]
         for line in describeConfig.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count >= 2, !fields[0].isEmpty else { continue }
-            contexts[fields[0].lowercased()] = String(fields[1])
+            let name = fields[0].lowercased()
+            contexts[name] = String(fields[1])
+            if fields.count >= 7 {  // name, context, group, type, reset value, min, max, …
+                settings[name] = Setting(type: String(fields[3]), min: Double(fields[5]), max: Double(fields[6]))
+            }
         }
         guard !contexts.isEmpty else { return nil }
-        return ServerParameters(major: major, contexts: contexts)
+        return ServerParameters(major: major, contexts: contexts, settings: settings)
     }
 
     /// Names with a dot are extension parameters (`pg_stat_statements.max`): Postgres accepts any.
@@ -96,9 +112,12 @@ public struct ParameterFit: Equatable, Sendable {
     public var renamed: [String] = []
     /// Names left out because this server does not know them.
     public var unknown: [String] = []
+    /// "max_connections = lots: expected a number": values left out because Postgres would refuse them.
+    public var invalid: [String] = []
 
     public var warnings: [String] {
         renamed + (unknown.isEmpty ? [] : ["parameters unknown to this server left out: \(unknown.joined(separator: ", "))"])
+            + invalid.map { "left out, Postgres would not start with it: \($0)" }
     }
 
     /// Pure: renames applied for `server.major`, then unknown names dropped. Without a server
@@ -121,11 +140,45 @@ public struct ParameterFit: Equatable, Sendable {
             }
         }
         for (name, value) in p {
-            if server.knows(name) { fit.parameters[name] = value } else { fit.unknown.append(name) }
+            if !server.knows(name) { fit.unknown.append(name) }
+            else if let why = valueProblem(name, value, server: server) { fit.invalid.append("\(name) = \(value): \(why)") }
+            else { fit.parameters[name] = value }
         }
         fit.unknown.sort()
+        fit.invalid.sort()
         return fit
     }
+
+    /// Why `value` is not one Postgres takes for `name` (nil: it may be). Permissive: booleans in
+    /// any spelling Postgres reads, numbers with or without a unit; bounds only for a value without
+    /// a unit (the list gives them in the parameter's base unit, which it does not name).
+    public static func valueProblem(_ name: String, _ value: String, server: ServerParameters) -> String? {
+        guard let setting = server.settings[name.lowercased()] else { return nil }
+        let v = value.trimmingCharacters(in: CharacterSet(charactersIn: " '\""))
+        switch setting.type {
+        case "BOOLEAN":
+            let l = v.lowercased()
+            let ok = ["on", "off", "1", "0"].contains(l) || (!l.isEmpty && ["true", "false", "yes", "no"].contains { $0.hasPrefix(l) })
+            return ok ? nil : "expected on or off (a boolean), got \(value)"
+        case "INTEGER", "REAL":
+            if setting.type == "INTEGER", v.lowercased().hasPrefix("0x"), Int(v.dropFirst(2), radix: 16) != nil { return nil }
+            let digits = v.prefix { $0.isNumber || "+-.eE".contains($0) }
+            let unit = v.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+            guard let number = Double(digits) else { return "expected a number, got \(value)" }
+            if !unit.isEmpty {
+                let units = ["B", "kB", "MB", "GB", "TB", "us", "ms", "s", "min", "h", "d"]
+                return units.contains(unit) ? nil : "unknown unit \(unit) in \(value) (Postgres reads \(units.joined(separator: ", ")))"
+            }
+            if setting.type == "INTEGER", number != number.rounded() { return "expected an integer, got \(value)" }
+            if let min = setting.min, number < min { return "\(value) is below the minimum \(fmt(min))" }
+            if let max = setting.max, number > max { return "\(value) is above the maximum \(fmt(max))" }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    static func fmt(_ d: Double) -> String { d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d) }
 
     /// Why `name` may not be set in the `config` key of a cluster running `server` (nil: it may).
     public static func refusal(_ name: String, server: ServerParameters) -> String? {
