@@ -22,7 +22,8 @@ public enum Agent {
     }
 
     /// Runs until SIGTERM / SIGINT.
-    public static func serve(_ config: AgentConfig, logger: Logger) async throws {
+    /// `configPath`: the file SIGHUP re-reads (nil: SIGHUP only wakes the loop).
+    public static func serve(_ config: AgentConfig, configPath: String? = nil, logger: Logger) async throws {
         let etcd = try EtcdClient(config: config, requestTimeout: config.timing.retryTimeout)
         if !config.restClientTLS.isEmpty { _ = try EtcdClient.sharedHTTP(tls: config.restClientTLS) }  // bad ctl files: fail at start
         let store = ClusterStore(config: config, etcd: etcd)
@@ -48,8 +49,20 @@ public enum Agent {
         signal(SIGHUP, SIG_IGN)
         let hup = DispatchSource.makeSignalSource(signal: SIGHUP)
         hup.setEventHandler {
-            logger.info("SIGHUP: pgha re-reads its configuration file only on restart; Postgres settings are re-applied with POST /reload")
-            wakeup.signal()
+            defer { wakeup.signal() }
+            guard let configPath else { return }
+            // Patroni re-reads its file on SIGHUP; pgha takes what it can apply to a running Postgres.
+            do {
+                let loaded = try ConfigLoader.load(path: configPath)
+                for w in loaded.warnings { logger.warning("\(w)") }
+                let changed = postgres.reloadLocal(from: loaded.config.postgres)
+                var rest = loaded.config.postgres
+                rest.parameters = config.postgres.parameters; rest.pgHBA = config.postgres.pgHBA; rest.pgIdent = config.postgres.pgIdent
+                logger.info("SIGHUP: re-read \(configPath): \(changed.isEmpty ? "no local parameters, pg_hba or pg_ident changed" : changed.joined(separator: ", ") + " applied")")
+                if rest != config.postgres { logger.warning("SIGHUP: other postgresql.* changes in \(configPath) take effect when pgha restarts") }
+            } catch {
+                logger.warning("SIGHUP: \(error); nothing changed")
+            }
         }
         hup.resume()
         defer { hup.cancel() }

@@ -24,7 +24,7 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "pgha[\(loaded.config.name)]")
         logger.logLevel = level
         for warning in loaded.warnings { logger.warning("\(warning)") }
-        do { try await Agent.serve(loaded.config, logger: logger) } catch let error as ConfigError {
+        do { try await Agent.serve(loaded.config, configPath: config, logger: logger) } catch let error as ConfigError {
             // A TLS file that cannot be read is a configuration error too: same message shape, same exit code.
             FileHandle.standardError.write(Data("pgha: \(error)\n".utf8))
             throw ExitCode(2)

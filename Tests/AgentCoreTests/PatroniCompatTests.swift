@@ -256,4 +256,36 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
         #expect(!n3log.contains("by create_replica_methods"), "n3's restore (/bin/false) must not count as done")
         #expect(!FileManager.default.fileExists(atPath: n3.dataDir + ".pgha-clone"))
     }
+
+    /// SIGHUP re-reads the configuration file, as Patroni does: changed local parameters, pg_hba
+    /// and pg_ident reach the running Postgres (a reload) without restarting the agent.
+    @Test func sighupAppliesLocalParametersHBAAndIdent() throws {
+        let cluster = try AgentCluster(size: 1, scope: "sighup")
+        defer { cluster.shutdown() }
+        let m = cluster.members[0]
+        try cluster.start(m.name)
+        _ = try cluster.eventually(60, "a primary") { cluster.status(m.name, "/primary") == 200 ? true : nil }
+        #expect((try? cluster.connect(m.name).query("SHOW work_mem"))?.value("work_mem") == "4MB")
+        try cluster.rewriteConfig(of: m.name, "  data_dir: \(m.dataDir)\n", """
+              data_dir: \(m.dataDir)
+              parameters:
+                work_mem: 7MB
+              pg_hba:
+                - "# reloaded on SIGHUP"
+                - local all all trust
+                - host all all 127.0.0.1/32 scram-sha-256
+                - host replication replicator 127.0.0.1/32 scram-sha-256
+              pg_ident:
+                - "# reloaded on SIGHUP"
+
+            """)
+        let pid = try #require(cluster.agent(m.name)?.pid)
+        kill(pid, SIGHUP)
+        _ = try cluster.eventually(10, "work_mem 7MB after SIGHUP") { (try? cluster.connect(m.name).query("SHOW work_mem"))?.value("work_mem") == "7MB" ? true : nil }
+        #expect((try? String(contentsOfFile: m.dataDir + "/pg_hba.conf", encoding: .utf8))?.hasPrefix("# reloaded on SIGHUP") == true)
+        #expect((try? String(contentsOfFile: m.dataDir + "/pg_ident.conf", encoding: .utf8)) == "# reloaded on SIGHUP\n")
+        let log = (try? String(contentsOfFile: cluster.logPath(m.name), encoding: .utf8)) ?? ""
+        #expect(log.contains("postgresql.parameters, postgresql.pg_hba, postgresql.pg_ident applied"), "\(cluster.logs(20))")
+        #expect(cluster.agent(m.name)?.isRunning == true && cluster.status(m.name, "/primary") == 200)
+    }
 } }

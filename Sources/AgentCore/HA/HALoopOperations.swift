@@ -65,6 +65,8 @@ public enum ConfigSync {
         guard let text = try? String(contentsOfFile: files.confPath, encoding: .utf8) else { return false }
         if let hba = try? String(contentsOfFile: files.dataDir + "/pg_hba.conf", encoding: .utf8),
            hba != files.hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n" { return true }
+        if let ident = try? String(contentsOfFile: files.dataDir + "/pg_ident.conf", encoding: .utf8),
+           ident != files.config.postgres.pgIdent.map({ $0 + "\n" }).joined() { return true }
         var written: [String: String] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let eq = line.firstIndex(of: "=") else { continue }

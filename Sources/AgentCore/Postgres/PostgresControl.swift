@@ -45,7 +45,10 @@ public struct LocalPostgres: Equatable, Sendable {
 public enum StopMode: String, Sendable { case smart, fast, immediate }
 
 public final class PostgresControl: @unchecked Sendable {
-    public let files: PostgresFiles
+    /// The agent's files; replaced (never changed in place) when SIGHUP re-reads the local
+    /// parameters, pg_hba and pg_ident.
+    public var files: PostgresFiles { filesBox.get() }
+    private let filesBox: Locked<PostgresFiles>
     let session: PGSession
     var pg: PostgresConfig { files.config.postgres }
     var env: [String: String] { ["PGPASSFILE": pg.pgpass, "PGCONNECT_TIMEOUT": "3"] }
@@ -63,10 +66,28 @@ public final class PostgresControl: @unchecked Sendable {
     let restarting = Locked(false)
 
     public init(config: AgentConfig, callbacks: CallbackRunner? = nil, warn: @escaping @Sendable (String) -> Void = { _ in }) {
-        files = PostgresFiles(config: config)
+        let files = PostgresFiles(config: config)
+        filesBox = Locked(files)
         session = PGSession(conninfo: files.localConninfo, connectTimeout: 2, label: "pgha.local")
         self.callbacks = callbacks
         self.warn = warn
+    }
+
+    /// Takes the local postgresql.parameters, pg_hba and pg_ident of a re-read configuration (the
+    /// loop then finds pgha.conf stale and reloads Postgres). Returns the keys that changed.
+    public func reloadLocal(from new: PostgresConfig) -> [String] {
+        filesBox.update { f in
+            var c = f.config
+            var changed: [String] = []
+            if c.postgres.parameters != new.parameters { changed.append("postgresql.parameters") }
+            if c.postgres.pgHBA != new.pgHBA { changed.append("postgresql.pg_hba") }
+            if c.postgres.pgIdent != new.pgIdent { changed.append("postgresql.pg_ident") }
+            c.postgres.parameters = new.parameters
+            c.postgres.pgHBA = new.pgHBA
+            c.postgres.pgIdent = new.pgIdent
+            f = PostgresFiles(config: c)
+            return changed
+        }
     }
 
     /// What the data directory says it runs as, when the agent has not started it itself.
