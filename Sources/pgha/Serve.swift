@@ -24,8 +24,11 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "pgha[\(loaded.config.name)]")
         logger.logLevel = level
         for warning in loaded.warnings { logger.warning("\(warning)") }
-        do { try await Agent.serve(loaded.config, logger: logger) } catch let error as ConfigError {
+        do { try await Agent.serve(loaded.config, configPath: config, logger: logger) } catch let error as ConfigError {
             // A TLS file that cannot be read is a configuration error too: same message shape, same exit code.
+            throw CommandFailure(.usage, "\(error)")
+        } catch let error as DuplicateMemberName {
+            // Patroni exits 1 too: a configuration mistake, and nothing was started.
             throw CommandFailure(.usage, "\(error)")
         }
     }

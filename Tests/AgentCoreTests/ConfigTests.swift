@@ -36,7 +36,7 @@ import Testing
         replication: {username: replicator, password: rep}
       pg_hba:
         - local all all trust
-      callbacks: {on_start: /bin/true}
+      callbacks: {on_start: /bin/true, on_failover: /bin/true}
     tags:
       nofailover: false
       failover_priority: 2
@@ -60,7 +60,8 @@ import Testing
         let settings = DynamicSettings.parse(DynamicConfig.from(c).raw)
         #expect(settings.synchronousMode && settings.synchronousNodeCount == 2 && !settings.failsafeMode)
         #expect(loaded.warnings.count == 1)
-        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
+        #expect(c.postgres.callbacks == ["on_start": "/bin/true"])
+        #expect(loaded.warnings.contains { $0.contains("postgresql.callbacks.on_failover") && $0.hasPrefix("p.yml:34:") }, "\(loaded.warnings)")
         #expect(c.watchdog.mode == .off)
     }
 
@@ -104,14 +105,81 @@ import Testing
         }
     }
 
-    @Test func unsafeTimingIsRefused() {
-        let bad = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 15")
-        do { _ = try ConfigLoader.parse(bad, file: "p.yml"); Issue.record("accepted unsafe timing") } catch {
-            #expect("\(error)".contains("exceeds ttl"))
-        }
+    /// Patroni's way: timing that breaks loop_wait + 2 × retry_timeout ≤ ttl is adjusted with a
+    /// warning naming file:line (loop_wait shortened to 1 s first, then retry_timeout).
+    @Test func unsafeTimingIsAdjustedWithAWarning() throws {
+        let unsafe = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 15")
+        let loaded = try ConfigLoader.parse(unsafe, file: "p.yml")
+        #expect(loaded.config.timing.loopWait == 1 && loaded.config.timing.retryTimeout == 14.5, "\(loaded.config.timing)")
+        #expect(loaded.warnings.contains { $0.hasPrefix("p.yml:") && $0.contains("bootstrap.dcs") && $0.contains("retry_timeout 15.0 → 14.5") }, "\(loaded.warnings)")
+        let invalid = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 0")
+        #expect(throws: ConfigError.self) { try ConfigLoader.parse(invalid, file: "p.yml") }
     }
 
     @Test func missingNameIsAnError() {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("scope: x\npostgresql:\n  data_dir: /d\n", file: "p.yml") }
+    }
+
+    /// Keys from Patroni's sample configurations, and their bad values named by file:line and key.
+    @Test func patroniSampleKeys() throws {
+        let text = """
+        scope: demo
+        name: n1
+        bootstrap:
+          post_init: /usr/local/bin/setup-db --quiet
+          dcs:
+            postgresql:
+              pg_hba:
+                - host all all 10.0.0.0/8 scram-sha-256
+        postgresql:
+          data_dir: /d
+          authentication:
+            rewind: {username: rewinder, password: rw}
+          basebackup:
+            max-rate: 100M
+            checkpoint: spread
+          create_replica_methods: [pgbackrest, basebackup]
+          pgbackrest:
+            command: /usr/bin/pgbackrest --stanza=demo --delta restore
+            keep_data: true
+            no_params: true
+            type: standby
+          use_unix_socket_repl: true
+          callbacks:
+            on_role_change: /usr/local/bin/vip 10.0.0.100
+        """
+        let loaded = try ConfigLoader.parse(text, file: "p.yml")
+        let c = loaded.config
+        #expect(loaded.warnings.isEmpty, "\(loaded.warnings)")
+        #expect(c.postBootstrap == "/usr/local/bin/setup-db --quiet")
+        #expect(c.dcsPgHBA == ["host all all 10.0.0.0/8 scram-sha-256"])
+        #expect(DynamicConfig.from(c).pgHBA == c.dcsPgHBA && DynamicConfig.from(c).raw.contains("pg_hba"))
+        #expect(c.postgres.rewind == Credentials(username: "rewinder", password: "rw"))
+        #expect(c.postgres.basebackupOptions.sorted() == ["--checkpoint=spread", "--max-rate=100M"])
+        #expect(c.postgres.createReplicaMethods.map(\.name) == ["pgbackrest", "basebackup"])
+        let m = c.postgres.createReplicaMethods[0]
+        #expect(m.command == "/usr/bin/pgbackrest --stanza=demo --delta restore" && m.keepData && m.noParams && m.parameters == ["type": "standby"])
+        #expect(m.arguments(scope: "demo", dataDir: "/d", connstring: "host=h") == [])
+        var plain = m
+        plain.noParams = false
+        #expect(plain.arguments(scope: "demo", dataDir: "/d", connstring: "host=h port=5432")
+                == ["--scope=demo", "--datadir=/d", "--role=replica", "--connstring=host=h port=5432", "--type=standby"])
+        #expect(c.postgres.useUnixSocketRepl && c.postgres.callbacks["on_role_change"] == "/usr/local/bin/vip 10.0.0.100")
+
+        for (bad, at, says) in [
+            ("    checkpoint: spread\n", "    pgdata: /elsewhere\n", "postgresql.basebackup: --pgdata=/elsewhere is set by pgha itself"),
+            ("  create_replica_methods: [pgbackrest, basebackup]\n", "  create_replica_methods: [wal_e, basebackup]\n",
+             "postgresql.create_replica_methods: wal_e has no postgresql.wal_e section"),
+            ("    no_params: true\n", "    no_leader: true\n", "postgresql.pgbackrest.no_leader: not supported"),
+            ("    on_role_change: /usr/local/bin/vip 10.0.0.100", "    on_role_change: vip.sh",
+             "postgresql.callbacks.on_role_change: expected an absolute path"),
+            ("  post_init: /usr/local/bin/setup-db --quiet\n", "  post_init: setup-db\n", "bootstrap.post_init: expected an absolute path"),
+        ] {
+            let broken = text.replacingOccurrences(of: bad, with: at)
+            #expect(broken != text)
+            do { _ = try ConfigLoader.parse(broken, file: "p.yml"); Issue.record("accepted \(at)") } catch {
+                #expect("\(error)".hasPrefix("p.yml:") && "\(error)".contains(says), "\(error)")
+            }
+        }
     }
 }

@@ -152,11 +152,12 @@ let opsTable: [DecisionCase] = [
 
     @Test func configProblemsNameTheKey() {
         #expect(ConfigEdit.problem(["ttl": 30, "loop_wait": 10, "retry_timeout": 10]) == nil)
-        #expect(ConfigEdit.problem(["ttl": 5, "loop_wait": 3, "retry_timeout": 2])?.contains("exceeds ttl") == true)
+        #expect(ConfigEdit.problem(["ttl": 5, "loop_wait": 3, "retry_timeout": 2]) == nil)  // adjusted, not refused
+        #expect(ConfigEdit.problem(["loop_wait": 0])?.contains("positive") == true)
         #expect(ConfigEdit.problem(["pause": "yes"])?.contains("pause") == true)
         #expect(ConfigEdit.problem(["synchronous_node_count": 0])?.contains("synchronous_node_count") == true)
         let parsed = try? JSONSerialization.jsonObject(with: Data(#"{"ttl":6,"loop_wait":1,"retry_timeout":2.5,"pause":true,"maximum_lag_on_failover":1048576}"#.utf8)) as? [String: Any]
-        #expect(parsed.map(ConfigEdit.problem) == .some(nil))
+        #expect(parsed.map { ConfigEdit.problem($0) } == .some(nil))
         #expect(ConfigEdit.problem(["loop_wait": true])?.contains("loop_wait") == true)
     }
 

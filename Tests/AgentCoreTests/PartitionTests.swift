@@ -65,8 +65,13 @@ extension AgentOpsClusters { @Suite(.serialized) struct PartitionTests {
         // written on n1 during the cut were never replicated, and are gone with the rewind).
         try etcdLink.restore()
         try pgLink.restore()
+        let healedAt = Date()
         let others = Set(["n1", "n2", "n3"]).subtracting([leader])
         _ = try cluster.eventually(90, "n1 streaming from \(leader) again") { cluster.streaming(on: leader) == others ? true : nil }
+        let rejoined = Date().timeIntervalSince(healedAt)
+        print(String(format: "[partition] n1 streaming from %@ %.1f s after the heal", leader, rejoined))
+        // A few loops: etcd reachable at once (no connection backoff left from the cut), one pg_rewind.
+        #expect(rejoined < 10, "n1 took \(String(format: "%.1f", rejoined)) s after the heal to stream again")
         _ = try cluster.eventually(20, "n1 with the new primary's 200 rows") { () -> Bool? in
             (try? cluster.connect("n1").query("SELECT count(*) AS n, max(id) AS m FROM t")).flatMap { $0.value("n") == "200" && $0.value("m") == "200" ? true : nil }
         }

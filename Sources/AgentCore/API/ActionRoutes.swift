@@ -195,7 +195,8 @@ extension ActionRoutes {
     static func applyConfig(_ ctx: ActionContext, _ body: [String: Any]?, replace: Bool) async throws -> Response {
         guard let body else { throw Refusal(400, "expected a JSON object body") }
         do {
-            let (_, after) = try await ConfigEdit.update(ctx.store) { current in
+            let server = ServerParameters.cached(binDir: ctx.config.postgres.binDir)
+            let (_, after) = try await ConfigEdit.update(ctx.store, server: server) { current in
                 replace ? body : (ConfigEdit.mergePatch(current, body) as? [String: Any] ?? [:])
             }
             ctx.wakeup.signal()

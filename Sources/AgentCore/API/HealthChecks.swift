@@ -32,7 +32,7 @@ public enum HealthChecks {
         }()
         let replicationOK = query["replication_state"].map { $0 != "streaming" || local.streaming } ?? true
         let replica = local.isReplica && !s.config.tags.noloadbalance && tagsOK && lagOK && replicationOK
-        let isSync = s.syncStandby == s.name
+        let isSync = s.syncStandbys.contains(s.name)
         switch path {
         case "/", "/primary", "/master", "/read-write":
             return runningPrimary && tagsOK ? 200 : 503

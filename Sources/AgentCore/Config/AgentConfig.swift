@@ -46,6 +46,36 @@ public struct Timing: Equatable, Sendable {
         }
         return nil
     }
+
+    /// A value no adjustment can make sense of (nil: every value is usable, perhaps adjusted).
+    public var invalid: String? {
+        if loopWait <= 0 || retryTimeout <= 0 || ttl <= 0 { return "ttl, loop_wait and retry_timeout must be positive" }
+        return nil
+    }
+
+    /// The values used, as Patroni adjusts them instead of refusing: ttl is raised to etcd's minimum
+    /// lease (2 s); when loop_wait + 2 × retry_timeout > ttl, loop_wait is shortened first, down to
+    /// 1 s (or the given value if smaller), and only then retry_timeout to (ttl − loop_wait) / 2.
+    /// `note` says what changed (nil: used as given).
+    public var adjusted: (timing: Timing, note: String?) {
+        guard invalid == nil, violation != nil else { return (self, nil) }
+        var t = self
+        var changes: [String] = []
+        if t.ttl < 2 { t.ttl = 2; changes.append("ttl \(ttl) → 2 (etcd's minimum lease)") }
+        if t.loopWait + 2 * t.retryTimeout > t.ttl {
+            let floor = min(1, t.loopWait)
+            let shorter = t.ttl - 2 * t.retryTimeout
+            if shorter >= floor {
+                t.loopWait = shorter
+            } else {
+                t.loopWait = floor
+                t.retryTimeout = (t.ttl - floor) / 2
+            }
+        }
+        if t.loopWait != loopWait { changes.append("loop_wait \(loopWait) → \(t.loopWait)") }
+        if t.retryTimeout != retryTimeout { changes.append("retry_timeout \(retryTimeout) → \(t.retryTimeout)") }
+        return (t, "loop_wait + 2 × retry_timeout ≤ ttl must hold (ttl \(ttl), loop_wait \(loopWait), retry_timeout \(retryTimeout)); using " + changes.joined(separator: ", "))
+    }
 }
 
 public struct Tags: Equatable, Sendable {
@@ -86,7 +116,42 @@ public struct PostgresConfig: Equatable, Sendable {
     /// Written verbatim to pg_ident.conf (user name maps for `peer`/`cert` lines); empty: no maps.
     public var pgIdent: [String] = []
     public var useUnixSocket = true
+    /// postgresql.callbacks: action (on_start, on_stop, on_restart, on_reload, on_role_change) → command line.
+    public var callbacks: [String: String] = [:]
+    /// postgresql.authentication.rewind: the user pg_rewind connects to the leader as (nil: the
+    /// superuser). Created at bootstrap with only the functions pg_rewind needs, as Patroni does.
+    public var rewind: Credentials?
+    /// postgresql.basebackup: extra pg_basebackup options (`--max-rate=100M`, `--verbose`).
+    public var basebackupOptions: [String] = []
+    /// postgresql.create_replica_methods with their sections, tried in order when a replica is made
+    /// (empty: pg_basebackup alone). `basebackup` is pg_basebackup.
+    public var createReplicaMethods: [ReplicaMethod] = []
+    /// postgresql.use_unix_socket_repl: accepted (pgha never opens a replication connection to its own server).
+    public var useUnixSocketRepl = false
     public init() {}
+}
+
+/// A way to make a replica's data directory (Patroni's create_replica_methods): pg_basebackup, or a
+/// command run as `command --scope=… --datadir=… --role=replica --connstring=…` plus the section's
+/// other keys as `--key=value` (a backup tool's restore, pgBackRest's among them).
+public struct ReplicaMethod: Equatable, Sendable {
+    public var name: String
+    /// nil: pg_basebackup.
+    public var command: String?
+    /// Run over the existing data directory instead of an empty one (pgBackRest's --delta).
+    public var keepData = false
+    /// Only the command line as written, none of Patroni's arguments.
+    public var noParams = false
+    /// Further keys of the section, passed as --key=value (sorted by key).
+    public var parameters: [String: String] = [:]
+    public init(name: String, command: String? = nil) { self.name = name; self.command = command }
+
+    /// The arguments after the command's own words (pure).
+    public func arguments(scope: String, dataDir: String, connstring: String) -> [String] {
+        if noParams { return [] }
+        return ["--scope=\(scope)", "--datadir=\(dataDir)", "--role=replica", "--connstring=\(connstring)"]
+            + parameters.sorted { $0.key < $1.key }.map { "--\($0.key)=\($0.value)" }
+    }
 }
 
 /// Patroni's `watchdog:` section: a device that resets the host unless the leader keeps feeding it,
@@ -156,6 +221,12 @@ public struct AgentConfig: Sendable {
     public var dcsSynchronousNodeCount: Int?
     /// bootstrap.initdb: extra initdb options (`--encoding=UTF8`, `--data-checksums`).
     public var initdbOptions: [String] = []
+    /// bootstrap.post_bootstrap (or post_init): a command run once after the new cluster is up,
+    /// with a connection URL as its argument; bootstrap fails when it fails (Patroni's rule).
+    public var postBootstrap: String?
+    /// bootstrap.dcs.postgresql.pg_hba: the cluster-wide pg_hba lines, seeded into `config`
+    /// (a member's own postgresql.pg_hba wins).
+    public var dcsPgHBA: [String] = []
     public var postgres = PostgresConfig()
     public var tags = Tags()
     public var watchdog = WatchdogConfig()

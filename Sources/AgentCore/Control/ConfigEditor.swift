@@ -98,7 +98,12 @@ public enum ConfigEditor {
             guard let eq = p.firstIndex(of: "=") else { throw ControlError("-p \(p): expected name=value") }
             object = try set(object, path: "postgresql.parameters." + p[..<eq], value: String(p[p.index(after: eq)...]))
         }
-        if let problem = ConfigEdit.problem(object) { throw ControlError("config: \(problem); nothing changed") }
+        let before = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
+        // The parameters the server here knows (the cluster runs the same bin_dir; a host without it is not checked).
+        let server = await ServerParameters.load(binDir: client.config.postgres.binDir)
+        if let problem = ConfigEdit.problem(object, before: before, server: server) { throw ControlError("config: \(problem); nothing changed") }
+        if let note = ConfigEdit.timingNote(object) { actions.say("Warning: \(note)") }
+        if let server, let restart = ConfigEdit.restartNote(before: before, after: object, server: server) { actions.say(restart) }
         let afterJSON = ConfigEdit.encode(object)
         let afterYAML = yaml(afterJSON)
         if afterYAML == beforeYAML { actions.say("Not changed"); return false }

@@ -68,17 +68,22 @@ public struct DynamicConfig: Equatable, Sendable {
     public var timing: Timing
     public var usePgRewind: Bool
     public var parameters: [String: String]
+    /// postgresql.pg_hba of the key (nil: none there).
+    public var pgHBA: [String]? = nil
     /// The whole object as stored, so keys pgha does not know survive a rewrite.
     public var raw: String
 
     public static func from(_ c: AgentConfig) -> DynamicConfig {
         let t = c.timing
         var object = PatroniTimingKeys.json(t)
-        object["postgresql"] = ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters]
+        var pg: [String: Any] = ["use_pg_rewind": c.usePgRewind, "use_slots": true, "parameters": c.dcsParameters]
+        if !c.dcsPgHBA.isEmpty { pg["pg_hba"] = c.dcsPgHBA }
+        object["postgresql"] = pg
         for (k, v) in c.dcsSwitches { object[k] = v }
         if let n = c.dcsSynchronousNodeCount { object["synchronous_node_count"] = n }
         let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters, raw: raw)
+        return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters,
+                             pgHBA: c.dcsPgHBA.isEmpty ? nil : c.dcsPgHBA, raw: raw)
     }
 
     /// Reads the stored JSON over `base` (values missing or malformed keep the base's).
@@ -88,9 +93,10 @@ public struct DynamicConfig: Equatable, Sendable {
         dc.raw = json
         var t = dc.timing
         PatroniTimingKeys.apply(d, to: &t)
-        if t.violation == nil { dc.timing = t }  // an unsafe edit is ignored rather than obeyed
+        if t.invalid == nil { dc.timing = t.adjusted.timing }  // Patroni's way: unsafe timing adjusted, not obeyed
         if let pg = d["postgresql"] as? [String: Any] {
             if let v = pg["use_pg_rewind"] as? Bool { dc.usePgRewind = v }
+            dc.pgHBA = (pg["pg_hba"] as? [Any])?.compactMap { $0 as? String }
             if let p = pg["parameters"] as? [String: Any] {
                 dc.parameters = p.mapValues { v in (v as? NSNumber).map { "\($0)" } ?? "\(v)" }
             }

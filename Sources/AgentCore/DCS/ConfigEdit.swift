@@ -23,10 +23,13 @@ public enum ConfigEdit {
     static func isNumber(_ v: Any) -> Bool { (v as? NSNumber) != nil && !isBool(v) && !(v is String) }
 
     /// The problem with a new dynamic config, in words naming the key; nil when it is acceptable.
-    public static func problem(_ c: [String: Any]) -> String? {
+    /// Timing that breaks the safety rule is accepted (the values used are adjusted, `timingNote`);
+    /// a parameter `server` does not know is refused when the change sets it (one already in
+    /// `before` stays: refusing every later edit for it would help nobody).
+    public static func problem(_ c: [String: Any], before: [String: Any] = [:], server: ServerParameters? = nil) -> String? {
         var t = Timing()
         if let problem = PatroniTimingKeys.apply(c, to: &t) { return problem }
-        if let problem = t.violation { return problem }
+        if let problem = t.invalid { return problem }
         for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
             if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
         }
@@ -36,10 +39,36 @@ public enum ConfigEdit {
             if let params = pgd["parameters"] {
                 guard let pd = params as? [String: Any] else { return "postgresql.parameters: expected an object" }
                 for (k, v) in pd where v is [Any] || v is [String: Any] { return "postgresql.parameters.\(k): expected a scalar" }
+                let old = ((before["postgresql"] as? [String: Any])?["parameters"] as? [String: Any]) ?? [:]
+                if let server {
+                    for k in pd.keys.sorted() where old[k].map({ "\($0)" }) != pd[k].map({ "\($0)" }) {
+                        if let why = ParameterFit.refusal(k, server: server) { return "postgresql.parameters.\(k): \(why)" }
+                        if let v = pd[k].map({ ($0 as? NSNumber).map { "\($0)" } ?? "\($0)" }),
+                           let why = ParameterFit.valueProblem(k, v, server: server) { return "postgresql.parameters.\(k): \(why)" }
+                    }
+                }
             }
             if let v = pgd["use_pg_rewind"], !isBool(v) { return "postgresql.use_pg_rewind: expected true or false" }
         }
         return nil
+    }
+
+    /// What the members will use instead of timing that breaks the safety rule (nil: as given).
+    public static func timingNote(_ c: [String: Any]) -> String? {
+        var t = Timing()
+        PatroniTimingKeys.apply(c, to: &t)
+        return t.adjusted.note
+    }
+
+    /// Which changed parameters only take effect after a restart (context postmaster), in words.
+    public static func restartNote(before: [String: Any], after: [String: Any], server: ServerParameters) -> String? {
+        func params(_ c: [String: Any]) -> [String: String] {
+            (((c["postgresql"] as? [String: Any])?["parameters"] as? [String: Any]) ?? [:]).mapValues { "\($0)" }
+        }
+        let old = params(before), new = params(after)
+        let changed = Set(old.keys).union(new.keys).filter { old[$0] != new[$0] && server.needsRestart($0) }.sorted()
+        guard !changed.isEmpty else { return nil }
+        return "\(changed.joined(separator: ", ")) take effect after a restart (context postmaster): pgha restart --pending"
     }
 
     public static func encode(_ object: Any) -> String {
@@ -48,12 +77,13 @@ public enum ConfigEdit {
 
     /// Reads `config`, applies `change` to its object, validates, writes it back if nobody changed it
     /// meanwhile. Returns (before, after) JSON text.
-    public static func update(_ store: ClusterStore, _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
+    public static func update(_ store: ClusterStore, server: ServerParameters? = nil,
+                              _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
         let kv = try await store.readConfig()
         let before = kv?.value ?? "{}"
         let object = (try? JSONSerialization.jsonObject(with: Data(before.utf8))) as? [String: Any] ?? [:]
         let after = try change(object)
-        if let problem = problem(after) { throw ConfigError("config: \(problem); nothing changed") }
+        if let problem = problem(after, before: object, server: server) { throw ConfigError("config: \(problem); nothing changed") }
         let text = encode(after)
         guard try await store.replaceConfig(text, ifRevision: kv?.modRevision ?? 0) else {
             throw ConfigError("config: changed by someone else meanwhile; nothing changed, try again")

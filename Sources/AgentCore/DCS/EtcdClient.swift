@@ -88,6 +88,11 @@ public final class EtcdClient: @unchecked Sendable {
     private static func makeHTTP(_ tls: TLSConfiguration?) -> HTTPClient {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(1000))
+        // Fail a request at once when its connection cannot be made, instead of retrying with the
+        // pool's backoff (100 ms × 1.25^n, up to 60 s): the callers retry every loop themselves, and
+        // the backoff piled up during an outage kept etcd "unreachable" for seconds after it healed
+        // (the partition drill: 6 s; a 30 s outage would have cost up to a minute).
+        configuration.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -63,6 +63,7 @@ public final class ActionRunner: @unchecked Sendable {
 
     func perform(_ action: HAAction, cluster: ClusterView?, local: LocalPostgres) async throws {
         let dynamic = dynamicParameters(cluster)
+        postgres.clusterHBA.set(cluster?.config?.pgHBA ?? config.dcsPgHBA)
         switch action {
         case .claimInitialize:
             guard try await store.claimInitialize() else { throw ActionFailure("another member won the bootstrap race") }
@@ -91,7 +92,8 @@ public final class ActionRunner: @unchecked Sendable {
             try await postgres.follow(dynamic: dynamic, upstream: try upstream(upstreamName, cluster))
         case let .clone(from):
             guard let source = try upstream(from, cluster) else { return }
-            try await postgres.clone(from: source)
+            let method = try await postgres.clone(from: source)
+            if method != "basebackup" { logger.info("replica made from \(from) by create_replica_methods \(method)") }
             rewindFailed.set(false)
         case let .rewind(from):
             guard let source = try upstream(from, cluster) else { return }
@@ -132,6 +134,10 @@ public final class ActionRunner: @unchecked Sendable {
             guard state.isPrimary else { throw ActionFailure("the new primary did not accept connections within 60 s") }
             logger.info("bootstrap: primary is up, creating roles")
             try await postgres.createRoles()
+            if let command = config.postBootstrap {
+                logger.info("bootstrap: running post_bootstrap \(command)")
+                try await postgres.runPostBootstrap(command)
+            }
             try await store.seedConfig(DynamicConfig.from(config).raw)
             try armWatchdog(nil)
             guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }

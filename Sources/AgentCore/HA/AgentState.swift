@@ -40,11 +40,8 @@ public struct AgentSnapshot: Sendable {
         guard let optime = cluster?.leaderOptime, local.isReplica else { return nil }
         return max(0, optime - local.lsn)
     }
-    public var syncStandby: String? {
-        guard let json = cluster?.syncJSON,
-              let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return nil }
-        return d["sync_standby"] as? String
-    }
+    /// Every member the `sync` key names (Patroni writes several comma-separated).
+    public var syncStandbys: [String] { cluster?.syncStandbys ?? [] }
 }
 
 /// A lock-protected box: writers replace the value, readers copy it out at once.

@@ -86,7 +86,14 @@ public final class HALoop: Service, @unchecked Sendable {
             if etcdError != text { logger.warning("etcd: \(text)") }
             etcdError = text
         }
-        if let dynamic = cluster?.config?.timing { timing = dynamic }
+        if let dynamic = cluster?.config?.timing {
+            if dynamic != timing, let raw = cluster?.config?.raw,
+               let object = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any],
+               let note = ConfigEdit.timingNote(object) {
+                logger.warning("config: \(note)")
+            }
+            timing = dynamic
+        }
         var local = await postgres.probe()
         if local.run == .running { downSince = nil } else if downSince == nil { downSince = t0 }
         if let cluster { await publishMember(local, cluster: cluster) }

@@ -10,7 +10,8 @@ extension HALoop {
         input.request = requests.current()?.request
         input.lastKnown = snapshot.get().cluster
         if let cluster, local.run == .running {
-            input.configStale = ConfigSync.isStale(postgres.files, dynamic: runner.dynamicParameters(cluster))
+            input.configStale = ConfigSync.isStale(postgres.files, dynamic: runner.dynamicParameters(cluster),
+                                                   clusterHBA: cluster.config?.pgHBA ?? config.dcsPgHBA)
         }
         if cluster == nil, local.isPrimary, let last = input.lastKnown, last.leader == config.name, last.settings.failsafeMode {
             input.failsafeAcked = await askFailsafe(last)
@@ -60,8 +61,12 @@ extension HALoop {
 public enum ConfigSync {
     static let replicationKeys: Set<String> = ["primary_conninfo", "primary_slot_name", "recovery_target_timeline"]
 
-    public static func isStale(_ files: PostgresFiles, dynamic: [String: String]) -> Bool {
+    public static func isStale(_ files: PostgresFiles, dynamic: [String: String], clusterHBA: [String]? = nil) -> Bool {
         guard let text = try? String(contentsOfFile: files.confPath, encoding: .utf8) else { return false }
+        if let hba = try? String(contentsOfFile: files.dataDir + "/pg_hba.conf", encoding: .utf8),
+           hba != files.hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n" { return true }
+        if let ident = try? String(contentsOfFile: files.dataDir + "/pg_ident.conf", encoding: .utf8),
+           ident != files.config.postgres.pgIdent.map({ $0 + "\n" }).joined() { return true }
         var written: [String: String] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let eq = line.firstIndex(of: "=") else { continue }

@@ -12,11 +12,11 @@ extension ActionRunner {
         case .clearFailover:
             try await clearFailover(cluster)
         case let .restart(primary, upstreamName):
-            try await postgres.stop(.fast)
+            try await postgres.stop(.fast, restart: true)
             try await postgres.start(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
             try await waitRunning(timeout: 60)
         case let .applyConfig(primary, upstreamName):
-            try postgres.reload(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary)
+            try postgres.reload(dynamic: dynamic, upstream: try upstream(upstreamName, cluster), standby: !primary, announce: true)
         case .manageSync:
             guard let cluster else { return }
             try await SyncReplication(runner: self).manage(cluster)

@@ -50,7 +50,7 @@ struct SyncReplication {
     }
 
     func writeSync(_ names: [String]) async throws {
-        let object: [String: Any] = ["leader": runner.config.name, "sync_standby": names.isEmpty ? NSNull() : names.joined(separator: ","), "quorum": 0]
+        let object: [String: Any] = ["leader": runner.config.name, "sync_standby": names.isEmpty ? NSNull() : names.sorted().joined(separator: ","), "quorum": 0]
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         try await runner.store.writeSync(String(decoding: data, as: UTF8.self))
         runner.logger.info("sync key: synchronous standby \(names.isEmpty ? "none" : names.joined(separator: ","))")

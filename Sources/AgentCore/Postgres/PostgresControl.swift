@@ -45,14 +45,66 @@ public struct LocalPostgres: Equatable, Sendable {
 public enum StopMode: String, Sendable { case smart, fast, immediate }
 
 public final class PostgresControl: @unchecked Sendable {
-    public let files: PostgresFiles
+    /// The agent's files; replaced (never changed in place) when SIGHUP re-reads the local
+    /// parameters, pg_hba and pg_ident.
+    public var files: PostgresFiles { filesBox.get() }
+    private let filesBox: Locked<PostgresFiles>
     let session: PGSession
     var pg: PostgresConfig { files.config.postgres }
     var env: [String: String] { ["PGPASSFILE": pg.pgpass, "PGCONNECT_TIMEOUT": "3"] }
 
-    public init(config: AgentConfig) {
-        files = PostgresFiles(config: config)
+    /// Where warnings about the written parameters go (the agent's logger).
+    let warn: @Sendable (String) -> Void
+    /// The parameter warnings last reported, so each distinct set is said once, not on every write.
+    let reportedFit = Locked([String]())
+
+    /// postgresql.callbacks (nil: none configured).
+    let callbacks: CallbackRunner?
+    /// The role Postgres last started or was promoted in, for on_role_change (nil: not known yet).
+    let lastRole = Locked<String?>(nil)
+    /// Set by a stop that is half of a restart: the start that follows fires on_restart, not on_stop + on_start.
+    let restarting = Locked(false)
+
+    public init(config: AgentConfig, callbacks: CallbackRunner? = nil, warn: @escaping @Sendable (String) -> Void = { _ in }) {
+        let files = PostgresFiles(config: config)
+        filesBox = Locked(files)
         session = PGSession(conninfo: files.localConninfo, connectTimeout: 2, label: "pgha.local")
+        self.callbacks = callbacks
+        self.warn = warn
+    }
+
+    /// Takes the local postgresql.parameters, pg_hba and pg_ident of a re-read configuration (the
+    /// loop then finds pgha.conf stale and reloads Postgres). Returns the keys that changed.
+    public func reloadLocal(from new: PostgresConfig) -> [String] {
+        filesBox.update { f in
+            var c = f.config
+            var changed: [String] = []
+            if c.postgres.parameters != new.parameters { changed.append("postgresql.parameters") }
+            if c.postgres.pgHBA != new.pgHBA { changed.append("postgresql.pg_hba") }
+            if c.postgres.pgIdent != new.pgIdent { changed.append("postgresql.pg_ident") }
+            c.postgres.parameters = new.parameters
+            c.postgres.pgHBA = new.pgHBA
+            c.postgres.pgIdent = new.pgIdent
+            f = PostgresFiles(config: c)
+            return changed
+        }
+    }
+
+    /// What the data directory says it runs as, when the agent has not started it itself.
+    var knownRole: String { lastRole.get() ?? (files.hasStandbySignal ? "replica" : "primary") }
+
+    /// The cluster-wide pg_hba lines of the `config` key (set by the action runner before each action).
+    public let clusterHBA = Locked<[String]?>(nil)
+
+    /// Writes the agent's files, saying once what the parameters' fit to this server changed.
+    func writeFiles(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby, clusterHBA: clusterHBA.get())
+        let warnings = files.fitted(dynamic: dynamic).warnings
+        let changed = reportedFit.update { last in
+            defer { last = warnings }
+            return last != warnings
+        }
+        if changed { for w in warnings { warn("postgresql.parameters: \(w)") } }
     }
 
     func bin(_ name: String) -> String { pg.binDir + "/" + name }
@@ -90,6 +142,9 @@ public final class PostgresControl: @unchecked Sendable {
             s.controlState = await controlState()
             return s
         }
+        // A replica's timeline: its WAL receiver's, else the newest its control file knows. Right after
+        // pg_rewind only min_recovery_end_timeline has the leader's timeline yet (the checkpoint is the
+        // last common one): without it the rewound replica looked diverged and was rewound a second time.
         let sql = """
             SELECT pg_is_in_recovery() AS rec,
               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint END AS w,
@@ -97,7 +152,8 @@ public final class PostgresControl: @unchecked Sendable {
               pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0')::bigint AS rpl,
               pg_last_xact_replay_timestamp()::text AS rts,
               CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() ELSE false END AS paused,
-              CASE WHEN pg_is_in_recovery() THEN coalesce((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+              CASE WHEN pg_is_in_recovery() THEN greatest((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()),
+                                                           (SELECT min_recovery_end_timeline FROM pg_control_recovery()))
                    ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END AS tl,
               (SELECT status FROM pg_stat_wal_receiver) AS wr,
               (SELECT system_identifier FROM pg_control_system())::text AS sysid,
@@ -165,7 +221,7 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// Writes the agent's files and starts the postmaster without waiting (the loop watches it come up).
     public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby)
         try? FileManager.default.removeItem(atPath: files.dataDir + "/recovery.signal")
         await session.close()
         try check("pg_ctl start", await Command.run(bin("pg_ctl"), ["start", "-D", files.dataDir, "-l", files.logPath, "-W", "-s"], timeout: 30))
@@ -173,18 +229,28 @@ public final class PostgresControl: @unchecked Sendable {
         // mistake a starting server for a stopped one.
         for _ in 0..<100 where postmasterPID == nil { try await Task.sleep(nanoseconds: 50_000_000) }
         guard postmasterPID != nil else { throw PostgresError("Postgres did not start; see \(files.logPath)") }
+        let (action, role) = CallbackRule.afterStart(standby: standby, lastRole: lastRole.get(), restarting: restarting.get())
+        restarting.set(false)
+        lastRole.set(role)
+        callbacks?.fire(action, role: role)
     }
 
-    public func stop(_ mode: StopMode, timeout: Double = 30) async throws {
+    /// `restart`: the first half of a restart (no on_stop; the next start fires on_restart).
+    public func stop(_ mode: StopMode, timeout: Double = 30, restart: Bool = false) async throws {
         await session.close()
         guard postmasterPID != nil else { return }
+        let role = knownRole
+        lastRole.set(role)
         let r = await Command.run(bin("pg_ctl"), ["stop", "-D", files.dataDir, "-m", mode.rawValue, "-w", "-t", "\(Int(timeout))", "-s"], timeout: timeout + 5)
         if !r.ok && postmasterPID != nil { throw PostgresError("pg_ctl stop -m \(mode.rawValue) failed: \(r.output.suffix(400))") }
+        if restart { restarting.set(true) } else { callbacks?.fire(.onStop, role: role) }
     }
 
     public func promote(dynamic: [String: String]) async throws {
-        try files.write(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
+        try writeFiles(dynamic: dynamic, upstream: nil, standby: true)  // keep standby.signal until promote removes it
         try check("pg_ctl promote", await Command.run(bin("pg_ctl"), ["promote", "-D", files.dataDir, "-w", "-t", "30", "-s"], timeout: 40))
+        lastRole.set("primary")
+        callbacks?.fire(.onRoleChange, role: "primary")
     }
 
     /// Points a replica at a new upstream (primary_conninfo reloads without restart since PG 13).
@@ -194,33 +260,11 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// Rewrites the files and SIGHUPs the postmaster (works while it is still starting up, unlike
     /// pg_reload_conf(), which needs a connection).
-    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby)
+    /// `announce`: a configuration reload (on_reload), not a replica pointed elsewhere.
+    public func reload(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, announce: Bool = false) throws {
+        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby)
         guard let pid = postmasterPID, kill(pid, SIGHUP) == 0 else { throw PostgresError("cannot signal the postmaster to reload") }
-    }
-
-    /// A fresh copy of the leader's data directory (the old one, if any, is removed first).
-    /// Clones into a sibling directory and swaps it in only once pg_basebackup succeeded: a clone
-    /// that fails (the source died, the network broke) leaves the old data directory as it was,
-    /// so a member that could still rewind or be promoted is not left with nothing.
-    public func clone(from upstream: UpstreamServer) async throws {
-        try files.makeParentDirectory()
-        let fresh = files.dataDir + ".pgha-clone", old = files.dataDir + ".pgha-old"
-        try? FileManager.default.removeItem(atPath: fresh)
-        try? FileManager.default.removeItem(atPath: old)
-        let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
-                    "-X", "stream", "-c", "fast", "--no-password"]
-        let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
-        if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }
-        try check("pg_basebackup from \(upstream.name)", r)
-        _ = chmod(fresh, 0o700)
-        if FileManager.default.fileExists(atPath: files.dataDir) {
-            guard rename(files.dataDir, old) == 0 else { throw PostgresError("cannot move \(files.dataDir) aside: \(String(cString: strerror(errno)))") }
-        }
-        guard rename(fresh, files.dataDir) == 0 else { throw PostgresError("cannot move the clone into \(files.dataDir): \(String(cString: strerror(errno)))") }
-        try? FileManager.default.removeItem(atPath: old)
-        // pg_basebackup copied the source's identity file too: this directory gets its own.
-        try files.writeDataIdentity(madeBy: "pg_basebackup from \(upstream.name)")
+        if announce { callbacks?.fire(.onReload, role: knownRole) }
     }
 
     /// Whether a pg_rewind / pg_basebackup failure says the source server could not be reached.
@@ -235,8 +279,9 @@ public final class PostgresControl: @unchecked Sendable {
     public func rewind(from upstream: UpstreamServer, dynamic: [String: String]) async throws -> String {
         // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
         // to start if its last primary run had, say, more max_connections than it has now.
-        try files.write(dynamic: dynamic, upstream: nil, standby: false)
-        let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        try writeFiles(dynamic: dynamic, upstream: nil, standby: false)
+        let user = (pg.rewind ?? pg.superuser).username
+        let source = "host=\(upstream.host) port=\(upstream.port) user=\(user) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
@@ -255,6 +300,31 @@ public final class PostgresControl: @unchecked Sendable {
         let exists = try await session.query("SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [repl.username])
         let verb = exists.rows.isEmpty ? "CREATE" : "ALTER"
         _ = try await session.query("\(verb) ROLE \(ident(repl.username)) WITH LOGIN REPLICATION PASSWORD \(literal(repl.password ?? ""))")
+        if let rw = pg.rewind, rw.username != su.username {
+            let has = try await session.query("SELECT 1 AS x FROM pg_roles WHERE rolname = $1", [rw.username])
+            _ = try await session.query("\(has.rows.isEmpty ? "CREATE" : "ALTER") ROLE \(ident(rw.username)) WITH LOGIN PASSWORD \(literal(rw.password ?? ""))")
+            // What pg_rewind needs of a non-superuser source connection (its documentation's list).
+            for fn in ["pg_ls_dir(text, boolean, boolean)", "pg_stat_file(text, boolean)", "pg_read_binary_file(text)",
+                       "pg_read_binary_file(text, bigint, bigint, boolean)"] {
+                _ = try await session.query("GRANT EXECUTE ON FUNCTION pg_catalog.\(fn) TO \(ident(rw.username))")
+            }
+        }
+    }
+
+    /// bootstrap.post_bootstrap: the command with the superuser's connection URL (over the local
+    /// socket when use_unix_socket, else TCP to the listen address); PGPASSFILE holds the password.
+    public func runPostBootstrap(_ command: String) async throws {
+        guard let words = CallbackRule.words(command), let program = words.first else { throw PostgresError("bootstrap.post_bootstrap: cannot split \(command)") }
+        let r = await Command.run(program, Array(words.dropFirst()) + [postBootstrapURL], environment: env, timeout: 600)
+        try check("bootstrap.post_bootstrap \(command)", r)
+    }
+
+    /// postgres://user@host:port/postgres, a socket directory percent-encoded as libpq reads it.
+    public var postBootstrapURL: String {
+        let host = pg.useUnixSocket ? files.socketDir : (pg.listen.host == "0.0.0.0" ? "127.0.0.1" : pg.listen.host)
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+        return "postgres://\(enc(pg.superuser.username))@\(enc(host)):\(pg.listen.port)/postgres"
     }
 
     /// Keeps one physical slot per other member; drops inactive slots of members that are gone.

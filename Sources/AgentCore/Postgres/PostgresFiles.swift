@@ -58,8 +58,20 @@ public struct PostgresFiles: Sendable {
             // syncfs does it per filesystem, which is what makes an in-place restart fast.
             "recovery_init_sync_method": "syncfs",
         ]
-        for (k, v) in dynamic.merging(pg.parameters, uniquingKeysWith: { $1 }) { p[k] = quote(v) }
+        for (k, v) in fitted(dynamic: dynamic).parameters { p[k] = quote(v) }
         return p
+    }
+
+    /// The cluster-wide and local parameters fitted to the installed server (`ServerParameters`),
+    /// each layer on its own so a local wal_keep_size still wins over a cluster-wide wal_keep_segments.
+    public func fitted(dynamic: [String: String]) -> ParameterFit {
+        let server = ServerParameters.cached(binDir: pg.binDir)
+        let cluster = ParameterFit.fit(dynamic, to: server), local = ParameterFit.fit(pg.parameters, to: server)
+        var fit = ParameterFit(parameters: cluster.parameters.merging(local.parameters, uniquingKeysWith: { $1 }))
+        fit.renamed = cluster.renamed + local.renamed.map { "local " + $0 }
+        fit.unknown = Array(Set(cluster.unknown + local.unknown)).sorted()
+        fit.invalid = cluster.invalid + local.invalid.map { "local " + $0 }
+        return fit
     }
 
     func quote(_ v: String) -> String {
@@ -94,13 +106,21 @@ public struct PostgresFiles: Sendable {
         return nil
     }
 
+    /// pg_hba.conf's lines: this member's postgresql.pg_hba, else the cluster-wide ones (`config`
+    /// key, seeded from bootstrap.dcs.postgresql.pg_hba), else `defaultHBA` — Patroni's order.
+    public func hbaLines(cluster: [String]?) -> [String] {
+        if !pg.pgHBA.isEmpty { return pg.pgHBA }
+        if let cluster, !cluster.isEmpty { return cluster }
+        return defaultHBA
+    }
+
     /// Writes pgha.conf, pg_hba.conf, the include line and (for a replica) standby.signal.
-    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
+    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, clusterHBA: [String]? = nil) throws {
         if !FileManager.default.fileExists(atPath: socketDir) {
             try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
-        try atomicWrite(dataDir + "/pg_hba.conf", ((pg.pgHBA.isEmpty ? defaultHBA : pg.pgHBA).joined(separator: "\n")) + "\n")
+        try atomicWrite(dataDir + "/pg_hba.conf", hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n")
         try atomicWrite(dataDir + "/pg_ident.conf", pg.pgIdent.map { $0 + "\n" }.joined())
         let main = dataDir + "/postgresql.conf"
         let text = (try? String(contentsOfFile: main, encoding: .utf8)) ?? ""
@@ -116,7 +136,7 @@ public struct PostgresFiles: Sendable {
     public func writePgpass() throws {
         func esc(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:") }
         var lines: [String] = []
-        for cred in [pg.superuser, pg.replication] {
+        for cred in [pg.superuser, pg.replication] + (pg.rewind.map { [$0] } ?? []) {
             if let pw = cred.password { lines.append("*:*:*:\(esc(cred.username)):\(esc(pw))") }
         }
         try atomicWrite(pg.pgpass, lines.joined(separator: "\n") + "\n", mode: 0o600)
