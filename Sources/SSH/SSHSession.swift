@@ -60,6 +60,9 @@ public final class SSHSession {
     public private(set) var hostKey: HostKey
     var session: OpaquePointer?
     var sftp: OpaquePointer?
+    /// The server refused the SFTP subsystem (a common hardening): files then go over exec
+    /// channels (ExecFiles.swift) for the rest of the session.
+    public internal(set) var sftpRefused = false
     private var socket: Int32
 
     /// Connects over TCP and completes the SSH handshake within `connectTimeout` seconds. The host

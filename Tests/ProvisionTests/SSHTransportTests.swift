@@ -60,8 +60,10 @@ struct SSHTransportTests {
         #expect(SSHTransport.handshakes(address: sshd.address, port: sshd.port) - before == 1)
     }
 
-    @Test func putIsAtomicWithModeAndGetRoundTrips() throws {
-        let sshd = try SSHD()
+    /// With SFTP, and against an sshd without the SFTP subsystem (files then go over exec channels).
+    @Test(arguments: [true, false])
+    func putIsAtomicWithModeAndGetRoundTrips(withSFTP: Bool) throws {
+        let sshd = try SSHD(withSFTP: withSFTP)
         defer { sshd.stop() }
         let ssh = try SSHTransport(hostName: "h1", target: sshd.target())
         defer { ssh.close() }
@@ -114,6 +116,9 @@ struct SSHTransportTests {
 
         // A directory that does not exist: an error, nothing created.
         #expect(throws: TransportError.self) { try ssh.put(first, to: dir + "/nope/app.conf", mode: 0o644) }
+        // Without the subsystem the server did refuse SFTP (once): the files above went over exec.
+        let log = (try? String(contentsOfFile: sshd.directory + "/sshd.log", encoding: .utf8)) ?? ""
+        #expect(withSFTP || log.components(separatedBy: "subsystem not found").count == 2, "\(log)")
     }
 }
 
