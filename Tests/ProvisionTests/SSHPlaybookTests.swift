@@ -168,6 +168,7 @@ struct SSHPlaybookTests {
           changed_when: false
         - ansible.builtin.copy: dest={{ base }}/never content=x
           check_mode: true
+        - ansible.builtin.fetch: src={{ base }}/etc/pg.conf dest={{ base }}/fetched/ flat=yes
         - ansible.builtin.assert:
             that:
               - replaced is not changed or replaced.msg == '1 replacements made'
@@ -176,8 +177,11 @@ struct SSHPlaybookTests {
               - "'port = 15432' in (conf.content | b64decode)"
     """
 
-    @Test func ansibleContentRunsUnchangedOverSSH() throws {
-        let sshd = try SSHD()
+    /// Also against an sshd without the SFTP subsystem: copy, replace and fetch then send and
+    /// read files over exec channels.
+    @Test(arguments: [true, false])
+    func ansibleContentRunsUnchangedOverSSH(withSFTP: Bool) throws {
+        let sshd = try SSHD(withSFTP: withSFTP)
         defer { sshd.stop() }
         let dir = TempDir()
         defer { dir.remove() }
@@ -187,6 +191,7 @@ struct SSHPlaybookTests {
         #expect(first.exitCode == 0, "\(out.text) \(first.error ?? "")")
         #expect(dir.read("h1/etc/pg.conf") == "port = 15432\nlisten = 'localhost'\n")
         #expect(FileManager.default.fileExists(atPath: dir.path + "/h1/handled") && dir.read("h1/never") == nil)
+        #expect(dir.read("h1/fetched/pg.conf") == "port = 15432\nlisten = 'localhost'\n")
         let (second, out2) = run(inv, file)
         #expect(second.exitCode == 0, "\(out2.text)")
         #expect(second.recap["h1"]?.changed == 1)  // only the check-mode copy reports a change

@@ -109,6 +109,8 @@ public final class PlaybookRunner {
         }
         playVars["playbook_dir"] = play.directory
         playVars["ansible_check_mode"] = options.check
+        playVars["ansible_run_tags"] = options.tags.isEmpty ? ["all"] : options.tags
+        playVars["ansible_skip_tags"] = options.skipTags
         let playHosts = names.map(state)
         warnUnapplied(play, playHosts)
         for h in playHosts { h.ended = false }
@@ -127,7 +129,19 @@ public final class PlaybookRunner {
                 if !runTask(facts, &context, &active) { continue }
             }
             if runSteps(play.tasks, &context, &active) { runHandlers(&context, &active) }
+            if play.forceHandlers { runForcedHandlers(&context) }
         }
+    }
+
+    /// force_handlers: hosts that failed after being notified still run those handlers (and
+    /// stay failed afterwards), as Ansible's `force_handlers: true` does.
+    private func runForcedHandlers(_ context: inout PlayContext) {
+        var notified = context.batch.filter { !$0.unreachable && !$0.ended && !$0.notified.isEmpty }
+        guard !notified.isEmpty else { return }
+        let failed = notified.filter(\.failed)
+        for h in failed { h.failed = false }
+        runHandlers(&context, &notified)
+        for h in failed { h.failed = true }
     }
 
     struct PlayContext {
@@ -180,7 +194,19 @@ public final class PlaybookRunner {
     private func runMeta(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState]) {
         let action = Values.string(task.args["action"] ?? task.args["_raw_params"])
         guard ["end_host", "end_batch", "end_play"].contains(action) else {
-            if action == "flush_handlers" { runHandlers(&context, &active) }
+            switch action {
+            case "flush_handlers": runHandlers(&context, &active)
+            case "clear_host_errors":
+                // Failed hosts of the batch take part again from the next task (the recap keeps
+                // their failures, as Ansible's does).
+                for h in context.batch where h.failed && !h.unreachable && !active.contains(where: { $0 === h }) {
+                    h.failed = false
+                    active.append(h)
+                }
+                active = context.batch.filter { h in active.contains { $0 === h } }
+            case "reset_connection": for h in active { h.close() }
+            default: break
+            }
             return
         }
         var holds: [HostState] = []
@@ -293,7 +319,9 @@ public final class PlaybookRunner {
             title = Values.string(rendered)
         } else { title = task.displayName }
         output.emit(.taskStart(name: title, handler: handler))
-        let targets = task.runOnce ? [active[0]] : active
+        let changesInventory = task.module == AddHostModule.name || task.module == GroupByModule.name
+        // add_host bypasses the host loop: it runs once, as in Ansible.
+        let targets = task.runOnce || task.module == AddHostModule.name ? [active[0]] : active
         let scopes = context.scopes
         var outcomes: [String: TaskOutcome] = [:]
         let lock = NSLock()
@@ -305,11 +333,15 @@ public final class PlaybookRunner {
                                         connection: { try self.connection(for: host, task: task, scope: scope) })
             let outcome = executor.run()
             lock.lock(); outcomes[host.name] = outcome; lock.unlock()
-            self.report(host, outcome)
+            if !changesInventory { self.report(host, outcome) }
         }
         // run_once: every host of the batch gets the result.
-        if task.runOnce, let first = outcomes[active[0].name] {
+        if task.runOnce || task.module == AddHostModule.name, let first = outcomes[active[0].name] {
             for h in active.dropFirst() { outcomes[h.name] = first }
+        }
+        if changesInventory {
+            applyInventoryChanges(targets, &outcomes)
+            for h in targets { if let o = outcomes[h.name] { report(h, o) } }
         }
         var failedNow = 0
         for h in active {
@@ -317,7 +349,7 @@ public final class PlaybookRunner {
             if let f = o.facts { h.mergeFacts(f) }
             if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
-            if o.status == .unreachable { h.unreachable = true }
+            if o.status == .unreachable && !o.ignored { h.unreachable = true }
             if o.status == .failed && !o.ignored {
                 h.failed = true; failedNow += 1
                 if context.rescueDepth > 0 {
@@ -344,6 +376,25 @@ public final class PlaybookRunner {
             }
         }
         return true
+    }
+
+    /// add_host / group_by results change the run's inventory (on this thread, between tasks);
+    /// every host's inventory and magic variables are then read again.
+    private func applyInventoryChanges(_ targets: [HostState], _ outcomes: inout [String: TaskOutcome]) {
+        var any = false
+        statesLock.lock()
+        for h in targets {
+            guard var o = outcomes[h.name], o.status == .ok || o.status == .changed else { continue }
+            let results = (o.registered["results"] as? [[String: Any]]) ?? [o.registered]
+            var changed = false
+            for r in results where r["skipped"] as? Bool != true { changed = inventory.apply(moduleResult: r, host: h.name) || changed }
+            any = any || changed
+            o.status = changed ? .changed : .ok
+            o.registered["changed"] = changed
+            outcomes[h.name] = o
+        }
+        if any { for h in hosts.values { h.refresh(from: inventory) } }
+        statesLock.unlock()
     }
 
     private func connection(for host: HostState, task: TaskSpec, scope: VariableScope) throws -> (Transport, NSLock) {
@@ -385,7 +436,7 @@ public final class PlaybookRunner {
         case .ok: host.recap.ok += 1
         case .changed: host.recap.ok += 1; host.recap.changed += 1
         case .skipped: host.recap.skipped += 1
-        case .unreachable: host.recap.unreachable += 1
+        case .unreachable: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.unreachable += 1 }
         case .failed: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.failed += 1 }
         }
         statesLock.unlock()
