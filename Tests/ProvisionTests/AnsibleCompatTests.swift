@@ -218,4 +218,45 @@ import Testing
         let (_, bad) = PlaybookParserTests().error("    - command: id\n      timeout: soon\n")
         #expect(bad.contains("4:16: 'timeout' must be a positive number of seconds"), "\(bad)")
     }
+
+    @Test func resultKeysAsAnsibleReturnsThem() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - copy: {dest: "{{ base }}.c", content: "abc", mode: "0640"}
+              register: c
+            - lineinfile: {path: "{{ base }}.l", line: "a = 1", create: true}
+              register: l1
+            - lineinfile: {path: "{{ base }}.l", regexp: "^a", line: "a = 2"}
+              register: l2
+            - lineinfile: {path: "{{ base }}.l", line: "a = 2"}
+              register: l3
+            - lineinfile: {path: "{{ base }}.l", regexp: "^a", state: absent}
+              register: l4
+            - lineinfile: {path: "{{ base }}.l", line: "z", mode: "0600"}
+            - lineinfile: {path: "{{ base }}.l", line: "z", mode: "0640"}
+              register: l5
+            - blockinfile: {path: "{{ base }}.b", block: "x", create: true}
+              register: b1
+            - blockinfile: {path: "{{ base }}.b", block: "y"}
+              register: b2
+            - blockinfile: {path: "{{ base }}.b", state: absent}
+              register: b3
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        func r(_ name: String) -> [String: Any] { facts(s, name) as? [String: Any] ?? [:] }
+        #expect(r("c")["checksum"] as? String == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(r("c")["state"] as? String == "file" && r("c")["mode"] as? String == "0640" && r("c")["size"] as? Int == 3)
+        #expect(r("l1")["msg"] as? String == "line added" && r("l2")["msg"] as? String == "line replaced")
+        #expect(r("l3")["msg"] as? String == "" && r("l3")["changed"] as? Bool == false)
+        #expect(r("l4")["msg"] as? String == "1 line(s) removed" && r("l4")["backup"] as? String == "")
+        #expect(r("l5")["msg"] as? String == "ownership, perms or SE linux context changed" && r("l5")["changed"] as? Bool == true)
+        #expect(r("b1")["msg"] as? String == "File created" && r("b2")["msg"] as? String == "Block inserted")
+        #expect(r("b3")["msg"] as? String == "Block removed")
+        var st = stat()
+        stat(dir.path + "/h1.l", &st)
+        #expect(st.st_mode & 0o777 == 0o640)
+    }
 }
