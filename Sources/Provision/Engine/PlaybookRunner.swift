@@ -26,7 +26,7 @@ public final class PlaybookRunner {
     /// Builds a host's transport from its inventory variables (default: `Connector`).
     public var transportFactory: (String, [String: Any]) throws -> Transport = Connector.transport(forHost:variables:)
 
-    private var hosts: [String: HostState] = [:]
+    var hosts: [String: HostState] = [:]
     private var summary = RunSummary()
 
     public init(inventory: Inventory, options: RunOptions = RunOptions(), output: OutputSink? = nil) {
@@ -133,17 +133,6 @@ public final class PlaybookRunner {
         }
     }
 
-    /// force_handlers: hosts that failed after being notified still run those handlers (and
-    /// stay failed afterwards), as Ansible's `force_handlers: true` does.
-    private func runForcedHandlers(_ context: inout PlayContext) {
-        var notified = context.batch.filter { !$0.unreachable && !$0.ended && !$0.notified.isEmpty }
-        guard !notified.isEmpty else { return }
-        let failed = notified.filter(\.failed)
-        for h in failed { h.failed = false }
-        runHandlers(&context, &notified)
-        for h in failed { h.failed = true }
-    }
-
     struct PlayContext {
         let play: Play
         let scopes: [String: VariableScope]
@@ -170,65 +159,8 @@ public final class PlaybookRunner {
         return true
     }
 
-    /// A play's `remote_user` / `connection` do not change a host's connection (one per host for
-    /// the whole run, from its inventory variables): say so where they would differ.
-    private func warnUnapplied(_ play: Play, _ hosts: [HostState]) {
-        for h in hosts {
-            let connection = Values.string(h.inventoryVars["ansible_connection"] ?? "ssh")
-            if let c = play.connection, c != connection {
-                output.emit(.warning("play '\(play.name)': 'connection: \(c)' is not applied to \(h.name), which connects by \(connection) (set ansible_connection in the inventory)"))
-            }
-            if let u = play.remoteUser, h.inventoryVars["ansible_user"] == nil, connection != "local", u != h.remoteUser {
-                output.emit(.warning("play '\(play.name)': 'remote_user: \(u)' is not applied to \(h.name), which connects as \(h.remoteUser) (set ansible_user in the inventory)"))
-            }
-        }
-    }
-
     /// Set by `meta: end_play`: later batches of the play do not start.
-    private var playEnded = false
-
-    /// `meta`: flush_handlers runs notified handlers now (its `when` ignored, as in Ansible);
-    /// end_host ends the play for each host whose `when` holds, end_batch / end_play for every
-    /// host of the batch (and end_play for later batches) when it holds for any. Ended hosts
-    /// are not failed, and their pending handlers do not run.
-    private func runMeta(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState]) {
-        let action = Values.string(task.args["action"] ?? task.args["_raw_params"])
-        guard ["end_host", "end_batch", "end_play"].contains(action) else {
-            switch action {
-            case "flush_handlers": runHandlers(&context, &active)
-            case "clear_host_errors":
-                // Failed hosts of the batch take part again from the next task (the recap keeps
-                // their failures, as Ansible's does).
-                for h in context.batch where h.failed && !h.unreachable && !active.contains(where: { $0 === h }) {
-                    h.failed = false
-                    active.append(h)
-                }
-                active = context.batch.filter { h in active.contains { $0 === h } }
-            case "reset_connection": for h in active { h.close() }
-            default: break
-            }
-            return
-        }
-        var holds: [HostState] = []
-        for h in active {
-            guard let scope = context.scopes[h.name] else { continue }
-            scope.taskVars = task.vars
-            scope.roleVars = task.role.map { $0.vars } ?? [:]
-            scope.roleDefaults = task.role.map { $0.defaults } ?? [:]
-            scope.locals = [:]
-            do {
-                if try scope.templater.condition(task.when, location: "\(task.location)") { holds.append(h) }
-            } catch {
-                output.emit(.warning("meta: \(action) on \(h.name): \(error)"))
-            }
-        }
-        guard !holds.isEmpty else { return }
-        let ending = action == "end_host" ? holds : active
-        output.emit(.taskStart(name: "meta: \(action)", handler: false))
-        for h in ending { h.ended = true }
-        if action == "end_play" { playEnded = true }
-        active = active.filter(\.active)
-    }
+    var playEnded = false
 
     /// block / rescue / always. Hosts that fail in `tasks` run `rescue`; when it succeeds they
     /// are active again and their failures count as rescued. `always` runs on every host that
@@ -312,7 +244,7 @@ public final class PlaybookRunner {
 
     /// Runs one task on the active hosts in parallel; returns false when the batch must stop
     /// (any_errors_fatal, max_fail_percentage).
-    private func runTask(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState], handler: Bool = false) -> Bool {
+    func runTask(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState], handler: Bool = false) -> Bool {
         let play = context.play
         let title: String
         if let name = task.name, let rendered = try? context.scopes[active[0].name]?.templater.render(name, location: nil) {
@@ -378,25 +310,6 @@ public final class PlaybookRunner {
         return true
     }
 
-    /// add_host / group_by results change the run's inventory (on this thread, between tasks);
-    /// every host's inventory and magic variables are then read again.
-    private func applyInventoryChanges(_ targets: [HostState], _ outcomes: inout [String: TaskOutcome]) {
-        var any = false
-        statesLock.lock()
-        for h in targets {
-            guard var o = outcomes[h.name], o.status == .ok || o.status == .changed else { continue }
-            let results = (o.registered["results"] as? [[String: Any]]) ?? [o.registered]
-            var changed = false
-            for r in results where r["skipped"] as? Bool != true { changed = inventory.apply(moduleResult: r, host: h.name) || changed }
-            any = any || changed
-            o.status = changed ? .changed : .ok
-            o.registered["changed"] = changed
-            outcomes[h.name] = o
-        }
-        if any { for h in hosts.values { h.refresh(from: inventory) } }
-        statesLock.unlock()
-    }
-
     private func connection(for host: HostState, task: TaskSpec, scope: VariableScope) throws -> (Transport, NSLock) {
         guard let d = task.delegateTo else { return (try host.connection(transportFactory), host.connectionLock) }
         let target = Values.string(try scope.templater.render(d, location: "\(task.location)"))
@@ -408,8 +321,8 @@ public final class PlaybookRunner {
         return (try delegate.connection(transportFactory), delegate.connectionLock)
     }
 
-    private let statesLock = NSLock()
-    private func lockedState(_ name: String) -> HostState {
+    let statesLock = NSLock()
+    func lockedState(_ name: String) -> HostState {
         statesLock.lock(); defer { statesLock.unlock() }
         if let h = hosts[name] { return h }
         if !inventory.hostNames.contains(name) {
@@ -421,7 +334,7 @@ public final class PlaybookRunner {
         return h
     }
 
-    private func report(_ host: HostState, _ o: TaskOutcome) {
+    func report(_ host: HostState, _ o: TaskOutcome) {
         if o.items.isEmpty {
             output.emit(.hostResult(host: host.name, status: o.status, message: o.message, item: nil, ignored: o.ignored,
                                     diff: o.diff, details: o.details))
@@ -440,19 +353,6 @@ public final class PlaybookRunner {
         case .failed: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.failed += 1 }
         }
         statesLock.unlock()
-    }
-
-    /// Runs handlers notified in this batch, in the order the play defines them.
-    private func runHandlers(_ context: inout PlayContext, _ active: inout [HostState]) {
-        for handler in context.play.handlers {
-            let names = Set([handler.name ?? ""] + handler.listen)
-            let notifiedHosts = active.filter { !$0.notified.isDisjoint(with: names) }
-            guard !notifiedHosts.isEmpty else { continue }
-            var subset = notifiedHosts
-            _ = runTask(handler, &context, &subset, handler: true)
-            for h in notifiedHosts { h.notified.subtract(names) }
-            active = active.filter(\.active)
-        }
     }
 
     /// Runs `body` for every host on its own worker thread, at most `forks` at once, and prints
