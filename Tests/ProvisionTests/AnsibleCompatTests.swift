@@ -259,4 +259,38 @@ import Testing
         stat(dir.path + "/h1.l", &st)
         #expect(st.st_mode & 0o777 == 0o640)
     }
+
+    @Test func rawScriptWaitForConnectionAndDelegateFacts() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - raw: echo raw $((1 + 1))
+              register: r
+            - script: setup.sh one "two words"
+              args: {creates: "{{ base }}.done"}
+              register: s
+            - wait_for_connection: {timeout: 5}
+            - set_fact: {seen_from: "{{ inventory_hostname }}"}
+              delegate_to: h2
+              delegate_facts: true
+              when: inventory_hostname == 'h1'
+        """)
+        defer { dir.remove() }
+        dir.write("files/setup.sh", "#!/bin/sh\necho \"$1|$2\" > \"$BASE.args\"\necho ran; touch \"$BASE.done\"\n")
+        chmod(dir.path + "/files/setup.sh", 0o755)
+        // The script finds its output path through the environment (BASE) set per host.
+        let play = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "      register: s\n",
+            with: "      register: s\n      environment: {BASE: \"{{ base }}\"}\n")
+        try play.write(toFile: file, atomically: true, encoding: .utf8)
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0, "\(out.text)")
+        #expect((facts(s, "r") as? [String: Any])?["stdout"] as? String == "raw 2")
+        #expect((facts(s, "s") as? [String: Any])?["stdout"] as? String == "ran" && dir.read("h1.done") == "")
+        #expect(dir.read("h1.args") == "one|two words\n" && dir.read("h2.args") == "one|two words\n")
+        #expect(facts(s, "seen_from", host: "h2") as? String == "h1" && facts(s, "seen_from", host: "h1") == nil)
+        // Again: the script is skipped by creates; raw is always a change.
+        let (again, out2) = engine.run(inv, file)
+        #expect(again.exitCode == 0 && again.recap["h1"]?.changed == 1, "\(out2.text)")
+        #expect((facts(again, "s") as? [String: Any])?["changed"] as? Bool == false)
+    }
 }

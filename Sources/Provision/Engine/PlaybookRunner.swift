@@ -278,7 +278,7 @@ public final class PlaybookRunner {
         var failedNow = 0
         for h in active {
             guard let o = outcomes[h.name] else { continue }
-            if let f = o.facts { h.mergeFacts(f) }
+            if let f = o.facts { factsHost(h, task, context).mergeFacts(f) }
             if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
             if o.status == .unreachable && !o.ignored { h.unreachable = true }
@@ -308,6 +308,14 @@ public final class PlaybookRunner {
             }
         }
         return true
+    }
+
+    /// Where a task's facts go: the host, or with `delegate_facts` the host it delegated to.
+    private func factsHost(_ h: HostState, _ task: TaskSpec, _ context: PlayContext) -> HostState {
+        guard task.delegateFacts, let d = task.delegateTo, let scope = context.scopes[h.name],
+              let target = try? Values.string(scope.templater.render(d, location: "\(task.location)")),
+              inventory.hostNames.contains(target) || target == "localhost" else { return h }
+        return lockedState(target)
     }
 
     private func connection(for host: HostState, task: TaskSpec, scope: VariableScope) throws -> (Transport, NSLock) {

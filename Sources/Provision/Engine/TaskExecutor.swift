@@ -113,7 +113,10 @@ struct TaskExecutor {
             if let iv = task.indexVar { one.registered[iv] = index; one.registered["ansible_index_var"] = iv }
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
-            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }
+            if let f = one.facts {
+                outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }
+                if !task.delegateFacts { host.mergeFacts(f) }
+            }
             anyChanged = anyChanged || one.status == .changed
             if one.status == .failed { anyFailed = true; outcome.message = one.message }
         }

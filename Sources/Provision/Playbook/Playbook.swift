@@ -67,6 +67,8 @@ public struct TaskSpec {
     public var tags: [String] = []
     public var runOnce = false
     public var delegateTo: String?
+    /// `delegate_facts`: facts the task sets (set_fact, setup) go to the delegated host.
+    public var delegateFacts = false
     public var until: Any?
     public var retries = 3
     /// `retries` was written: without `until` the task is then retried until it does not fail

@@ -103,6 +103,7 @@ struct TaskParser {
                 guard let n = v as? Int, n > 0 else { throw ProvisionError("'throttle' must be a positive integer", at: loc(p.value)) }
                 task.throttle = n
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
+            case "delegate_facts": task.delegateFacts = try parser.boolean(p.value, p.key, file)
             case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String; task.retriesGiven = true
             case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
             case "retries":
@@ -286,6 +287,7 @@ struct TaskParser {
         if t.remoteUser == nil { t.remoteUser = outer.remoteUser }
         if outer.ignoreUnreachable { t.ignoreUnreachable = true }
         if t.delegateTo == nil { t.delegateTo = outer.delegateTo }
+        if outer.delegateFacts { t.delegateFacts = true }
         if outer.runOnce { t.runOnce = true }
         if outer.ignoreErrors { t.ignoreErrors = true }
         if outer.noLog { t.noLog = true }
