@@ -1,3 +1,4 @@
+import Fixtures
 import Foundation
 import Testing
 @testable import Provision
@@ -292,5 +293,38 @@ import Testing
         let (again, out2) = engine.run(inv, file)
         #expect(again.exitCode == 0 && again.recap["h1"]?.changed == 1, "\(out2.text)")
         #expect((facts(again, "s") as? [String: Any])?["changed"] as? Bool == false)
+    }
+
+    @Test func uriAgainstALoopbackHTTPServer() throws {
+        let dir = TempDir()
+        defer { dir.remove() }
+        dir.write("www/data.json", #"{"a": 1, "b": [true]}"#)
+        let port = try freePort()
+        let server = try Daemon(name: "http", executable: "/usr/bin/python3",
+                                arguments: ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", dir.path + "/www"],
+                                logPath: dir.path + "/http.log")
+        defer { server.stop(grace: 1) }
+        #expect(waitUntil(timeout: 10) { portAccepts(port) })
+        let (pdir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - uri: {url: "http://127.0.0.1:\(port)/data.json", return_content: true}
+              register: got
+            - uri: {url: "http://127.0.0.1:\(port)/missing"}
+              register: missing
+              ignore_errors: true
+            - uri: {url: "http://127.0.0.1:\(port)/missing", status_code: [200, 404]}
+            - uri: {url: "http://127.0.0.1:\(port)/data.json", method: POST, body_format: json, body: {x: 1}}
+              check_mode: true
+              register: posted
+        """, hosts: ["h1"])
+        defer { pdir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.changedTotal == 0, "\(out.text)")
+        let got = facts(s, "got") as? [String: Any] ?? [:]
+        #expect(got["status"] as? Int == 200 && (got["json"] as? [String: Any])?["a"] as? Int == 1, "\(got)")
+        #expect((got["content"] as? String)?.contains("\"b\"") == true && (got["content_type"] as? String)?.contains("json") == true)
+        #expect((facts(s, "missing") as? [String: Any])?["msg"] as? String == "Status code was 404 and not [200]: HTTP Error 404")
+        #expect((facts(s, "posted") as? [String: Any])?["skipped"] as? Bool == true)
     }
 }

@@ -19,9 +19,7 @@ public struct ScriptModule: ProvisionModule {
         let name = String(line[..<end]), rest = String(line[end...])
         let local = try ctx.localFile(name, kind: "files")
         guard let body = FileManager.default.contents(atPath: local) else { return .fail("script: cannot read \(local)") }
-        var guards = ""
-        if let c = args.optionalString("creates") { guards += "if [ -e \(q(c)) ]; then echo __PROVISION_SKIP__ \(q(c)) exists; exit 0; fi; " }
-        if let r = args.optionalString("removes") { guards += "if [ ! -e \(q(r)) ]; then echo __PROVISION_SKIP__ \(q(r)) does not exist; exit 0; fi; " }
+        let guards = CommandModule.guards(args)
         if !guards.isEmpty {
             let g = try ctx.sh(guards + "exit 0")
             if g.stdout.hasPrefix("__PROVISION_SKIP__") {
