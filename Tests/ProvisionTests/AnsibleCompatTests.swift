@@ -317,10 +317,28 @@ import Testing
             - uri: {url: "http://127.0.0.1:\(port)/data.json", method: POST, body_format: json, body: {x: 1}}
               check_mode: true
               register: posted
+            - get_url: {url: "http://127.0.0.1:\(port)/data.json", dest: "{{ base }}.json", mode: "0600"}
+              register: dl
+            - get_url: {url: "http://127.0.0.1:\(port)/data.json", dest: "{{ base }}.json"}
+              register: dl2
+            - get_url: {url: "http://127.0.0.1:\(port)/data.json", dest: "{{ base }}.bad", checksum: "sha256:00"}
+              register: bad
+              ignore_errors: true
+            - get_url: {url: "http://127.0.0.1:\(port)/data.json", dest: "{{ base }}.json", force: true, checksum: "sha1:\(SHA1.hex(Data(#"{"a": 1, "b": [true]}"#.utf8)))"}
+              register: forced
         """, hosts: ["h1"])
         defer { pdir.remove() }
         let (s, out) = engine.run(inv, file)
-        #expect(s.exitCode == 0 && s.changedTotal == 0, "\(out.text)")
+        #expect(s.exitCode == 0 && s.changedTotal == 1, "\(out.text)")
+        func r(_ name: String) -> [String: Any] { facts(s, name) as? [String: Any] ?? [:] }
+        #expect(r("dl")["changed"] as? Bool == true && r("dl")["status_code"] as? Int == 200 && pdir.read("h1.json") == #"{"a": 1, "b": [true]}"#)
+        var st = stat()
+        stat(pdir.path + "/h1.json", &st)
+        #expect(st.st_mode & 0o777 == 0o600)
+        #expect(r("dl2")["changed"] as? Bool == false && r("dl2")["msg"] as? String == "file already exists")
+        #expect(r("bad")["failed"] as? Bool == true && pdir.read("h1.bad") == nil, "\(r("bad"))")
+        #expect((r("bad")["msg"] as? String)?.hasPrefix("The checksum for \(pdir.path)/h1.bad did not match 00") == true)
+        #expect(r("forced")["changed"] as? Bool == false && r("forced")["failed"] as? Bool == false, "\(r("forced"))")
         let got = facts(s, "got") as? [String: Any] ?? [:]
         #expect(got["status"] as? Int == 200 && (got["json"] as? [String: Any])?["a"] as? Int == 1, "\(got)")
         #expect((got["content"] as? String)?.contains("\"b\"") == true && (got["content_type"] as? String)?.contains("json") == true)
