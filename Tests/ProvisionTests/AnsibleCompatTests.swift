@@ -345,4 +345,35 @@ import Testing
         #expect((facts(s, "missing") as? [String: Any])?["msg"] as? String == "Status code was 404 and not [200]: HTTP Error 404")
         #expect((facts(s, "posted") as? [String: Any])?["skipped"] as? Bool == true)
     }
+
+    @Test func unarchiveCopiedAndRemoteTarballs() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - file: {path: "{{ base }}/a", state: directory}
+            - file: {path: "{{ base }}/b", state: directory}
+            - unarchive: {src: app.tgz, dest: "{{ base }}/a", list_files: true}
+              register: copied
+            - unarchive: {src: "{{ playbook_dir }}/files/app.tgz", dest: "{{ base }}/b", remote_src: true}
+            - unarchive: {src: app.zip, dest: "{{ base }}/b"}
+              register: zipped
+              ignore_errors: true
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        dir.write("src/sub/f.txt", "hi\n")
+        dir.write("src/g.txt", "x\n")
+        try FileManager.default.createDirectory(atPath: dir.path + "/files", withIntermediateDirectories: true)
+        _ = try runTool("/usr/bin/tar", ["-czf", dir.path + "/files/app.tgz", "-C", dir.path + "/src", "."])
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.recap["h1"]?.changed == 4, "\(out.text)")
+        #expect(dir.read("h1/a/sub/f.txt") == "hi\n" && dir.read("h1/b/g.txt") == "x\n")
+        #expect(((facts(s, "copied") as? [String: Any])?["files"] as? [String])?.contains("./sub/f.txt") == true)
+        #expect(((facts(s, "zipped") as? [String: Any])?["msg"] as? String)?.contains("zip archives are not supported") == true)
+        let (again, out2) = engine.run(inv, file)
+        #expect(again.exitCode == 0 && again.changedTotal == 0, "\(out2.text)")
+        dir.write("h1/a/g.txt", "changed\n")
+        let (third, out3) = engine.run(inv, file)
+        #expect(third.changedTotal == 1 && dir.read("h1/a/g.txt") == "x\n", "\(out3.text)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix(".provision-archive") }.isEmpty)
+    }
 }
