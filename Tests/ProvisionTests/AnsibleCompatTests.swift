@@ -376,4 +376,31 @@ import Testing
         #expect(third.changedTotal == 1 && dir.read("h1/a/g.txt") == "x\n", "\(out3.text)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix(".provision-archive") }.isEmpty)
     }
+
+    @Test func cronJobsInACronFile() throws {
+        let (dir, inv, file) = engine.setup("""
+        - hosts: local
+          tasks:
+            - cron: {name: backup, minute: "0", hour: "2", job: /usr/local/bin/backup, cron_file: "{{ base }}.cron"}
+            - cron: {name: tidy, special_time: daily, job: /usr/local/bin/tidy, user: postgres, cron_file: "{{ base }}.cron"}
+            - cron: {name: gone, job: /bin/true, cron_file: "{{ base }}.cron", state: absent}
+              register: listed
+        """, hosts: ["h1"])
+        defer { dir.remove() }
+        let (s, out) = engine.run(inv, file)
+        #expect(s.exitCode == 0 && s.recap["h1"]?.changed == 2, "\(out.text)")
+        #expect(dir.read("h1.cron") == "#Ansible: backup\n0 2 * * * root /usr/local/bin/backup\n#Ansible: tidy\n@daily postgres /usr/local/bin/tidy\n")
+        #expect((facts(s, "listed") as? [String: Any])?["jobs"] as? [String] == ["backup", "tidy"])
+        let (again, out2) = engine.run(inv, file)
+        #expect(again.changedTotal == 0, "\(out2.text)")
+        let edit = dir.write("edit.yml", """
+        - hosts: local
+          tasks:
+            - cron: {name: backup, minute: "30", hour: "3", job: /usr/local/bin/backup, disabled: true, cron_file: "{{ base }}.cron"}
+            - cron: {name: tidy, cron_file: "{{ base }}.cron", state: absent}
+        """)
+        let (edited, out3) = engine.run(inv, edit)
+        #expect(edited.changedTotal == 2, "\(out3.text)")
+        #expect(dir.read("h1.cron") == "#Ansible: backup\n#30 3 * * * root /usr/local/bin/backup\n")
+    }
 }

@@ -10,9 +10,9 @@ public struct FindModule: ProvisionModule {
     public static let pathOptions: Set<String> = ["paths"]
     public static let options = [
         OptionSpec("paths", .list, required: true, aliases: ["name", "path"]), OptionSpec("patterns", .list, aliases: ["pattern"]),
-        OptionSpec("excludes", .list, aliases: ["exclude"]), OptionSpec("contains"), OptionSpec("read_whole_file", .bool),
+        OptionSpec("excludes", .list, aliases: ["exclude"]), OptionSpec("contains"),
         OptionSpec("file_type", choices: ["any", "directory", "file", "link"]), OptionSpec("recurse", .bool),
-        OptionSpec("hidden", .bool), OptionSpec("follow", .bool), OptionSpec("get_checksum", .bool),
+        OptionSpec("hidden", .bool), OptionSpec("follow", .bool),
         OptionSpec("use_regex", .bool), OptionSpec("depth", .int), OptionSpec("age"), OptionSpec("size"),
         OptionSpec("age_stamp", choices: ["atime", "ctime", "mtime"]),
     ]
