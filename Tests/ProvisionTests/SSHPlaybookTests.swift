@@ -177,15 +177,15 @@ struct SSHPlaybookTests {
               - "'port = 15432' in (conf.content | b64decode)"
     """
 
-    /// Also against an sshd without the SFTP subsystem: copy, replace and fetch then send and
-    /// read files over exec channels.
-    @Test(arguments: [true, false])
-    func ansibleContentRunsUnchangedOverSSH(withSFTP: Bool) throws {
+    /// Also against an sshd without the SFTP subsystem (copy, replace and fetch then send and
+    /// read files over exec channels), and with one long-lived shell for the commands.
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func ansibleContentRunsUnchangedOverSSH(withSFTP: Bool, persistentShell: Bool) throws {
         let sshd = try SSHD(withSFTP: withSFTP)
         defer { sshd.stop() }
         let dir = TempDir()
         defer { dir.remove() }
-        let inv = inventory([("h1", sshd)], dir: dir)
+        let inv = inventory([("h1", sshd)], dir: dir, extra: persistentShell ? ["h1": ["provision_persistent_shell": "true"]] : [:])
         let file = dir.write("p.yml", Self.ansibleContent)
         let (first, out) = run(inv, file)
         #expect(first.exitCode == 0, "\(out.text) \(first.error ?? "")")
