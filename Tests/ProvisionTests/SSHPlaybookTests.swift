@@ -92,7 +92,9 @@ struct SSHPlaybookTests {
         return out
     }
 
-    @Test func everyModuleTwiceOverSSHThenCheckChangesNothing() throws {
+    /// With exec channels, and with one long-lived shell per host (provision_persistent_shell).
+    @Test(arguments: [false, true])
+    func everyModuleTwiceOverSSHThenCheckChangesNothing(persistentShell: Bool) throws {
         let (sshd1, sshd2) = (try SSHD(), try SSHD())
         defer { sshd1.stop(); sshd2.stop() }
         let dir = TempDir()
@@ -101,6 +103,7 @@ struct SSHPlaybookTests {
         var accounts: [String: [String: Any]] = [:]
         for h in ["h1", "h2"] {
             accounts[h] = ["user_name": "\(tag)u\(h)", "group_name": "\(tag)g\(h)"]
+            if persistentShell { accounts[h]!["provision_persistent_shell"] = "true" }
             try FileManager.default.createDirectory(atPath: dir.path + "/" + h, withIntermediateDirectories: true)
         }
         defer {

@@ -77,7 +77,7 @@ public enum ModuleRegistry {
         SetFactModule.self, DebugModule.self, FailModule.self, MetaModule.self, SetupModule.self, GatherFactsModule.self,
         StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self, PingModule.self,
         TempfileModule.self, FetchModule.self, FindModule.self, AddHostModule.self, GroupByModule.self,
-        RawModule.self, ScriptModule.self, WaitForConnectionModule.self, URIModule.self, GetURLModule.self, UnarchiveModule.self, CronModule.self,
+        RawModule.self, ScriptModule.self, WaitForConnectionModule.self, URIModule.self, GetURLModule.self, UnarchiveModule.self, CronModule.self, HostnameModule.self,
     ]
     static let byName: [String: ProvisionModule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
