@@ -124,6 +124,7 @@ import Testing
             - command: "false"
               when: inventory_hostname == 'h1'
             - meta: clear_host_errors
+            - meta: reset_connection
             - copy: {dest: "{{ base }}.after", content: x}
               ignore_unreachable: true
             - copy: {dest: "{{ base }}.later", content: x}
