@@ -62,8 +62,9 @@ public final class SSHD {
     public let daemon: Daemon
 
     /// Starts the server and waits (≤ 10 s) until it accepts connections. `directory` defaults
-    /// to a fresh temp dir, removed by `stop()` if the fixture made it.
-    public init(withRSAClientKey: Bool = false, directory: String? = nil) throws {
+    /// to a fresh temp dir, removed by `stop()` if the fixture made it. `withSFTP: false` leaves
+    /// out the `Subsystem sftp` line (hardened servers), so file transfers must use exec channels.
+    public init(withRSAClientKey: Bool = false, withSFTP: Bool = true, directory: String? = nil) throws {
         let ownsDirectory = directory == nil
         let dir = try directory ?? makeTempDir("sshd")
         self.directory = dir
@@ -103,7 +104,7 @@ public final class SSHD {
             PrintLastLog no
             MaxStartups 100:30:200
             MaxSessions 50
-            Subsystem sftp /usr/lib/openssh/sftp-server
+            \(withSFTP ? "Subsystem sftp /usr/lib/openssh/sftp-server" : "")
             \(withRSAClientKey ? "PubkeyAcceptedAlgorithms +ssh-rsa" : "")
 
             """

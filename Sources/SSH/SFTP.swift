@@ -30,11 +30,26 @@ extension SSHSession {
     private func sftpSession() throws -> OpaquePointer {
         if let sftp { return sftp }
         guard let session else { throw lastError("sftp start") }
-        let started = try checkHandle("sftp start", deadline: Date().addingTimeInterval(operationTimeout)) {
-            libssh2_sftp_init(session)
+        let started: OpaquePointer
+        do {
+            started = try checkHandle("sftp start", deadline: Date().addingTimeInterval(operationTimeout)) {
+                libssh2_sftp_init(session)
+            }
+        } catch let SSHError.session(_, _, code, _) where code == LIBSSH2_ERROR_CHANNEL_FAILURE {
+            // "Unable to request SFTP subsystem": sshd has no `Subsystem sftp`.
+            sftpRefused = true
+            throw SSHError.session(host: host, operation: "sftp start", code: code, message: "the server refused the SFTP subsystem")
         }
         sftp = started
         return started
+    }
+
+    /// True when files must go over exec channels: the first use tries SFTP and learns.
+    private func filesOverExec() throws -> Bool {
+        if sftp == nil && !sftpRefused {
+            do { _ = try sftpSession() } catch { if !sftpRefused { throw error } }
+        }
+        return sftpRefused
     }
 
     /// Runs an SFTP call through `check`, naming `path` in the error.
@@ -61,6 +76,7 @@ extension SSHSession {
 
     /// The whole content of the remote file at `path`, or nil when it does not exist.
     public func readFile(_ path: String) throws -> Data? {
+        if try filesOverExec() { return try readFileOverExec(path) }
         SSHStatistics.recordOperation(host: host, port: port)
         guard let file = try open(path, flags: LIBSSH2_FXF_READ, mode: 0) else { return nil }
         var content = Data()
@@ -80,6 +96,7 @@ extension SSHSession {
     /// temporary name in the same directory (created 0600, fsync'd, then given `mode`) which is
     /// renamed over `path`. The temporary file is removed if anything fails.
     public func writeFile(_ data: Data, to path: String, mode: UInt32) throws {
+        if try filesOverExec() { return try writeFileOverExec(data, to: path, mode: mode) }
         SSHStatistics.recordOperation(host: host, port: port)
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."

@@ -60,6 +60,12 @@ public final class SSHSession {
     public private(set) var hostKey: HostKey
     var session: OpaquePointer?
     var sftp: OpaquePointer?
+    /// The server refused the SFTP subsystem (a common hardening): files then go over exec
+    /// channels (ExecFiles.swift) for the rest of the session.
+    public internal(set) var sftpRefused = false
+    /// The long-lived shell (Shell.swift), and whether it ended (no new one is started then).
+    var shell: SSHShell?
+    var shellEnded = false
     private var socket: Int32
 
     /// Connects over TCP and completes the SSH handshake within `connectTimeout` seconds. The host
@@ -92,6 +98,7 @@ public final class SSHSession {
     /// Says goodbye to the server and frees the session; later calls fail. Bounded to ~2 s.
     public func close() {
         guard let session else { return }
+        shell = nil  // its channel is freed while the session still is there
         libssh2_session_set_timeout(session, 2000)
         libssh2_session_set_blocking(session, 1)
         if let sftp { libssh2_sftp_shutdown(sftp) }

@@ -60,6 +60,9 @@ let playbook = """
     - file: {path: "{{ base }}/tmp", state: directory}
 """
 
+/// `--persistent-shell`: hosts get `provision_persistent_shell: true` (one long-lived shell each).
+nonisolated(unsafe) var persistentShell = false
+
 func arguments() -> (hosts: Int, keep: Bool, commands: Int) {
     var hosts = 6
     var keep = false
@@ -69,9 +72,10 @@ func arguments() -> (hosts: Int, keep: Bool, commands: Int) {
         switch a {
         case "--hosts": hosts = it.next().flatMap { Int($0) } ?? hosts
         case "--keep": keep = true
+        case "--persistent-shell": persistentShell = true
         case "--commands": commands = it.next().flatMap { Int($0) } ?? 200
         default:
-            FileHandle.standardError.write(Data("usage: provision-bench [--hosts N] [--keep] [--commands N]\n".utf8))
+            FileHandle.standardError.write(Data("usage: provision-bench [--hosts N] [--keep] [--commands N] [--persistent-shell]\n".utf8))
             exit(1)
         }
     }
@@ -92,6 +96,7 @@ func commandLatency(_ count: Int) throws {
     defer { sshd.stop() }
     var vars: [String: Any] = [:]
     for (k, v) in sshd.inventoryVariables { vars[k] = v }
+    if persistentShell { vars["provision_persistent_shell"] = "true" }
     let ssh = try Connector.transport(forHost: "one", variables: vars)
     defer { ssh.close() }
     let (start, cpu) = (Date(), cpuSeconds())
@@ -114,6 +119,7 @@ func main() throws {
     for (i, sshd) in servers.enumerated() {
         var vars: [String: Any] = ["base": "\(work)/hosts/node\(i + 1)"]
         for (k, v) in sshd.inventoryVariables { vars[k] = v }
+        if persistentShell { vars["provision_persistent_shell"] = "true" }
         inventory.addHost("node\(i + 1)", group: "bench", vars: vars)
     }
     try FileManager.default.createDirectory(atPath: work + "/play/templates", withIntermediateDirectories: true)
@@ -127,7 +133,8 @@ func main() throws {
     func handshakes() -> [Int] { servers.map { SSHTransport.handshakes(address: $0.address, port: $0.port) } }
     func operations() -> Int { servers.reduce(0) { $0 + SSHTransport.operations(address: $1.address, port: $1.port) } }
 
-    print("provision-bench: \(hostCount) sshd endpoints on 127.0.0.1, \(taskCount)-task playbook")
+    print("provision-bench: \(hostCount) sshd endpoints on 127.0.0.1, \(taskCount)-task playbook"
+          + (persistentShell ? ", one long-lived shell per host" : ", an exec channel per command"))
     var rows: [(String, Double, Int, [Int], Int)] = []
     for label in ["first run", "re-run"] {
         let before = handshakes()

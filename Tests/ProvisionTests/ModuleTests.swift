@@ -219,4 +219,19 @@ import ProvisionTestSupport
         #expect(r.facts?["ansible_service_mgr"] as? String == "systemd" && r.facts?["ansible_memtotal_mb"] as? Int == 2000)
         #expect((r.facts?["ansible_default_ipv4"] as? [String: Any])?["address"] as? String == "10.0.0.11")
     }
+
+    @Test func hostnameSetsOnlyWhenItDiffers() throws {
+        let same = RecordingTransport(); same.reply("hostname;", stdout: "db1\ndb1\nsystemd\n")
+        let r = try run(HostnameModule.self, ["name": "db1"], ctx(same))
+        #expect(!r.changed && same.commands.count == 1)
+        let systemd = RecordingTransport(); systemd.reply("hostname;", stdout: "old\nold\nsystemd\n")
+        #expect(try run(HostnameModule.self, ["name": "db1.lab"], ctx(systemd)).changed)
+        #expect(systemd.commands.last == "hostnamectl set-hostname db1.lab")
+        let plain = RecordingTransport(); plain.reply("hostname;", stdout: "db1\nold\nother\n")
+        let p = try run(HostnameModule.self, ["name": "db1"], ctx(plain))
+        #expect(p.changed && plain.commands.last == "printf '%s\\n' db1 > /etc/hostname && hostname db1", "\(plain.commands)")
+        let checked = RecordingTransport(); checked.reply("hostname;", stdout: "old\nold\nsystemd\n")
+        #expect(try run(HostnameModule.self, ["name": "db1"], ctx(checked, check: true)).changed && checked.commands.count == 1)
+        #expect(try run(HostnameModule.self, ["name": "bad name"], ctx(RecordingTransport())).failed)
+    }
 }

@@ -92,7 +92,9 @@ struct SSHPlaybookTests {
         return out
     }
 
-    @Test func everyModuleTwiceOverSSHThenCheckChangesNothing() throws {
+    /// With exec channels, and with one long-lived shell per host (provision_persistent_shell).
+    @Test(arguments: [false, true])
+    func everyModuleTwiceOverSSHThenCheckChangesNothing(persistentShell: Bool) throws {
         let (sshd1, sshd2) = (try SSHD(), try SSHD())
         defer { sshd1.stop(); sshd2.stop() }
         let dir = TempDir()
@@ -101,6 +103,7 @@ struct SSHPlaybookTests {
         var accounts: [String: [String: Any]] = [:]
         for h in ["h1", "h2"] {
             accounts[h] = ["user_name": "\(tag)u\(h)", "group_name": "\(tag)g\(h)"]
+            if persistentShell { accounts[h]!["provision_persistent_shell"] = "true" }
             try FileManager.default.createDirectory(atPath: dir.path + "/" + h, withIntermediateDirectories: true)
         }
         defer {
@@ -168,6 +171,7 @@ struct SSHPlaybookTests {
           changed_when: false
         - ansible.builtin.copy: dest={{ base }}/never content=x
           check_mode: true
+        - ansible.builtin.fetch: src={{ base }}/etc/pg.conf dest={{ base }}/fetched/ flat=yes
         - ansible.builtin.assert:
             that:
               - replaced is not changed or replaced.msg == '1 replacements made'
@@ -176,17 +180,21 @@ struct SSHPlaybookTests {
               - "'port = 15432' in (conf.content | b64decode)"
     """
 
-    @Test func ansibleContentRunsUnchangedOverSSH() throws {
-        let sshd = try SSHD()
+    /// Also against an sshd without the SFTP subsystem (copy, replace and fetch then send and
+    /// read files over exec channels), and with one long-lived shell for the commands.
+    @Test(arguments: [(true, false), (false, false), (true, true)])
+    func ansibleContentRunsUnchangedOverSSH(withSFTP: Bool, persistentShell: Bool) throws {
+        let sshd = try SSHD(withSFTP: withSFTP)
         defer { sshd.stop() }
         let dir = TempDir()
         defer { dir.remove() }
-        let inv = inventory([("h1", sshd)], dir: dir)
+        let inv = inventory([("h1", sshd)], dir: dir, extra: persistentShell ? ["h1": ["provision_persistent_shell": "true"]] : [:])
         let file = dir.write("p.yml", Self.ansibleContent)
         let (first, out) = run(inv, file)
         #expect(first.exitCode == 0, "\(out.text) \(first.error ?? "")")
         #expect(dir.read("h1/etc/pg.conf") == "port = 15432\nlisten = 'localhost'\n")
         #expect(FileManager.default.fileExists(atPath: dir.path + "/h1/handled") && dir.read("h1/never") == nil)
+        #expect(dir.read("h1/fetched/pg.conf") == "port = 15432\nlisten = 'localhost'\n")
         let (second, out2) = run(inv, file)
         #expect(second.exitCode == 0, "\(out2.text)")
         #expect(second.recap["h1"]?.changed == 1)  // only the check-mode copy reports a change

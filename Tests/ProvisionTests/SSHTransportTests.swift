@@ -60,8 +60,10 @@ struct SSHTransportTests {
         #expect(SSHTransport.handshakes(address: sshd.address, port: sshd.port) - before == 1)
     }
 
-    @Test func putIsAtomicWithModeAndGetRoundTrips() throws {
-        let sshd = try SSHD()
+    /// With SFTP, and against an sshd without the SFTP subsystem (files then go over exec channels).
+    @Test(arguments: [true, false])
+    func putIsAtomicWithModeAndGetRoundTrips(withSFTP: Bool) throws {
+        let sshd = try SSHD(withSFTP: withSFTP)
         defer { sshd.stop() }
         let ssh = try SSHTransport(hostName: "h1", target: sshd.target())
         defer { ssh.close() }
@@ -114,10 +116,45 @@ struct SSHTransportTests {
 
         // A directory that does not exist: an error, nothing created.
         #expect(throws: TransportError.self) { try ssh.put(first, to: dir + "/nope/app.conf", mode: 0o644) }
+        // Without the subsystem the server did refuse SFTP (once): the files above went over exec.
+        let log = (try? String(contentsOfFile: sshd.directory + "/sshd.log", encoding: .utf8)) ?? ""
+        #expect(withSFTP || log.components(separatedBy: "subsystem not found").count == 2, "\(log)")
     }
 }
 
 extension SSHTransportTests {
+    /// provision_persistent_shell: the same results as exec channels, one shell for the run; a
+    /// shell that dies leaves the next commands to exec channels. Prints both per-command costs.
+    @Test func persistentShellRunsCommandsAsExecChannelsDo() throws {
+        let sshd = try SSHD()
+        defer { sshd.stop() }
+        let before = SSHTransport.handshakes(address: sshd.address, port: sshd.port)
+        let ssh = try SSHTransport(hostName: "h1", target: sshd.target(persistentShell: true))
+        defer { ssh.close() }
+        #expect(try ssh.run("echo out; echo err >&2; exit 3") == CommandResult(exitStatus: 3, stdout: "out\n", stderr: "err\n"))
+        #expect(try ssh.run("printf '%s\\n' 'a b'\nif true; then echo yes; fi") == CommandResult(exitStatus: 0, stdout: "a b\nyes\n", stderr: ""))
+        #expect(try ssh.run("printf 'no newline'").stdout == "no newline")
+        #expect(try ssh.run("cat").stdout == "")  // stdin is empty, as on an exec channel
+        #expect(try ssh.run("tr a-z A-Z", input: Data("hello\n".utf8)).stdout == "HELLO\n")
+        // Each command starts afresh: no cd or export of an earlier one leaks into it.
+        let home = try ssh.run("pwd").stdout
+        _ = try ssh.run("cd /tmp; export LEAK=1")
+        #expect(try ssh.run("echo ${LEAK:-unset}; pwd").stdout == "unset\n" + home)
+        let both = try ssh.run("(head -c 4000000 /dev/zero | tr '\\0' e >&2) & head -c 6000000 /dev/zero | tr '\\0' o; wait")
+        #expect(both.exitStatus == 0 && both.stdout.utf8.count == 6_000_000 && both.stderr.utf8.count == 4_000_000)
+        var start = Date()
+        for i in 0..<200 { #expect(try ssh.run("echo \(i)").stdout == "\(i)\n") }
+        let shellEach = Date().timeIntervalSince(start) / 200
+        #expect(SSHTransport.handshakes(address: sshd.address, port: sshd.port) - before == 1)
+        // The shell's loop killed: this command fails, the next ones run on exec channels.
+        #expect(throws: TransportError.self) { _ = try ssh.run("kill -KILL $PPID") }
+        #expect(try ssh.run("echo after").stdout == "after\n")
+        start = Date()
+        for i in 0..<200 { #expect(try ssh.run("echo \(i)").stdout == "\(i)\n") }
+        let execEach = Date().timeIntervalSince(start) / 200
+        print(String(format: "persistent shell: %.2f ms per command; exec channels: %.2f ms per command", shellEach * 1000, execEach * 1000))
+    }
+
     @Test func aSessionThatDiesMidRunFailsTheNextCallInsteadOfHanging() throws {
         let sshd = try SSHD()
         defer { sshd.stop() }

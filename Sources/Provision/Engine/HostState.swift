@@ -5,8 +5,9 @@ import Foundation
 /// whether it has failed or become unreachable.
 final class HostState {
     let name: String
-    let inventoryVars: [String: Any]
-    let magicVars: [String: Any]
+    /// Re-read by `refresh` after add_host / group_by, between tasks (no worker runs then).
+    private(set) var inventoryVars: [String: Any]
+    private(set) var magicVars: [String: Any]
     /// set_fact / register / gathered facts (above play and task vars, below -e). Written by
     /// this host's worker (loops) or the main thread; other hosts' workers read them through
     /// `hostvars`, so writes and cross-thread reads go through `factsLock`.
@@ -35,6 +36,11 @@ final class HostState {
         self.name = name
         self.inventoryVars = inventory.variables(forHost: name)
         self.magicVars = inventory.magicVariables(forHost: name)
+    }
+
+    func refresh(from inventory: Inventory) {
+        inventoryVars = inventory.variables(forHost: name)
+        magicVars = inventory.magicVariables(forHost: name)
     }
 
     /// `meta: end_host` / `end_batch` / `end_play` took the host out of the current play.
@@ -106,6 +112,10 @@ final class VariableScope {
         if let v = roleDefaults[name] { return v }
         if let v = host.magicVars[name] { return v }
         if name == "hostvars" { return hostvars() }
+        // Jinja's `vars` (every variable of the host, what lookup('varnames') searches) and
+        // ansible_managed's default string, as ansible.cfg leaves it.
+        if name == "vars" { return merged() }
+        if name == "ansible_managed" { return "Ansible managed" }
         return nil
     }
 

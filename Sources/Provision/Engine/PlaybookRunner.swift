@@ -26,7 +26,7 @@ public final class PlaybookRunner {
     /// Builds a host's transport from its inventory variables (default: `Connector`).
     public var transportFactory: (String, [String: Any]) throws -> Transport = Connector.transport(forHost:variables:)
 
-    private var hosts: [String: HostState] = [:]
+    var hosts: [String: HostState] = [:]
     private var summary = RunSummary()
 
     public init(inventory: Inventory, options: RunOptions = RunOptions(), output: OutputSink? = nil) {
@@ -109,6 +109,8 @@ public final class PlaybookRunner {
         }
         playVars["playbook_dir"] = play.directory
         playVars["ansible_check_mode"] = options.check
+        playVars["ansible_run_tags"] = options.tags.isEmpty ? ["all"] : options.tags
+        playVars["ansible_skip_tags"] = options.skipTags
         let playHosts = names.map(state)
         warnUnapplied(play, playHosts)
         for h in playHosts { h.ended = false }
@@ -127,6 +129,7 @@ public final class PlaybookRunner {
                 if !runTask(facts, &context, &active) { continue }
             }
             if runSteps(play.tasks, &context, &active) { runHandlers(&context, &active) }
+            if play.forceHandlers { runForcedHandlers(&context) }
         }
     }
 
@@ -156,53 +159,8 @@ public final class PlaybookRunner {
         return true
     }
 
-    /// A play's `remote_user` / `connection` do not change a host's connection (one per host for
-    /// the whole run, from its inventory variables): say so where they would differ.
-    private func warnUnapplied(_ play: Play, _ hosts: [HostState]) {
-        for h in hosts {
-            let connection = Values.string(h.inventoryVars["ansible_connection"] ?? "ssh")
-            if let c = play.connection, c != connection {
-                output.emit(.warning("play '\(play.name)': 'connection: \(c)' is not applied to \(h.name), which connects by \(connection) (set ansible_connection in the inventory)"))
-            }
-            if let u = play.remoteUser, h.inventoryVars["ansible_user"] == nil, connection != "local", u != h.remoteUser {
-                output.emit(.warning("play '\(play.name)': 'remote_user: \(u)' is not applied to \(h.name), which connects as \(h.remoteUser) (set ansible_user in the inventory)"))
-            }
-        }
-    }
-
     /// Set by `meta: end_play`: later batches of the play do not start.
-    private var playEnded = false
-
-    /// `meta`: flush_handlers runs notified handlers now (its `when` ignored, as in Ansible);
-    /// end_host ends the play for each host whose `when` holds, end_batch / end_play for every
-    /// host of the batch (and end_play for later batches) when it holds for any. Ended hosts
-    /// are not failed, and their pending handlers do not run.
-    private func runMeta(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState]) {
-        let action = Values.string(task.args["action"] ?? task.args["_raw_params"])
-        guard ["end_host", "end_batch", "end_play"].contains(action) else {
-            if action == "flush_handlers" { runHandlers(&context, &active) }
-            return
-        }
-        var holds: [HostState] = []
-        for h in active {
-            guard let scope = context.scopes[h.name] else { continue }
-            scope.taskVars = task.vars
-            scope.roleVars = task.role.map { $0.vars } ?? [:]
-            scope.roleDefaults = task.role.map { $0.defaults } ?? [:]
-            scope.locals = [:]
-            do {
-                if try scope.templater.condition(task.when, location: "\(task.location)") { holds.append(h) }
-            } catch {
-                output.emit(.warning("meta: \(action) on \(h.name): \(error)"))
-            }
-        }
-        guard !holds.isEmpty else { return }
-        let ending = action == "end_host" ? holds : active
-        output.emit(.taskStart(name: "meta: \(action)", handler: false))
-        for h in ending { h.ended = true }
-        if action == "end_play" { playEnded = true }
-        active = active.filter(\.active)
-    }
+    var playEnded = false
 
     /// block / rescue / always. Hosts that fail in `tasks` run `rescue`; when it succeeds they
     /// are active again and their failures count as rescued. `always` runs on every host that
@@ -286,14 +244,16 @@ public final class PlaybookRunner {
 
     /// Runs one task on the active hosts in parallel; returns false when the batch must stop
     /// (any_errors_fatal, max_fail_percentage).
-    private func runTask(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState], handler: Bool = false) -> Bool {
+    func runTask(_ task: TaskSpec, _ context: inout PlayContext, _ active: inout [HostState], handler: Bool = false) -> Bool {
         let play = context.play
         let title: String
         if let name = task.name, let rendered = try? context.scopes[active[0].name]?.templater.render(name, location: nil) {
             title = Values.string(rendered)
         } else { title = task.displayName }
         output.emit(.taskStart(name: title, handler: handler))
-        let targets = task.runOnce ? [active[0]] : active
+        let changesInventory = task.module == AddHostModule.name || task.module == GroupByModule.name
+        // add_host bypasses the host loop: it runs once, as in Ansible.
+        let targets = task.runOnce || task.module == AddHostModule.name ? [active[0]] : active
         let scopes = context.scopes
         var outcomes: [String: TaskOutcome] = [:]
         let lock = NSLock()
@@ -305,19 +265,23 @@ public final class PlaybookRunner {
                                         connection: { try self.connection(for: host, task: task, scope: scope) })
             let outcome = executor.run()
             lock.lock(); outcomes[host.name] = outcome; lock.unlock()
-            self.report(host, outcome)
+            if !changesInventory { self.report(host, outcome) }
         }
         // run_once: every host of the batch gets the result.
-        if task.runOnce, let first = outcomes[active[0].name] {
+        if task.runOnce || task.module == AddHostModule.name, let first = outcomes[active[0].name] {
             for h in active.dropFirst() { outcomes[h.name] = first }
+        }
+        if changesInventory {
+            applyInventoryChanges(targets, &outcomes)
+            for h in targets { if let o = outcomes[h.name] { report(h, o) } }
         }
         var failedNow = 0
         for h in active {
             guard let o = outcomes[h.name] else { continue }
-            if let f = o.facts { h.mergeFacts(f) }
+            if let f = o.facts { factsHost(h, task, context).mergeFacts(f) }
             if let r = task.register { h.mergeFacts([r: o.registered]) }
             if o.status == .changed && !handler { h.notified.formUnion(task.notify) }
-            if o.status == .unreachable { h.unreachable = true }
+            if o.status == .unreachable && !o.ignored { h.unreachable = true }
             if o.status == .failed && !o.ignored {
                 h.failed = true; failedNow += 1
                 if context.rescueDepth > 0 {
@@ -346,6 +310,14 @@ public final class PlaybookRunner {
         return true
     }
 
+    /// Where a task's facts go: the host, or with `delegate_facts` the host it delegated to.
+    private func factsHost(_ h: HostState, _ task: TaskSpec, _ context: PlayContext) -> HostState {
+        guard task.delegateFacts, let d = task.delegateTo, let scope = context.scopes[h.name],
+              let target = try? Values.string(scope.templater.render(d, location: "\(task.location)")),
+              inventory.hostNames.contains(target) || target == "localhost" else { return h }
+        return lockedState(target)
+    }
+
     private func connection(for host: HostState, task: TaskSpec, scope: VariableScope) throws -> (Transport, NSLock) {
         guard let d = task.delegateTo else { return (try host.connection(transportFactory), host.connectionLock) }
         let target = Values.string(try scope.templater.render(d, location: "\(task.location)"))
@@ -357,8 +329,8 @@ public final class PlaybookRunner {
         return (try delegate.connection(transportFactory), delegate.connectionLock)
     }
 
-    private let statesLock = NSLock()
-    private func lockedState(_ name: String) -> HostState {
+    let statesLock = NSLock()
+    func lockedState(_ name: String) -> HostState {
         statesLock.lock(); defer { statesLock.unlock() }
         if let h = hosts[name] { return h }
         if !inventory.hostNames.contains(name) {
@@ -370,7 +342,7 @@ public final class PlaybookRunner {
         return h
     }
 
-    private func report(_ host: HostState, _ o: TaskOutcome) {
+    func report(_ host: HostState, _ o: TaskOutcome) {
         if o.items.isEmpty {
             output.emit(.hostResult(host: host.name, status: o.status, message: o.message, item: nil, ignored: o.ignored,
                                     diff: o.diff, details: o.details))
@@ -385,23 +357,10 @@ public final class PlaybookRunner {
         case .ok: host.recap.ok += 1
         case .changed: host.recap.ok += 1; host.recap.changed += 1
         case .skipped: host.recap.skipped += 1
-        case .unreachable: host.recap.unreachable += 1
+        case .unreachable: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.unreachable += 1 }
         case .failed: if o.ignored { host.recap.ignored += 1; host.recap.ok += 1 } else { host.recap.failed += 1 }
         }
         statesLock.unlock()
-    }
-
-    /// Runs handlers notified in this batch, in the order the play defines them.
-    private func runHandlers(_ context: inout PlayContext, _ active: inout [HostState]) {
-        for handler in context.play.handlers {
-            let names = Set([handler.name ?? ""] + handler.listen)
-            let notifiedHosts = active.filter { !$0.notified.isDisjoint(with: names) }
-            guard !notifiedHosts.isEmpty else { continue }
-            var subset = notifiedHosts
-            _ = runTask(handler, &context, &subset, handler: true)
-            for h in notifiedHosts { h.notified.subtract(names) }
-            active = active.filter(\.active)
-        }
     }
 
     /// Runs `body` for every host on its own worker thread, at most `forks` at once, and prints

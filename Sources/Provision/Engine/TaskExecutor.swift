@@ -46,6 +46,7 @@ struct TaskExecutor {
             outcome = TaskOutcome(status: .failed, message: "\(error) (task '\(task.displayName)' at \(task.location))")
         }
         if outcome.status == .failed && task.ignoreErrors { outcome.ignored = true }
+        if outcome.status == .unreachable && task.ignoreUnreachable { outcome.ignored = true }
         if task.noLog {
             outcome.noLog = true
             if outcome.message != nil { outcome.message = Self.hidden }
@@ -81,7 +82,7 @@ struct TaskExecutor {
             }
             throw e
         }
-        let items = try task.loopStyle.items(loopValue, playbookDir: playbookDir)
+        let items = try task.loopStyle.items(loopValue, playbookDir: playbookDir, variables: t.lookup)
         var outcome = TaskOutcome(status: .skipped)
         var results: [Any] = []
         var anyRan = false, anyChanged = false, anyFailed = false
@@ -112,7 +113,10 @@ struct TaskExecutor {
             if let iv = task.indexVar { one.registered[iv] = index; one.registered["ansible_index_var"] = iv }
             results.append(one.registered)
             outcome.items.append((label, one.status, one.message, one.diff))
-            if let f = one.facts { outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }; host.mergeFacts(f) }
+            if let f = one.facts {
+                outcome.facts = (outcome.facts ?? [:]).merging(f) { _, n in n }
+                if !task.delegateFacts { host.mergeFacts(f) }
+            }
             anyChanged = anyChanged || one.status == .changed
             if one.status == .failed { anyFailed = true; outcome.message = one.message }
         }
@@ -159,9 +163,11 @@ struct TaskExecutor {
             let useBecome = become.enabled && become.user != host.remoteUser
             var environment: [String: String] = [:]
             for (k, v) in task.environment { environment[k] = Values.string(try t.renderDeep(v, location: location)) }
-            let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: options.diff,
+            let deadline = task.timeout.map { Date().addingTimeInterval(Double($0)) }
+            let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: task.diff ?? options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
-                                    roleDir: task.role?.path, connectedAsRoot: host.remoteUser == "root", environment: environment)
+                                    roleDir: task.role?.path, connectedAsRoot: host.remoteUser == "root", environment: environment,
+                                    deadline: deadline)
             lock.lock()
             let result: ModuleResult
             do {
@@ -169,6 +175,12 @@ struct TaskExecutor {
                 result = try module.run(ModuleArgs(args, module: task.module), ctx)
             } catch { lock.unlock(); throw error }
             lock.unlock()
+            if let deadline, let seconds = task.timeout, Date() >= deadline {
+                // Ansible's wording for a task that outran `timeout:`.
+                return TaskOutcome(status: .failed, message: "The \(task.module) action failed to execute in the expected time frame (\(seconds)) and was terminated",
+                                   registered: ["failed": true, "changed": false, "timedout": ["period": seconds],
+                                                "msg": "The \(task.module) action failed to execute in the expected time frame (\(seconds)) and was terminated"])
+            }
             var registered = result.data
             registered["changed"] = result.changed
             registered["failed"] = result.failed

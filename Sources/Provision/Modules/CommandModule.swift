@@ -15,13 +15,19 @@ public struct CommandModule: ProvisionModule {
         try runCommand(args, ctx)
     }
 
+    /// `creates` / `removes` as shell tests that print `__PROVISION_SKIP__ why` and stop.
+    static func guards(_ args: ModuleArgs) -> String {
+        var guards = ""
+        if let c = args.optionalString("creates") { guards += "if [ -e \(q(c)) ]; then echo __PROVISION_SKIP__ \(q(c)) exists; exit 0; fi; " }
+        if let r = args.optionalString("removes") { guards += "if [ ! -e \(q(r)) ]; then echo __PROVISION_SKIP__ \(q(r)) does not exist; exit 0; fi; " }
+        return guards
+    }
+
     static func runCommand(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         let cmd: String
         if args.has("argv") { cmd = args.list("argv").map { q(Values.string($0)) }.joined(separator: " ") }
         else { cmd = try args.string("cmd") }
-        var guards = ""
-        if let c = args.optionalString("creates") { guards += "if [ -e \(q(c)) ]; then echo __PROVISION_SKIP__ \(q(c)) exists; exit 0; fi; " }
-        if let r = args.optionalString("removes") { guards += "if [ ! -e \(q(r)) ]; then echo __PROVISION_SKIP__ \(q(r)) does not exist; exit 0; fi; " }
+        let guards = Self.guards(args)
         if ctx.check {
             guard !guards.isEmpty else {
                 var r = ModuleResult(); r.skipped = true; r.msg = "command not run in check mode"; return r

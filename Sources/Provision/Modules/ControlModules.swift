@@ -58,11 +58,12 @@ public struct FailModule: ProvisionModule {
 }
 
 /// `meta`: `flush_handlers` (run notified handlers now), `end_host` / `end_batch` /
-/// `end_play` (leave the play without failing), or `noop`; the engine acts on it.
+/// `end_play` (leave the play without failing), `clear_host_errors` (failed hosts of the play
+/// take part again), `reset_connection` (the next task reconnects), or `noop`; the engine acts on it.
 public struct MetaModule: ProvisionModule {
     public static let needsConnection = false
     public static let name = "meta"
-    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop", "end_host", "end_batch", "end_play"], aliases: ["_raw_params"])]
+    public static let options = [OptionSpec("action", required: true, choices: ["flush_handlers", "noop", "end_host", "end_batch", "end_play", "clear_host_errors", "reset_connection"], aliases: ["_raw_params"])]
     public static let freeFormOption: String? = "action"
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult { ModuleResult() }
 }
@@ -74,7 +75,9 @@ public enum ModuleRegistry {
         BlockInFileModule.self, PackageModule.self, AptModule.self, ServiceModule.self, SystemdModule.self, UserModule.self,
         GroupModule.self, SysctlModule.self, WaitForModule.self, PostgresqlQueryModule.self, AssertModule.self,
         SetFactModule.self, DebugModule.self, FailModule.self, MetaModule.self, SetupModule.self, GatherFactsModule.self,
-        StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self,
+        StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self, PingModule.self,
+        TempfileModule.self, FetchModule.self, FindModule.self, AddHostModule.self, GroupByModule.self,
+        RawModule.self, ScriptModule.self, WaitForConnectionModule.self, URIModule.self, GetURLModule.self, UnarchiveModule.self, CronModule.self, HostnameModule.self,
     ]
     static let byName: [String: ProvisionModule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
@@ -109,5 +112,5 @@ public enum ModuleRegistry {
     }
 
     /// Modules whose options are free (set_fact: any variable names).
-    static let freeOptions: Set<String> = ["set_fact"]
+    static let freeOptions: Set<String> = ["set_fact", "add_host"]
 }

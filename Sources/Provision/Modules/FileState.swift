@@ -57,7 +57,11 @@ enum FileWriter {
         let finalMode = mode ?? (facts.exists ? facts.mode : 0o644)
         var result = ModuleResult()
         // Ansible reports sha1 as `checksum`; sha256 stays the engine's own comparison.
-        result.data = ["path": path, "dest": path, "checksum": SHA1.hex(data)]
+        result.data = ["path": path, "dest": path, "checksum": SHA1.hex(data), "state": "file", "size": data.count,
+                       "mode": String(format: "%04o", finalMode)]
+        // Ansible's owner / group keys, where known without another round trip.
+        if let o = owner.flatMap({ $0.isEmpty ? nil : $0 }) ?? (facts.exists ? facts.owner : nil) { result.data["owner"] = o }
+        if let g = group.flatMap({ $0.isEmpty ? nil : $0 }) ?? (facts.exists ? facts.group : nil) { result.data["group"] = g }
         var attrCmds: [String] = []
         if contentChanged && facts.exists {
             // The put writes a new file and renames it over the old one, so the new inode belongs

@@ -22,23 +22,27 @@ public struct LineInFileModule: ProvisionModule {
         var lines = UnifiedDiff.lines(old)
         let regex = try args.optionalString("regexp").map { try Filters.regex($0) }
         func matches(_ l: String) -> Bool { regex.map { $0.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)) != nil } ?? false }
+        // Ansible's msg: "line added", "line replaced", "N line(s) removed".
+        var msg = ""
         if state == "absent" {
             let line = args.optionalString("line")
+            let before = lines.count
             lines.removeAll { matches($0) || (regex == nil && $0 == line) }
+            if lines.count < before { msg = "\(before - lines.count) line(s) removed" }
         } else {
             let line = try args.string("line")
             if let idx = lines.lastIndex(where: matches) {
+                if lines[idx] != line { msg = "line replaced" }
                 lines[idx] = line
             } else if !lines.contains(line) {
                 lines.insert(line, at: try EditedFile.insertionIndex(args, lines))
+                msg = "line added"
             }
         }
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
         // Same lines (a missing final newline alone is not worth a rewrite).
-        if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
-        return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
-                                     createParents: true)
+        if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { msg = "" }
+        return try EditedFile.write(ctx, args, path, facts, old: old, new: new, msg: msg)
     }
 }
 
@@ -76,15 +80,30 @@ public struct BlockInFileModule: ProvisionModule {
             lines.insert(contentsOf: [begin] + block + [end], at: idx)
         }
         let new = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
-        if facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old) { return ModuleResult(data: ["path": path]) }
-        return try FileWriter.ensure(ctx, path: path, data: Data(new.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
-                                     createParents: true)
+        // Ansible's msg: "File created", "Block inserted", "Block removed".
+        let msg = !facts.exists ? "File created" : UnifiedDiff.lines(new) == UnifiedDiff.lines(old) ? ""
+            : state == "absent" || block.isEmpty ? "Block removed" : "Block inserted"
+        return try EditedFile.write(ctx, args, path, facts, old: old, new: new, msg: msg)
     }
 }
 
 /// What lineinfile and blockinfile read first: the path, its facts with content, the state.
 enum EditedFile {
+    /// Writes the edited text (unless only a missing final newline differs) with the module's
+    /// attributes; `msg` as Ansible words it, attribute-only changes said so, `backup` key present.
+    static func write(_ ctx: ModuleContext, _ args: ModuleArgs, _ path: String, _ facts: FileFacts, old: String, new: String,
+                      msg: String) throws -> ModuleResult {
+        let same = facts.exists && UnifiedDiff.lines(new) == UnifiedDiff.lines(old)
+        var r = try FileWriter.ensure(ctx, path: path, data: same ? (facts.content ?? Data()) : Data(new.utf8), mode: args.mode("mode"),
+                                      owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                      checksum: same ? facts.sha256 : nil, createParents: true)
+        guard !r.failed else { return r }
+        let attributes = "ownership, perms or SE linux context changed"
+        r.msg = !r.changed ? msg : same ? attributes : msg
+        r.data["backup"] = ""
+        return r
+    }
+
     static func open(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> (String, FileFacts, String) {
         let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.string("name")
         return (path, try FileFacts.gather(ctx, path, content: true), try args.choice("state", ["present", "absent"], default: "present"))

@@ -151,23 +151,32 @@ public final class ModuleContext {
     public let connectedAsRoot: Bool
     /// The task's `environment:` (play < block < task), exported before every command it runs.
     public let environment: [String: String]
+    /// The task's `timeout:` as a point in time: every command gets what is left of it.
+    public let deadline: Date?
 
     public init(host: String, transport: Transport, check: Bool = false, diff: Bool = false, becomeUser: String? = nil,
                 templater: Templater = Templater(variables: [:]), playbookDir: String = ".", roleDir: String? = nil,
-                connectedAsRoot: Bool = false, environment: [String: String] = [:]) {
+                connectedAsRoot: Bool = false, environment: [String: String] = [:], deadline: Date? = nil) {
         self.host = host; self.transport = transport; self.check = check; self.diff = diff
         self.becomeUser = becomeUser; self.templater = templater; self.playbookDir = playbookDir
         self.roleDir = roleDir; self.connectedAsRoot = connectedAsRoot; self.environment = environment
+        self.deadline = deadline
     }
 
     /// The command as sent: `sudo -n -H -u USER sh -c '…'` under become (`runuser -u USER --
     /// sh -c '…'` when connected as root), unchanged otherwise; `environment` exported first.
+    /// Under a task `timeout`, coreutils' `timeout -s KILL` bounds it by what is left.
     public func wrap(_ command: String) -> String {
         let exports = environment.keys.sorted().map { "export \($0)=\(Values.shellQuote(environment[$0]!)); " }.joined()
-        let command = exports + command
-        guard let user = becomeUser else { return command }
-        if connectedAsRoot { return "runuser -u \(Values.shellQuote(user)) -- sh -c \(Values.shellQuote(command))" }
-        return "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"
+        var command = exports + command
+        if let user = becomeUser {
+            command = connectedAsRoot ? "runuser -u \(Values.shellQuote(user)) -- sh -c \(Values.shellQuote(command))"
+                : "sudo -n -H -u \(Values.shellQuote(user)) sh -c \(Values.shellQuote(command))"
+        }
+        guard let deadline else { return command }
+        // Rounded up, so the kill never comes before the deadline the engine judges by.
+        let left = max(0.1, (deadline.timeIntervalSinceNow * 10).rounded(.up) / 10)
+        return "timeout -s KILL \(String(format: "%.1f", left)) sh -c \(Values.shellQuote(command))"
     }
 
     /// Runs a shell command on the host (become applied).

@@ -13,7 +13,7 @@ public struct SetupModule: ProvisionModule {
     if [ -r /etc/os-release ]; then . /etc/os-release; fi
     echo "os_id=${ID:-}"; echo "os_like=${ID_LIKE:-}"; echo "os_name=${NAME:-}"; echo "os_version=${VERSION_ID:-}"
     echo "os_codename=${VERSION_CODENAME:-}"; echo "os_pretty=${PRETTY_NAME:-}"
-    echo "kernel=$(uname -r)"; echo "arch=$(uname -m)"; echo "cpus=$(nproc 2>/dev/null || echo 1)"
+    echo "kernel=$(uname -r)"; echo "system=$(uname -s)"; echo "arch=$(uname -m)"; echo "cpus=$(nproc 2>/dev/null || echo 1)"
     while read -r k v _; do [ "$k" = MemTotal: ] && echo "memtotal_kb=$v"; done < /proc/meminfo
     echo "init=$(cat /proc/1/comm 2>/dev/null)"; echo "user=$(id -un)"
     ip -o -4 addr show 2>/dev/null | while read -r _ dev _ addr _; do echo "addr=$dev ${addr%/*}"; done
@@ -46,7 +46,7 @@ public struct SetupModule: ProvisionModule {
             "ansible_hostname": kv["hostname"] ?? "", "ansible_nodename": kv["hostname"] ?? "", "ansible_fqdn": kv["fqdn"] ?? "",
             "ansible_distribution": kv["os_name"].map { $0.components(separatedBy: " ").first ?? $0 } ?? "",
             "ansible_distribution_version": kv["os_version"] ?? "", "ansible_distribution_release": kv["os_codename"] ?? "",
-            "ansible_os_family": family, "ansible_kernel": kv["kernel"] ?? "", "ansible_architecture": kv["arch"] ?? "",
+            "ansible_os_family": family, "ansible_kernel": kv["kernel"] ?? "", "ansible_system": kv["system"] ?? "Linux", "ansible_architecture": kv["arch"] ?? "",
             "ansible_processor_vcpus": Int(kv["cpus"] ?? "") ?? 1, "ansible_processor_count": Int(kv["cpus"] ?? "") ?? 1,
             "ansible_memtotal_mb": (Int(kv["memtotal_kb"] ?? "") ?? 0) / 1024,
             "ansible_service_mgr": kv["init"] == "systemd" ? "systemd" : (kv["init"] ?? "unknown"),

@@ -121,25 +121,10 @@ enum LoopLookups {
         return v
     }
 
-    /// Python's `%` with one integer: `%d`, `%02d`, `%x`, `%o` and literal `%%`.
+    /// Python's `%` with one integer (`%d`, `%02d`, `%x`, `%o`, literal `%%`).
     private static func formatted(_ n: Int, _ format: String) throws -> String {
-        let re = try NSRegularExpression(pattern: "%%|%([-0+ #]*)([0-9]*)([diouxX])")
-        var out = "", last = format.startIndex, used = false
-        for m in re.matches(in: format, range: NSRange(format.startIndex..., in: format)) {
-            let r = Range(m.range, in: format)!
-            out += format[last..<r.lowerBound]
-            last = r.upperBound
-            if format[r] == "%%" { out += "%"; continue }
-            guard !used else { throw ProvisionError("with_sequence: format '\(format)' takes one number") }
-            used = true
-            let flags = Range(m.range(at: 1), in: format).map { String(format[$0]) } ?? ""
-            let width = Range(m.range(at: 2), in: format).map { String(format[$0]) } ?? ""
-            var conv = String(format[Range(m.range(at: 3), in: format)!])
-            if conv == "i" || conv == "u" { conv = "d" }
-            out += String(format: "%" + flags + width + "l" + conv, n)
-        }
-        out += format[last...]
-        guard used else { throw ProvisionError("with_sequence: format '\(format)' has no %d-style field") }
-        return out
+        let (text, used) = try PythonFormat.percent(format, [n, n])
+        guard used == 1 else { throw ProvisionError("with_sequence: format '\(format)' \(used == 0 ? "has no %d-style field" : "takes one number")") }
+        return text
     }
 }

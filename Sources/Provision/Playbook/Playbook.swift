@@ -21,6 +21,8 @@ public struct Play {
     public var serial: [SerialStep] = []
     public var maxFailPercentage: Double?
     public var anyErrorsFatal = false
+    /// `force_handlers`: notified handlers run at the end even on hosts that failed since.
+    public var forceHandlers = false
     public var gatherFacts = false
     public var become = false
     public var becomeUser: String?
@@ -65,6 +67,8 @@ public struct TaskSpec {
     public var tags: [String] = []
     public var runOnce = false
     public var delegateTo: String?
+    /// `delegate_facts`: facts the task sets (set_fact, setup) go to the delegated host.
+    public var delegateFacts = false
     public var until: Any?
     public var retries = 3
     /// `retries` was written: without `until` the task is then retried until it does not fail
@@ -82,6 +86,14 @@ public struct TaskSpec {
     public var checkMode: Bool?
     public var become: Bool?
     public var becomeUser: String?
+    /// `diff:` on the task: show (or hide) its diffs whatever --diff says.
+    public var diff: Bool?
+    /// `ignore_unreachable`: an unreachable host counts as ok + ignored and stays in the play.
+    public var ignoreUnreachable = false
+    /// `timeout`: seconds the task may take; a slower one fails (its commands are killed).
+    public var timeout: Int?
+    /// `remote_user` as written (connections come from the inventory; warned where it differs).
+    public var remoteUser: String?
     public var vars: [String: Any] = [:]
     /// Environment variables exported for the module's commands (templates rendered per host).
     public var environment: [String: Any] = [:]
@@ -119,10 +131,12 @@ public struct TaskSpec {
 public enum LoopStyle: String {
     case loop, withItems = "with_items", withList = "with_list", withDict = "with_dict"
     case withNested = "with_nested", withSequence = "with_sequence", withSubelements = "with_subelements"
-    case withFileglob = "with_fileglob"
+    case withFileglob = "with_fileglob", withTogether = "with_together", withIndexedItems = "with_indexed_items"
+    case withFirstFound = "with_first_found"
 
-    /// The items of a rendered loop value; `playbookDir` anchors `with_fileglob`'s relative patterns.
-    func items(_ value: Any, playbookDir: String = ".") throws -> [Any] {
+    /// The items of a rendered loop value; `playbookDir` anchors `with_fileglob`'s relative
+    /// patterns, `variables` (role_path, playbook_dir) with_first_found's.
+    func items(_ value: Any, playbookDir: String = ".", variables: @escaping (String) -> Any? = { _ in nil }) throws -> [Any] {
         switch self {
         case .loop:
             guard let a = value as? [Any] else {
@@ -138,6 +152,10 @@ public enum LoopStyle: String {
         case .withSequence: return try LoopLookups.sequence(value)
         case .withSubelements: return try LoopLookups.subelements(value)
         case .withFileglob: return try LoopLookups.fileglob(value, playbookDir: playbookDir)
+        case .withTogether: return Lookups.together([value])
+        case .withIndexedItems: return try Lookups.run("indexed_items", [value], [:], variables)
+        case .withFirstFound:
+            return try Lookups.run("first_found", [value], [:]) { variables($0) ?? ($0 == "playbook_dir" ? playbookDir : nil) }
         }
     }
 }

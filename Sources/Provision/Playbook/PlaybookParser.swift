@@ -8,7 +8,7 @@ import Yams
 public struct PlaybookParser {
     static let playKeys: Set<String> = ["name", "hosts", "vars", "vars_files", "serial", "max_fail_percentage",
         "any_errors_fatal", "gather_facts", "become", "become_user", "tasks", "pre_tasks", "post_tasks", "handlers",
-        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method", "roles"]
+        "tags", "remote_user", "strategy", "environment", "connection", "collections", "become_method", "roles", "force_handlers"]
     static let taskKeys: Set<String> = ["name", "when", "loop", "with_items", "loop_control", "register", "notify",
         "changed_when", "failed_when", "ignore_errors", "tags", "run_once", "delegate_to", "until", "retries", "delay",
         "no_log", "become", "become_user", "vars", "listen", "environment", "check_mode", "args", "become_method", "throttle"]
@@ -76,6 +76,7 @@ public struct PlaybookParser {
                 guard let n = Values.number(YAMLSource.value(p.value)) else { throw ProvisionError("'max_fail_percentage' must be a number", at: at) }
                 play.maxFailPercentage = n
             case "any_errors_fatal": play.anyErrorsFatal = try boolean(p.value, p.key, file)
+            case "force_handlers": play.forceHandlers = try boolean(p.value, p.key, file)
             case "gather_facts": play.gatherFacts = try boolean(p.value, p.key, file)
             case "become": play.become = try boolean(p.value, p.key, file)
             case "become_user": play.becomeUser = try scalarString(p.value, p.key, file)

@@ -31,7 +31,7 @@ struct TaskParser {
             do {
                 switch p.key {
                 case "when", "changed_when", "failed_when", "until", "that": try ExpressionCheck.condition(v)
-                case "name", "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob", "vars", "delegate_to", "args", "become_user", "environment":
+                case "name", "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob", "with_together", "with_indexed_items", "with_first_found", "vars", "delegate_to", "args", "become_user", "environment":
                     try ExpressionCheck.templates(in: v)
                 default: break
                 }
@@ -44,11 +44,14 @@ struct TaskParser {
             case "changed_when": task.changedWhen = try condition(p)
             case "failed_when": task.failedWhen = try condition(p)
             case "until": task.until = try condition(p)
-            case "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob":
+            case "loop", "with_items", "with_list", "with_dict", "with_nested", "with_sequence", "with_subelements", "with_fileglob",
+                 "with_together", "with_indexed_items", "with_first_found":
                 guard task.loop == nil else { throw ProvisionError("duplicate loop in task: '\(task.loopStyle.rawValue)' and '\(p.key)'", at: loc(p.keyNode)) }
                 if p.key == "with_sequence" {
                     guard v is String else { throw ProvisionError("'with_sequence' must be a string such as 'start=1 end=5 format=node%02d'", at: loc(p.value)) }
-                } else if p.key == "with_nested" || p.key == "with_subelements" {
+                } else if p.key == "with_first_found" {
+                    guard v is [Any] || v is String || v is [String: Any] else { throw ProvisionError("'with_first_found' must be a list, a mapping with 'files' or a template string", at: loc(p.value)) }
+                } else if ["with_nested", "with_subelements", "with_together"].contains(p.key) {
                     guard v is [Any] || v is String else { throw ProvisionError("'\(p.key)' must be a list or a template string", at: loc(p.value)) }
                 } else if p.key == "with_dict" {
                     guard v is [String: Any] || v is String else { throw ProvisionError("'with_dict' must be a mapping or a template string", at: loc(p.value)) }
@@ -87,6 +90,12 @@ struct TaskParser {
             case "run_once": task.runOnce = try parser.boolean(p.value, p.key, file)
             case "no_log": task.noLog = try parser.boolean(p.value, p.key, file)
             case "check_mode": task.checkMode = try parser.boolean(p.value, p.key, file)
+            case "diff": task.diff = try parser.boolean(p.value, p.key, file)
+            case "ignore_unreachable": task.ignoreUnreachable = try parser.boolean(p.value, p.key, file)
+            case "remote_user": task.remoteUser = try parser.scalarString(p.value, p.key, file)
+            case "timeout":
+                guard let n = v as? Int, n > 0 else { throw ProvisionError("'timeout' must be a positive number of seconds", at: loc(p.value)) }
+                task.timeout = n
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
             case "become_method": try parser.becomeMethod(p.value, file)
@@ -94,6 +103,7 @@ struct TaskParser {
                 guard let n = v as? Int, n > 0 else { throw ProvisionError("'throttle' must be a positive integer", at: loc(p.value)) }
                 task.throttle = n
             case "delegate_to": task.delegateTo = try parser.scalarString(p.value, p.key, file)
+            case "delegate_facts": task.delegateFacts = try parser.boolean(p.value, p.key, file)
             case "retries" where (v as? String)?.contains("{{") == true: task.retriesTemplate = v as? String; task.retriesGiven = true
             case "delay" where (v as? String)?.contains("{{") == true: task.delayTemplate = v as? String
             case "retries":
@@ -272,7 +282,12 @@ struct TaskParser {
         if t.becomeUser == nil { t.becomeUser = outer.becomeUser }
         if t.throttle == nil { t.throttle = outer.throttle }
         if t.checkMode == nil { t.checkMode = outer.checkMode }
+        if t.diff == nil { t.diff = outer.diff }
+        if t.timeout == nil { t.timeout = outer.timeout }
+        if t.remoteUser == nil { t.remoteUser = outer.remoteUser }
+        if outer.ignoreUnreachable { t.ignoreUnreachable = true }
         if t.delegateTo == nil { t.delegateTo = outer.delegateTo }
+        if outer.delegateFacts { t.delegateFacts = true }
         if outer.runOnce { t.runOnce = true }
         if outer.ignoreErrors { t.ignoreErrors = true }
         if outer.noLog { t.noLog = true }

@@ -39,7 +39,7 @@ enum ExpressionCheck {
             try walk(b, source)
             for a in args { try walk(a, source) }
             for a in named.values { try walk(a, source) }
-        case let .call(b, _, args): try walk(b, source); for a in args { try walk(a, source) }
+        case let .call(b, _, args, named): try walk(b, source); for a in args + Array(named.values) { try walk(a, source) }
         case let .unary(_, x): try walk(x, source)
         case let .binary(_, l, r): try walk(l, source); try walk(r, source)
         case let .test(x, _, _, args): try walk(x, source); for a in args { try walk(a, source) }

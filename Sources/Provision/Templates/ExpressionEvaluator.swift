@@ -56,9 +56,12 @@ struct ExpressionEvaluator {
             }
             return try Filters.apply(name, to: eval(base), args: args.map { try eval($0) },
                                      named: named.mapValues { try eval($0) })
-        case let .call(.literal(base), fn, args) where base is NSNull:
+        case let .call(.literal(base), fn, args, named) where base is NSNull && (fn == "lookup" || fn == "query" || fn == "q"):
+            return try Lookups.call(wantList: fn != "lookup", args: args.map { try eval($0) }, named: named.mapValues { try eval($0) },
+                                    variables: lookup)
+        case let .call(.literal(base), fn, args, _) where base is NSNull:
             return try Filters.function(fn, args: args.map { try eval($0) })
-        case let .call(base, method, args):
+        case let .call(base, method, args, _):
             return try Filters.method(method, on: eval(base), args: args.map { try eval($0) })
         case let .unary(op, x):
             if op == "not" { return !Values.truthy(try eval(x)) }

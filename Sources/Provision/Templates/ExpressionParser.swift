@@ -13,7 +13,7 @@ indirect enum Expr {
     case attr(Expr, String)
     case index(Expr, Expr)
     case filter(Expr, String, [Expr], [String: Expr])
-    case call(Expr, String, [Expr])   // method call: x.items(), x.keys(), s.startswith(...)
+    case call(Expr, String, [Expr], [String: Expr])   // x.items(), s.startswith(...), lookup('vars', n, default=1)
     case unary(String, Expr)
     case binary(String, Expr, Expr)
     case test(Expr, String, Bool, [Expr])   // x is [not] name(args)
@@ -174,11 +174,11 @@ struct ExpressionParser {
                     if case let .number(n, true) = tokens[pos - 1] { e = .index(e, .literal(Int(n))); continue }
                     throw error("expected an attribute name after '.'")
                 }
-                if accept(.op("(")) { e = .call(e, name, try parseArgs(close: ")").positional) } else { e = .attr(e, name) }
+                if accept(.op("(")) { let a = try parseArgs(close: ")"); e = .call(e, name, a.positional, a.named) } else { e = .attr(e, name) }
             } else if accept(.op("[")) {
                 e = .index(e, try parseConditional()); try expect("]")
             } else if case let .name(fn) = e, accept(.op("(")) {
-                e = .call(.literal(NSNull()), fn, try parseArgs(close: ")").positional)
+                let a = try parseArgs(close: ")"); e = .call(.literal(NSNull()), fn, a.positional, a.named)
             } else if accept(.op("|")) {
                 guard case let .ident(name) = next() else { throw error("expected a filter name after '|'") }
                 var args = (positional: [Expr](), named: [String: Expr]())

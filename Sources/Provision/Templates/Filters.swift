@@ -10,7 +10,7 @@ enum Filters {
         "first", "last", "replace", "list", "sort", "unique", "min", "max", "sum", "dict2items", "items2dict", "map",
         "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
         "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
-        "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest",
+        "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest", "extract", "format", "type_debug",
     ]
 
     static func apply(_ name: String, to v: Any, args: [Any], named: [String: Any] = [:]) throws -> Any {
@@ -148,6 +148,28 @@ enum Filters {
         case "sha256": return SHA256.hex(Data(Values.string(v).utf8))
         case "sha1", "checksum": return SHA1.hex(Data(Values.string(v).utf8))
         case "mandatory": return v
+        case "extract":
+            // `key | extract(container[, morekeys])`: container[key], then each of morekeys.
+            var value: Any? = arg(0)
+            for k in [v] + (arg(1).map { ($0 as? [Any]) ?? [$0] } ?? []) {
+                if let d = value as? [String: Any] { value = d[Values.string(k)] }
+                else if let a = value as? [Any], let i = k as? Int, a.indices.contains(i < 0 ? a.count + i : i) { value = a[i < 0 ? a.count + i : i] }
+                else { throw UndefinedVariableError(name: "extract: \(Values.json(k)) not found in \(Values.typeName(value))") }
+            }
+            return value ?? NSNull()
+        case "format": return try PythonFormat.percent(Values.string(v), args).text
+        case "type_debug":
+            // Python's type names, as Ansible prints them for values it computed.
+            switch v {
+            case is NSNull: return "NoneType"
+            case is Bool: return "bool"
+            case is Int: return "int"
+            case is Double: return "float"
+            case is String: return "str"
+            case is [Any]: return "list"
+            case is [String: Any]: return "dict"
+            default: return Values.typeName(v)
+            }
         case "expanduser": return (Values.string(v) as NSString).expandingTildeInPath
         case "ternary":
             if v is NSNull, args.count > 2 { return args[2] }
@@ -182,8 +204,8 @@ enum Filters {
         do { return try NSRegularExpression(pattern: p) } catch { throw ProvisionError("bad regular expression '\(p)'") }
     }
 
-    /// Global functions: `range(n)` / `range(a, b[, step])`, `lookup('env', NAME)`,
-    /// `lookup('file', PATH)` (controller side, like Ansible).
+    /// Global functions: `range(n)` / `range(a, b[, step])`, `dict(pairs)`; `lookup` / `query`
+    /// are in Lookups.swift.
     static func function(_ name: String, args: [Any]) throws -> Any {
         func int(_ i: Int) throws -> Int {
             guard i < args.count, let n = args[i] as? Int else { throw ProvisionError("\(name)() needs integer arguments") }
@@ -195,19 +217,6 @@ enum Filters {
             let step = args.count > 2 ? try int(2) : 1
             guard step != 0 else { throw ProvisionError("range() step must not be 0") }
             return Array(stride(from: a, to: b, by: step)) as [Any]
-        case "lookup", "query":
-            let kind = args.first.map { Values.string($0) } ?? ""
-            let key = args.count > 1 ? Values.string(args[1]) : ""
-            switch kind {
-            case "env": return ProcessInfo.processInfo.environment[key] ?? ""
-            case "file":
-                guard let d = FileManager.default.contents(atPath: key) else { throw ProvisionError("lookup('file'): cannot read \(key)") }
-                var text = String(decoding: d, as: UTF8.self)
-                if text.hasSuffix("\n") { text.removeLast() }
-                return text
-            case "password": return try PasswordLookup.value(key)
-            default: throw ProvisionError("lookup plugin '\(kind)' is not supported (env, file, password)")
-            }
         case "dict":
             // dict(list_of_pairs), as in `dict(keys | zip(values))`.
             var d: [String: Any] = [:]

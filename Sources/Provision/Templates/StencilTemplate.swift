@@ -35,7 +35,13 @@ public struct StencilTemplate {
     }
 
     public func render(lookup: @escaping (String) -> Any?) throws -> String {
-        let env = Environment(extensions: [Self.makeExtension(lookup: lookup, name: name)])
+        let (source, raws) = Self.extractRaw(self.source)
+        let ext = Self.makeExtension(lookup: lookup, name: name)
+        ext.registerTag("pvraw") { parser, token in
+            StencilTemplate.trimAfterBlock(parser)
+            return RawNode(text: raws[Int(StencilTemplate.argument(token, after: "pvraw")) ?? 0])
+        }
+        let env = Environment(extensions: [ext])
         do {
             let template = Template(templateString: Self.rewrite(source), environment: env, name: name)
             return try template.render([:])
@@ -44,6 +50,21 @@ public struct StencilTemplate {
             let line = error.token.map { ":\($0.sourceMap.location.lineNumber)" } ?? ""
             throw ProvisionError("template \(name)\(line): \(error.reason)")
         }
+    }
+
+    /// `{% raw %}…{% endraw %}` → `{% pvraw N %}`, the text kept apart so nothing in it is
+    /// parsed (Jinja's raw; trim_blocks drops the newline after `{% endraw %}`, not after `{% raw %}`).
+    static func extractRaw(_ s: String) -> (String, [String]) {
+        guard s.contains("raw") else { return (s, []) }
+        let re = try! NSRegularExpression(pattern: #"\{%-?\s*raw\s*-?%\}(.*?)\{%-?\s*endraw\s*-?%\}"#, options: .dotMatchesLineSeparators)
+        var out = "", raws: [String] = [], last = s.startIndex
+        for m in re.matches(in: s, range: NSRange(s.startIndex..., in: s)) {
+            let whole = Range(m.range, in: s)!
+            out += s[last..<whole.lowerBound] + "{% pvraw \(raws.count) %}"
+            raws.append(String(s[Range(m.range(at: 1), in: s)!]))
+            last = whole.upperBound
+        }
+        return (out + s[last...], raws)
     }
 
     /// `{{ e }}` → `{% pvexpr e %}`; `{% if/elif/endif/for/endfor` → `pv…` (positions kept).
@@ -122,6 +143,13 @@ private final class ExprNode: NodeType {
     func render(_ context: Context) throws -> String {
         Values.string(try evaluate(source, token!, templateName, context, lookup))
     }
+}
+
+private final class RawNode: NodeType {
+    let text: String
+    let token: Token? = nil
+    init(text: String) { self.text = text }
+    func render(_ context: Context) throws -> String { text }
 }
 
 private final class IfNode: NodeType {

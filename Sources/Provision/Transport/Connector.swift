@@ -35,7 +35,8 @@ public enum Connector {
             privateKeyFiles: keys,
             knownHostsFile: expand(str("ssh_known_hosts_file") ?? home + "/.ssh/known_hosts"),
             hostKeyPolicy: policy,
-            connectTimeout: str("ansible_timeout").flatMap { Double($0) } ?? 10)
+            connectTimeout: str("ansible_timeout").flatMap { Double($0) } ?? 10,
+            persistentShell: ["true", "yes", "1", "True"].contains(str("provision_persistent_shell") ?? ""))
     }
 
     /// The user this process runs as (Ansible's default remote user).

@@ -55,7 +55,8 @@ public final class SSHTransport: Transport {
 
     public func run(_ command: String, input: Data?) throws -> CommandResult {
         do {
-            let result = try live().exec(command, input: input)
+            let session = try live()
+            let result = try target.persistentShell ? session.runInShell(command, input: input) : session.exec(command, input: input)
             var stderr = String(decoding: result.stderr, as: UTF8.self)
             if let signal = result.exitSignal { stderr += "killed by signal \(signal)\n" }
             return CommandResult(exitStatus: result.exitStatus,
