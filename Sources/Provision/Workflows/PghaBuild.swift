@@ -37,7 +37,7 @@ public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
     /// A pgha already built with the Swift runtime linked in statically, shipped instead of the
     /// release build (`PGHA_HOST_BINARY`). scripts/test points it at the test build's own pgha
-    /// (`swift build --build-tests --static-swift-stdlib`), so the suite compiles the package once.
+    /// relinked with the static runtime by scripts/static-pgha), so the suite compiles the package once.
     public let prebuilt: String?
 
     public init(layout: ProjectLayout, prebuilt: String? = ProcessInfo.processInfo.environment["PGHA_HOST_BINARY"]) {
@@ -111,7 +111,7 @@ public struct PghaBuild: Sendable {
         let libraries = try Spawn.run("/usr/bin/ldd", [path], environment: ProcessInfo.processInfo.environment, timeout: 30)
         if let swiftLibrary = libraries.stdout.split(separator: "\n").first(where: { $0.contains("libswift") || $0.contains("libFoundation") }) {
             throw WorkflowError("PGHA_HOST_BINARY=\(path) links the Swift runtime dynamically (\(swiftLibrary.trimmingCharacters(in: .whitespaces))); "
-                                + "hosts have none: build it with --static-swift-stdlib")
+                                + "hosts have none: build it with --static-swift-stdlib or relink it with scripts/static-pgha")
         }
     }
 
