@@ -37,7 +37,7 @@ public struct PghaBuild: Sendable {
     public let layout: ProjectLayout
     /// A pgha already built with the Swift runtime linked in statically, shipped instead of the
     /// release build (`PGHA_HOST_BINARY`). scripts/test points it at the test build's own pgha
-    /// relinked with the static runtime by scripts/static-pgha), so the suite compiles the package once.
+    /// (relinked with the static runtime by scripts/static-pgha), so the suite compiles the package once.
     public let prebuilt: String?
 
     public init(layout: ProjectLayout, prebuilt: String? = ProcessInfo.processInfo.environment["PGHA_HOST_BINARY"]) {
