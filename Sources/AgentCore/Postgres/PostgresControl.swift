@@ -210,6 +210,7 @@ public final class PostgresControl: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: old)
         let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
                     "-X", "stream", "-c", "fast", "--no-password"]
+            + (pg.replication.libpqOptions.isEmpty ? [] : ["-d", String(pg.replication.conninfoSuffix.dropFirst())])
         let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
         if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }
         try check("pg_basebackup from \(upstream.name)", r)
@@ -236,7 +237,7 @@ public final class PostgresControl: @unchecked Sendable {
         // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
         // to start if its last primary run had, say, more max_connections than it has now.
         try files.write(dynamic: dynamic, upstream: nil, standby: false)
-        let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        let source = "host=\(upstream.host) port=\(upstream.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3" + pg.superuser.conninfoSuffix
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)
