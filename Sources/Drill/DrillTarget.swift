@@ -30,6 +30,8 @@ public struct DrillTarget: Sendable {
     var password: String
     /// REST and etcd calls: HTTPS against the cluster CA, logged in to etcd (docs/security.md).
     let http: ClusterHTTP
+    /// The cluster CA on this machine, when there is one: every libpq connection verifies the server.
+    var caFile: String?
 
     public init(inventory: Inventory, inventoryPath: String) throws {
         func hostsOf(_ group: String) throws -> [Node] {
@@ -70,6 +72,7 @@ public struct DrillTarget: Sendable {
         let ca = tlsDir.map { $0 + "/ca.crt" }.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
         let login = vars["etcd_pgha_password"] == nil ? nil
             : ClusterHTTP.EtcdLogin(user: (try? value("etcd_pgha_user")) ?? "pgha", password: try value("etcd_pgha_password"))
+        caFile = ca
         do {
             http = try ClusterHTTP(caFile: ca, certFile: tlsDir.map { $0 + "/operator-client.crt" },
                                    keyFile: tlsDir.map { $0 + "/operator-client.key" }, etcdLogin: ca == nil ? nil : login)
@@ -81,7 +84,8 @@ public struct DrillTarget: Sendable {
     func conninfo(host: String, port: Int, extra: String = "") -> String {
         func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
         return "host=\(host) port=\(port) user=\(q(user)) password=\(q(password)) dbname=postgres application_name=provision-drill "
-            + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 \(extra)"
+            + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 "
+            + (caFile.map { "sslmode=verify-full sslrootcert=\(q($0)) " } ?? "") + extra
     }
 
     /// Where clients come in: the floating address, else the first balancer.

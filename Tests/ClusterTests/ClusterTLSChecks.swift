@@ -156,7 +156,7 @@ extension ClusterEndToEndTests {
     static func checkPatronictl(_ workflow: ClusterWorkflow, inventory: String) throws {
         let venv = "/var/lib/provision/peers/patroni-4.1.5"
         let patronictl = venv + "/bin/patronictl"
-        let env = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        let env = ProcessInfo.processInfo.environment
         if !FileManager.default.isExecutableFile(atPath: patronictl) {
             try? FileManager.default.removeItem(atPath: venv)
             try FileManager.default.createDirectory(atPath: "/var/lib/provision/peers", withIntermediateDirectories: true)
