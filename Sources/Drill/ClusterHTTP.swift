@@ -30,6 +30,9 @@ final class ClusterHTTP: @unchecked Sendable {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(1000))
+        // HTTP/1.1 only: etcd offers h2 by ALPN, and AsyncHTTPClient 1.37's HTTP/2 handler traps
+        // (HTTP2ClientRequestHandler.swift:249) when a killed member's connection fails mid-request.
+        configuration.httpVersion = .http1Only
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

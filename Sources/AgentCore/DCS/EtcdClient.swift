@@ -88,6 +88,9 @@ public final class EtcdClient: @unchecked Sendable {
     private static func makeHTTP(_ tls: TLSConfiguration?) -> HTTPClient {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .milliseconds(1000))
+        // HTTP/1.1 only: over TLS etcd offers h2 by ALPN, and AsyncHTTPClient 1.37's HTTP/2 handler
+        // traps (force-unwrap in HTTP2ClientRequestHandler.errorCaught) when a member dies mid-request.
+        configuration.httpVersion = .http1Only
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
