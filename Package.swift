@@ -53,7 +53,11 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // provision drill: fault drills with a consistency checker (libpq clients, hence its own target).
-        .target(name: "Drill", dependencies: ["Provision", "PQ"]),
+        .target(name: "Drill", dependencies: [
+            "Provision", "PQ",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         .executableTarget(name: "provision", dependencies: [
             "Provision", "Drill", "CLI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

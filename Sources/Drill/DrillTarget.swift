@@ -28,6 +28,10 @@ public struct DrillTarget: Sendable {
     public var vip: String?
     var user: String
     var password: String
+    /// REST and etcd calls: HTTPS against the cluster CA, logged in to etcd (docs/security.md).
+    let http: ClusterHTTP
+    /// The cluster CA on this machine, when there is one: every libpq connection verifies the server.
+    var caFile: String?
 
     public init(inventory: Inventory, inventoryPath: String) throws {
         func hostsOf(_ group: String) throws -> [Node] {
@@ -63,6 +67,16 @@ public struct DrillTarget: Sendable {
         if vip?.isEmpty == true { vip = nil }
         user = try value("postgres_superuser")
         password = try value("postgres_superuser_password")
+        // The CA `provision up` made on this machine: without it, a cluster without TLS (plain HTTP).
+        let tlsDir = (try? CertificatePlan(inventory: inventory, inventoryPath: inventoryPath))?.directory
+        let ca = tlsDir.map { $0 + "/ca.crt" }.flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+        let login = vars["etcd_pgha_password"] == nil ? nil
+            : ClusterHTTP.EtcdLogin(user: (try? value("etcd_pgha_user")) ?? "pgha", password: try value("etcd_pgha_password"))
+        caFile = ca
+        do {
+            http = try ClusterHTTP(caFile: ca, certFile: tlsDir.map { $0 + "/operator-client.crt" },
+                                   keyFile: tlsDir.map { $0 + "/operator-client.key" }, etcdLogin: ca == nil ? nil : login)
+        } catch { throw DrillError("\(inventoryPath): the cluster's TLS files in \(tlsDir ?? "?"): \(error)") }
     }
 
     /// libpq conninfo with bounded connect, keepalives and a TCP user timeout, so a call to a host
@@ -70,7 +84,8 @@ public struct DrillTarget: Sendable {
     func conninfo(host: String, port: Int, extra: String = "") -> String {
         func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'" }
         return "host=\(host) port=\(port) user=\(q(user)) password=\(q(password)) dbname=postgres application_name=provision-drill "
-            + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 \(extra)"
+            + "connect_timeout=2 keepalives=1 keepalives_idle=1 keepalives_interval=1 keepalives_count=2 tcp_user_timeout=2000 "
+            + (caFile.map { "sslmode=verify-full sslrootcert=\(q($0)) " } ?? "") + extra
     }
 
     /// Where clients come in: the floating address, else the first balancer.
@@ -85,7 +100,7 @@ public struct DrillTarget: Sendable {
     func leaderKeyHolder() -> String?? {
         let body = #"{"key":"\#(Data(leaderKey.utf8).base64EncodedString())"}"#
         for m in etcdMembers {
-            guard let r = PlainHTTP.json(m.address, etcdPort, "POST", "/v3/kv/range", body: body, timeout: 0.4) else { continue }
+            guard let r = http.etcdJSON(m.address, etcdPort, "/v3/kv/range", body: body, timeout: 0.4) else { continue }
             guard let kvs = r["kvs"] as? [[String: Any]], let v = kvs.first?["value"] as? String,
                   let d = Data(base64Encoded: v) else { return .some(nil) }
             return .some(String(decoding: d, as: UTF8.self))
@@ -98,7 +113,7 @@ public struct DrillTarget: Sendable {
         var ids: [String: Node] = [:]
         var leader: String?
         for m in etcdMembers {
-            guard let r = PlainHTTP.json(m.address, etcdPort, "POST", "/v3/maintenance/status", body: "{}", timeout: 1),
+            guard let r = http.etcdJSON(m.address, etcdPort, "/v3/maintenance/status", body: "{}", timeout: 1),
                   let header = r["header"] as? [String: Any], let id = header["member_id"] as? String else { continue }
             ids[id] = m
             leader = r["leader"] as? String ?? leader
@@ -109,7 +124,7 @@ public struct DrillTarget: Sendable {
     /// The agents' time-to-live (dynamic config `ttl`), from any agent's GET /config.
     func ttl() -> Double {
         for n in databases {
-            if let c = PlainHTTP.json(n.address, restPort, "GET", "/config", timeout: 1), let t = c["ttl"] as? NSNumber { return t.doubleValue }
+            if let c = http.json(n.address, restPort, "GET", "/config", timeout: 1), let t = c["ttl"] as? NSNumber { return t.doubleValue }
         }
         return 30
     }
@@ -117,7 +132,7 @@ public struct DrillTarget: Sendable {
     /// The cluster's dynamic `synchronous_mode` (any agent's GET /config), nil when none answers.
     func synchronousMode() -> Bool? {
         for n in databases {
-            if let c = PlainHTTP.json(n.address, restPort, "GET", "/config", timeout: 1) {
+            if let c = http.json(n.address, restPort, "GET", "/config", timeout: 1) {
                 return (c["synchronous_mode"] as? Bool) ?? ((c["synchronous_mode"] as? String).map { $0 == "true" || $0 == "on" } ?? false)
             }
         }
@@ -127,7 +142,7 @@ public struct DrillTarget: Sendable {
     /// Whether /cluster (any agent) shows a synchronous standby that streams.
     func syncStandbyStreams() -> Bool {
         for n in databases {
-            guard let c = PlainHTTP.json(n.address, restPort, "GET", "/cluster", timeout: 1),
+            guard let c = http.json(n.address, restPort, "GET", "/cluster", timeout: 1),
                   let members = c["members"] as? [[String: Any]] else { continue }
             return members.contains { $0["role"] as? String == "sync_standby" && $0["state"] as? String == "streaming" }
         }
@@ -138,7 +153,7 @@ public struct DrillTarget: Sendable {
     /// when no primary answered or its agent does not say.
     func watchdogInUse() -> Bool? {
         for n in databases {
-            guard let p = PlainHTTP.json(n.address, restPort, "GET", "/patroni", timeout: 1), p["role"] as? String == "primary" else { continue }
+            guard let p = http.json(n.address, restPort, "GET", "/patroni", timeout: 1), p["role"] as? String == "primary" else { continue }
             if let w = p["watchdog"] as? [String: Any], let armed = w["armed"] as? Bool { return armed }
             if p["watchdog_failed"] as? Bool == true { return false }
         }

@@ -102,7 +102,7 @@ final class DrillTrial {
         while true {
             var primaries: [String] = [], streaming = 0
             for n in target.databases {
-                guard let s = PlainHTTP.json(n.address, target.restPort, "GET", "/patroni", timeout: 1) else { continue }
+                guard let s = target.http.json(n.address, target.restPort, "GET", "/patroni", timeout: 1) else { continue }
                 if s["role"] as? String == "primary" || s["role"] as? String == "master", s["state"] as? String == "running" { primaries.append(n.name) }
                 if s["replication_state"] as? String == "streaming" { streaming += 1 }
             }

@@ -11,7 +11,7 @@ enum PlainHTTP {
 
     /// `method path` on host:port with an optional JSON body; nil on any failure or timeout.
     static func call(_ host: String, _ port: Int, _ method: String, _ path: String, body: String? = nil,
-                     timeout: Double = 0.5) -> Answer? {
+                     headers: [(String, String)] = [], timeout: Double = 0.5) -> Answer? {
         var hints = addrinfo(ai_flags: 0, ai_family: AF_INET, ai_socktype: Int32(SOCK_STREAM.rawValue),
                              ai_protocol: 0, ai_addrlen: 0, ai_addr: nil, ai_canonname: nil, ai_next: nil)
         var list: UnsafeMutablePointer<addrinfo>?
@@ -30,6 +30,7 @@ enum PlainHTTP {
             guard err == 0 else { return nil }
         }
         var request = "\(method) \(path) HTTP/1.0\r\nHost: \(host)\r\nConnection: close\r\n"
+        for (k, v) in headers { request += "\(k): \(v)\r\n" }
         if let body { request += "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)" } else { request += "\r\n" }
         var bytes = Array(request.utf8)
         while !bytes.isEmpty {

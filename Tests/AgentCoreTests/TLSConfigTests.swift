@@ -36,6 +36,27 @@ import Testing
         #expect(c.ctlAuth == Credentials(username: "op", password: "op-pw"))
     }
 
+    /// Patroni's libpq keys under postgresql.authentication.* reach every conninfo the agent builds:
+    /// primary_conninfo (replication user), and the superuser's (pg_rewind, the local session).
+    @Test func libpqTLSKeysReachTheConninfo() throws {
+        let auth = """
+            postgresql:
+              data_dir: /var/lib/postgresql/15/main
+              pgpass: /etc/pgha/pgpass
+              authentication:
+                superuser: {username: postgres, password: su-pw, sslmode: verify-full, sslrootcert: /tls/ca.crt}
+                replication: {username: replicator, password: r-pw, sslmode: verify-full, sslrootcert: "/tls/it's ca.crt", sslpassword: x}
+
+            """
+        let text = Self.yaml().replacingOccurrences(of: "postgresql:\n  data_dir: /var/lib/postgresql/15/main\n", with: auth)
+        let c = try ConfigLoader.parse(text, file: "p.yml").config
+        #expect(c.postgres.superuser.libpqOptions == [LibpqOption(key: "sslmode", value: "verify-full"), LibpqOption(key: "sslrootcert", value: "/tls/ca.crt")])
+        #expect(c.postgres.replication.conninfoSuffix == #" sslmode='verify-full' sslrootcert='/tls/it\'s ca.crt'"#)
+        let conf = PostgresFiles(config: c).confText(dynamic: [:], upstream: UpstreamServer(name: "n2", host: "10.0.0.12", port: 5432))
+        #expect(conf.contains(#"primary_conninfo = 'host=10.0.0.12 port=5432 user=replicator passfile=/etc/pgha/pgpass application_name=n1 connect_timeout=2 sslmode=''verify-full'' sslrootcert=''/tls/it\''s ca.crt'''"#), "\(conf)")
+        #expect(PostgresFiles(config: c).localConninfo.hasSuffix(" sslmode='verify-full' sslrootcert='/tls/ca.crt'"))
+    }
+
     @Test func ctlFallsBackToRestapiFiles() throws {
         let c = try ConfigLoader.parse(Self.yaml(restapi: "  certfile: /tls/n1.pem\n  cafile: /tls/ca.crt\n  verify_client: optional\n"), file: "p.yml").config
         #expect(c.restTLS?.keyfile == "/tls/n1.pem")  // one PEM with certificate and key, as Patroni allows

@@ -3,6 +3,8 @@
 // `provision uri` strings before and after a switchover, drills (pulled plug on the primary ×3,
 // a frozen agent, a partition of the primary, a pulled plug on the balancer holding the floating
 // address, each checked for lost acknowledged rows and split-brain samples), then a changed=0 re-run.
+// TLS on every link (ClusterTLSChecks.swift): plain text and a foreign CA refused, verify-full
+// through the floating address, and no generated secret in output, logs or process lists.
 // Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
 import Foundation
 import PQ
@@ -56,7 +58,8 @@ import Drill
         let output = CapturingOutput()
         let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
         workflow.output = output
-        workflow.log = { print("[cluster e2e] \($0)") }
+        let logLines = LogLines()
+        workflow.log = { print("[cluster e2e] \($0)"); logLines.append($0) }
         let lab = try Lab(inventory: workflow.inventory, path: inventory, log: { _ in })
         try? lab.destroy()
         defer {
@@ -79,6 +82,9 @@ import Drill
         print("[cluster e2e] \(balancers.summary)")
         #expect(balancers.holders.count == 1, "the floating address is held by \(balancers.holders)")
         try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: status.leader?.name)
+        try Self.timed("TLS checks") { try Self.checkTLS(workflow, inventory: inventory, password: password) }
+        try Self.checkPatronictl(workflow, inventory: inventory)
+        var hostTexts = Self.hostTexts(workflow)
 
         try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
         let target = try #require(status.members.first { $0.role != "leader" }?.name)
@@ -88,7 +94,8 @@ import Drill
 
         // A client writes numbered rows through the floating address :5000 during the rolling restart.
         let vip = try #require(balancers.vip)
-        let writer = HAProxyWriter(conninfo: "host=\(vip) port=5000 user=postgres password=\(password) dbname=postgres")
+        let ca = try CertificatePlan(inventory: workflow.inventory, inventoryPath: inventory).directory + "/ca.crt"
+        let writer = HAProxyWriter(conninfo: "host=\(vip) port=5000 user=postgres password=\(password) dbname=postgres sslmode=verify-full sslrootcert=\(ca)")
         try writer.prepare()
         writer.start()
         try Self.timed("set max_connections=150 (rolling restart)") { try workflow.set(ParameterChange(arguments: ["max_connections=150"])) }
@@ -150,6 +157,17 @@ import Drill
         }
         status = try workflow.check()
         print(status.table)
+        // Secrets: every password and private key `up` generated, looked for in the process lists
+        // and logs of every host (after `up` and now), the playbook output, the workflow's log
+        // lines and the drills' reports.
+        for (host, text) in Self.hostTexts(workflow) { hostTexts[host + " (after the drills)"] = text }
+        hostTexts["playbook output"] = output.text
+        hostTexts["workflow log"] = logLines.text
+        let reports = (inventory as NSString).deletingLastPathComponent + "/drills"
+        for name in (try? FileManager.default.subpathsOfDirectory(atPath: reports)) ?? [] {
+            if let text = try? String(contentsOfFile: reports + "/" + name, encoding: .utf8) { hostTexts["drill report " + name] = text }
+        }
+        try Self.checkNoSecrets(in: hostTexts, secretsDir: secrets)
 
         let rerun = try Self.timed("second provision up") { try workflow.up() }
         print(String(format: "[cluster e2e] second up: site.yml %.2f s, changed=%d", rerun.seconds, rerun.changedTotal))

@@ -79,6 +79,31 @@ struct TemplateHost {
         #expect(try host.render("pgha.yml.j2") == text)
     }
 
+    /// TLS on every link pgha has: REST over https (a client certificate, if shown, from the CA),
+    /// etcd over https with the agents' client certificate and RBAC user, Postgres ssl=on with
+    /// hostssl + scram-sha-256 only, and verify-full on every connection the agent makes.
+    @Test func pghaConfigSpeaksTLSEverywhere() throws {
+        let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        defer { host.cleanup() }
+        let c = try ConfigLoader.parse(try host.render("pgha.yml.j2"), file: "pgha.yml").config
+        let tls = try #require(c.restTLS)
+        #expect(tls.certfile == "/etc/pgha/tls/server.crt" && tls.keyfile == "/etc/pgha/tls/server.key" && tls.cafile == "/etc/pgha/tls/ca.crt")
+        #expect(tls.verifyClient == .optional && c.apiURL.hasPrefix("https://"))
+        #expect(c.restClientTLS.cacert == "/etc/pgha/tls/ca.crt")
+        #expect(c.etcdEndpoints.allSatisfy { $0.hasPrefix("https://") }, "\(c.etcdEndpoints)")
+        #expect(c.etcdTLS.cacert == "/etc/pgha/tls/ca.crt" && c.etcdTLS.certfile == "/etc/pgha/tls/pgha-client.crt" && c.etcdTLS.keyfile == "/etc/pgha/tls/pgha-client.key")
+        let etcdPassword = try #require(host.lookup("etcd_pgha_password") as? String)
+        #expect(c.etcdAuth?.username == "pgha" && c.etcdAuth?.password == etcdPassword)
+        #expect(c.postgres.parameters["ssl"] == "on" && c.postgres.parameters["ssl_cert_file"] == "/etc/pgha/tls/server.crt"
+                && c.postgres.parameters["ssl_key_file"] == "/etc/pgha/tls/server.key")
+        let network = c.postgres.pgHBA.filter { !$0.hasPrefix("local ") }
+        #expect(!network.isEmpty && network.allSatisfy { $0.hasPrefix("hostssl ") && $0.hasSuffix(" scram-sha-256") }, "\(network)")
+        #expect(!c.postgres.pgHBA.contains { $0.contains("md5") || $0.contains(" trust") })
+        let verify = [LibpqOption(key: "sslmode", value: "verify-full"), LibpqOption(key: "sslrootcert", value: "/etc/pgha/tls/ca.crt")]
+        #expect(c.postgres.superuser.libpqOptions == verify && c.postgres.replication.libpqOptions == verify)
+        #expect(c.postgres.replication.conninfoSuffix == " sslmode='verify-full' sslrootcert='/etc/pgha/tls/ca.crt'")
+    }
+
     @Test func etcdEnvironmentNamesEveryMember() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
         defer { host.cleanup() }
@@ -87,9 +112,15 @@ struct TemplateHost {
         vars = { $0 == "etcd_cluster_state" ? "new" : base($0) }
         let text = try StencilTemplate(path: TemplateHost.root + "/templates/etcd.env.j2").render(lookup: vars)
         let members = host.inventory.hosts(inGroup: "etcd").map { h in
-            "\(h)=http://\(host.inventory.variables(forHost: h)["ansible_host"] as? String ?? "?"):2380"
+            "\(h)=https://\(host.inventory.variables(forHost: h)["ansible_host"] as? String ?? "?"):2380"
         }
         #expect(text.contains("ETCD_INITIAL_CLUSTER=" + members.joined(separator: ",") + "\n"))
+        // TLS with client-certificate auth on both ports; nothing listens in plain text.
+        #expect(!text.contains("http://"))
+        for line in ["ETCD_CLIENT_CERT_AUTH=true", "ETCD_PEER_CLIENT_CERT_AUTH=true", "ETCD_TRUSTED_CA_FILE=/etc/etcd/tls/ca.crt",
+                     "ETCD_PEER_TRUSTED_CA_FILE=/etc/etcd/tls/ca.crt", "ETCD_CERT_FILE=/etc/etcd/tls/server.crt", "ETCD_PEER_KEY_FILE=/etc/etcd/tls/server.key"] {
+            #expect(text.contains(line + "\n"), "\(line)")
+        }
         #expect(text.contains("ETCD_DATA_DIR=/var/lib/etcd/demo\n"))
         #expect(text.contains("ETCD_INITIAL_CLUSTER_STATE=new\n"))
     }
@@ -105,27 +136,53 @@ struct TemplateHost {
         #expect(text.contains("option httpchk OPTIONS /primary") && text.contains("option httpchk OPTIONS /replica?lag=16MB&replication_state=streaming"))
         // The lab runs PgBouncer: HAProxy sends clients to it, and checks pgha as before.
         #expect(text.contains(":6432 maxconn 100 check port 8008") && !text.contains(":5432 "))
+        // The checks speak HTTPS and verify each member's certificate and name against the CA.
+        for db in host.inventory.hosts(inGroup: "postgres") {
+            #expect(text.contains("check port 8008 check-ssl check-sni \(db) verify required verifyhost \(db) ca-file /etc/haproxy/tls/ca.crt\n"))
+        }
         #expect(!text.contains("default_backend primary"), "falls back to the primary although haproxy_replica_fallback_primary is false")
         let dir = try makeTempDir("haproxy-cfg")
         defer { removeTree(dir) }
         // The stats socket's directory exists on a host with the package; not necessarily here.
         let path = dir + "/haproxy.cfg"
-        try text.replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
+        try withTestCA(text, dir).replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
             .write(toFile: path, atomically: true, encoding: .utf8)
         let r = try runCommand(["/usr/sbin/haproxy", "-c", "-q", "-f", path])
         #expect(r.status == 0, "haproxy -c: \(r.output)")
     }
 
-    /// The REST helper renders to a script bash accepts (`{#` in shell would start a comment).
+    /// The REST helper renders to a script bash accepts (`{#` in shell would start a comment); it
+    /// speaks HTTPS and verifies the agent's certificate and name against the cluster CA.
     @Test func pghaAPIHelperIsValidBash() throws {
         let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
         defer { host.cleanup() }
         let text = try host.render("pgha-api.sh.j2")
-        #expect(text.contains("/dev/tcp/127.0.0.1/8008"))
+        #expect(text.contains("openssl s_client -quiet -connect 127.0.0.1:8008") && !text.contains("/dev/tcp"))
+        #expect(text.contains("-CAfile /etc/pgha/tls/ca.crt -verify_hostname localhost -verify_return_error"))
         let dir = try makeTempDir("pgha-api")
         defer { removeTree(dir) }
         try text.write(toFile: dir + "/pgha-api", atomically: true, encoding: .utf8)
         let r = try runCommand(["/bin/bash", "-n", dir + "/pgha-api"])
+        #expect(r.status == 0, "bash -n: \(r.output)")
+    }
+
+    /// etcd-admin is valid bash, and its passwords reach etcdctl only through the environment
+    /// (ETCDCTL_USER) and stdin (`--interactive=false`), never as an argument.
+    @Test func etcdAdminHelperKeepsPasswordsOutOfArgv() throws {
+        let host = try TemplateHost(inventory: "inventories/lab", host: "pg1")
+        defer { host.cleanup() }
+        let text = try host.render("etcd-admin.sh.j2")
+        let root = try #require(host.lookup("etcd_root_password") as? String)
+        let pgha = try #require(host.lookup("etcd_pgha_password") as? String)
+        #expect(root != pgha && root.count == 20)
+        #expect(text.components(separatedBy: root).count == 2 && text.components(separatedBy: pgha).count == 2, "each password once, in an assignment")
+        #expect(text.contains("root_password='\(root)'") && text.contains("pgha_password='\(pgha)'"))
+        #expect(!text.contains("--password") && !text.contains("--new-user-password") && !text.contains("user add root:"))
+        #expect(text.contains("prefix='/service/demo/'") && text.contains("--endpoints=https://127.0.0.1:2379"))
+        let dir = try makeTempDir("etcd-admin")
+        defer { removeTree(dir) }
+        try text.write(toFile: dir + "/etcd-admin", atomically: true, encoding: .utf8)
+        let r = try runCommand(["/bin/bash", "-n", dir + "/etcd-admin"])
         #expect(r.status == 0, "bash -n: \(r.output)")
     }
 
@@ -141,7 +198,7 @@ struct TemplateHost {
         #expect(fallback.contains("use_backend replicas if { nbsrv(replicas) gt 0 }") && fallback.contains("default_backend primary"))
         let dir = try makeTempDir("haproxy-fallback")
         defer { removeTree(dir) }
-        try fallback.replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
+        try withTestCA(fallback, dir).replacingOccurrences(of: "/run/haproxy/admin.sock", with: dir + "/admin.sock")
             .write(toFile: dir + "/haproxy.cfg", atomically: true, encoding: .utf8)
         let r = try runCommand(["/usr/sbin/haproxy", "-c", "-q", "-f", dir + "/haproxy.cfg"])
         #expect(r.status == 0, "haproxy -c: \(r.output)")
@@ -184,9 +241,19 @@ struct TemplateHost {
         let ini = try host.render("pgbouncer.ini.j2")
         #expect(ini.contains("auth_type = scram-sha-256") && ini.contains("auth_query = SELECT username, password FROM pgbouncer.get_auth($1)"))
         #expect(ini.contains("* = host=/var/run/postgresql port=5432"))
+        // Clients must use TLS and see this host's certificate; PgBouncer -> Postgres stays on the socket.
+        #expect(ini.contains("client_tls_sslmode = require\n") && ini.contains("client_tls_cert_file = /etc/pgha/tls/server.crt\n")
+                && ini.contains("client_tls_key_file = /etc/pgha/tls/server.key\n"))
         let password = try #require(host.lookup("postgres_superuser_password") as? String)
         #expect(!ini.contains(password))
     }
+}
+
+/// The haproxy config with its ca-file pointed at a real CA in `dir` (`haproxy -c` loads it).
+private func withTestCA(_ config: String, _ dir: String) throws -> String {
+    let ca = try CertificateAuthority.makeCA(commonName: "test CA", days: 1)
+    try ca.certificatePEM.write(toFile: dir + "/ca.crt", atomically: true, encoding: .utf8)
+    return config.replacingOccurrences(of: "/etc/haproxy/tls/ca.crt", with: dir + "/ca.crt")
 }
 
 /// Runs a program to completion (through Spawn, output to a file): exit status and output.

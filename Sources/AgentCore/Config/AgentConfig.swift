@@ -12,7 +12,30 @@ public struct HostPort: Equatable, Sendable, CustomStringConvertible {
 public struct Credentials: Equatable, Sendable {
     public var username: String
     public var password: String?
-    public init(username: String, password: String? = nil) { self.username = username; self.password = password }
+    /// libpq TLS options from the same mapping (Patroni's keys: sslmode, sslrootcert, …), in file
+    /// order; appended to every conninfo these credentials log in with.
+    public var libpqOptions: [LibpqOption] = []
+    public init(username: String, password: String? = nil, libpqOptions: [LibpqOption] = []) {
+        self.username = username; self.password = password; self.libpqOptions = libpqOptions
+    }
+
+    /// The keys Patroni passes through from `postgresql.authentication.*` to libpq.
+    public static let libpqKeys: Set<String> = ["sslmode", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir",
+                                                "gssencmode", "channel_binding"]
+
+    /// ` key=value …` for a conninfo string (empty without options); values quoted as libpq wants.
+    public var conninfoSuffix: String {
+        libpqOptions.map { o in
+            let v = o.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            return " \(o.key)='\(v)'"
+        }.joined()
+    }
+}
+
+public struct LibpqOption: Equatable, Sendable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) { self.key = key; self.value = value }
 }
 
 /// The timing knobs. Safety rule (Patroni's): loopWait + 2 × retryTimeout ≤ ttl, so a leader that

@@ -292,7 +292,9 @@ struct Reader {
             switch k {
             case "username": cred.username = try string(v, "\(key).username")
             case "password": cred.password = try string(v, "\(key).password")
-            default: break  // sslmode and friends: accepted, not used
+            case _ where Credentials.libpqKeys.contains(k):
+                cred.libpqOptions.append(LibpqOption(key: k, value: try string(v, "\(key).\(k)")))
+            default: break  // sslpassword and the like: accepted, not used
             }
         }
         guard !cred.username.isEmpty else { throw fail(node, key, "needs a username") }

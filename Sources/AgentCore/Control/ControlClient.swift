@@ -39,6 +39,7 @@ public final class ControlClient: @unchecked Sendable {
         etcd = try EtcdClient(config: config, requestTimeout: 3)
         store = ClusterStore(config: config, etcd: etcd)
         var c = HTTPClient.Configuration(tlsConfiguration: config.restClientTLS.isEmpty ? nil : try config.restClientTLS.nioConfiguration())
+        c.httpVersion = .http1Only  // as EtcdClient: no HTTP/2 path (its error handler can trap)
         c.timeout = .init(connect: .seconds(2))
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
     }

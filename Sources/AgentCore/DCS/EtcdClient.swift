@@ -93,6 +93,9 @@ public final class EtcdClient: @unchecked Sendable {
         // the backoff piled up during an outage kept etcd "unreachable" for seconds after it healed
         // (the partition drill: 6 s; a 30 s outage would have cost up to a minute).
         configuration.connectionPool.retryConnectionEstablishment = false
+        // HTTP/1.1 only: over TLS etcd offers h2 by ALPN, and AsyncHTTPClient 1.37's HTTP/2 handler
+        // traps (force-unwrap in HTTP2ClientRequestHandler.errorCaught) when a member dies mid-request.
+        configuration.httpVersion = .http1Only
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

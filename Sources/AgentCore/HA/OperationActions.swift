@@ -98,7 +98,7 @@ extension ActionRunner {
     /// pg_last_wal_receive_lsn() of a replica (0 when it cannot be asked).
     func receivedLSN(of server: UpstreamServer) async -> Int64 {
         let pg = config.postgres
-        let conninfo = "host=\(server.host) port=\(server.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) application_name=pgha-switchover"
+        let conninfo = "host=\(server.host) port=\(server.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) application_name=pgha-switchover" + pg.superuser.conninfoSuffix
         let session = PGSession(conninfo: conninfo, connectTimeout: 2, label: "pgha.switchover")
         let r = try? await session.query("SELECT pg_wal_lsn_diff(greatest(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), '0/0')::bigint AS l")
         await session.close()

@@ -280,8 +280,8 @@ public final class PostgresControl: @unchecked Sendable {
         // The crash recovery pg_rewind runs first must use the cluster's settings: a standby refuses
         // to start if its last primary run had, say, more max_connections than it has now.
         try writeFiles(dynamic: dynamic, upstream: nil, standby: false)
-        let user = (pg.rewind ?? pg.superuser).username
-        let source = "host=\(upstream.host) port=\(upstream.port) user=\(user) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3"
+        let rewinder = pg.rewind ?? pg.superuser
+        let source = "host=\(upstream.host) port=\(upstream.port) user=\(rewinder.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3" + rewinder.conninfoSuffix
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)

@@ -85,7 +85,7 @@ public struct PostgresFiles: Sendable {
         lines.append("# pgha-following: \(upstream?.name ?? "")")
         for (k, v) in parameters(dynamic: dynamic).sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
         if let upstream {
-            let conninfo = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2"
+            let conninfo = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2" + pg.replication.conninfoSuffix
             lines.append("primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'")
             lines.append("primary_slot_name = '\(Self.slotName(config.name))'")
             lines.append("recovery_target_timeline = 'latest'")
@@ -175,7 +175,7 @@ public struct PostgresFiles: Sendable {
     /// The conninfo the agent itself uses (unix socket, superuser, passfile).
     public var localConninfo: String {
         let host = pg.useUnixSocket ? socketDir : "127.0.0.1"
-        return "host=\(host) port=\(pg.listen.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) application_name=pgha"
+        return "host=\(host) port=\(pg.listen.port) user=\(pg.superuser.username) dbname=postgres passfile=\(pg.pgpass) application_name=pgha" + pg.superuser.conninfoSuffix
     }
 }
 

@@ -35,7 +35,7 @@ extension PostgresControl {
             what = "replica method \(m.name) (\(command))"
             guard let words = CallbackRule.words(command), let program = words.first else { throw PostgresError("\(what): cannot split the command") }
             if !m.keepData { try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
-            let connstring = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) dbname=postgres"
+            let connstring = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) dbname=postgres" + pg.replication.conninfoSuffix
             let args = Array(words.dropFirst()) + m.arguments(scope: files.config.scope, dataDir: target, connstring: connstring)
             let r = await Command.run(program, args, environment: env, timeout: 3600)
             if !r.ok, !m.keepData { try? FileManager.default.removeItem(atPath: fresh) }
@@ -47,7 +47,10 @@ extension PostgresControl {
         } else {
             what = "pg_basebackup from \(upstream.name)"
             let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
-                        "-X", "stream", "-c", "fast", "--no-password"] + pg.basebackupOptions  // later options win (checkpoint)
+                        "-X", "stream", "-c", "fast", "--no-password"]
+                // sslmode, sslrootcert, … (authentication.replication's libpq keys) as a connection string.
+                + (pg.replication.libpqOptions.isEmpty ? [] : ["-d", String(pg.replication.conninfoSuffix.dropFirst())])
+                + pg.basebackupOptions  // later options win (checkpoint)
             let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
             if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }
             try check(what, r)

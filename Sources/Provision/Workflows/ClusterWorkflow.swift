@@ -48,13 +48,27 @@ public final class ClusterWorkflow {
     }
 
     /// `provision up`: the lab when the inventory declares one, the pgha binary built if
-    /// missing or stale, then site.yml.
+    /// missing or stale, the cluster CA and certificates made or renewed (as `provision certs`),
+    /// then site.yml, which copies them to the hosts.
     @discardableResult
     public func up() throws -> RunSummary {
         if declaresLab { log("\(try labUp())") }
+        try ensureCertificates()
         let build = PghaBuild(layout: layout)
         let binary = try build.ensureBuilt(log: log)
         return try runPlaybook("site.yml", vars: ["pgha_binary": binary, "pgha_binary_sha256": try build.hostBinarySHA256()])
+    }
+
+    /// The cluster CA and certificates on this machine (`provision certs` without --rotate): made
+    /// on the first run, reused after; one line of counts, never a key.
+    func ensureCertificates() throws {
+        let statuses: [CertificateStatus]
+        do {
+            statuses = try ClusterCertificates.ensure(try CertificatePlan(inventory: inventory, inventoryPath: inventoryPath))
+        } catch { throw WorkflowError("certificates: \(error)") }
+        let changed = statuses.filter { $0.action != .unchanged }
+        log("certificates in \((statuses.first?.certificatePath as NSString?)?.deletingLastPathComponent ?? "?"): \(statuses.count), changed=\(changed.count)"
+            + (changed.isEmpty ? "" : " (" + changed.map { "\($0.name) \($0.action.rawValue)" }.joined(separator: ", ") + ")"))
     }
 
     /// `provision check`: check.yml, then the cluster table. `excluding`: members known to be

@@ -34,10 +34,12 @@ public struct ConnectionURIs: Sendable, Equatable {
         public var primaryPort: Int
         public var replicaPort: Int
         public var vip: String?
+        /// The cluster CA on this machine: every URI then verifies the server (sslmode=verify-full).
+        public var caFile: String? = nil
         public static func == (a: Cluster, b: Cluster) -> Bool {
             a.databases.map(\.name) == b.databases.map(\.name) && a.databases.map(\.address) == b.databases.map(\.address)
                 && a.balancers.map(\.name) == b.balancers.map(\.name) && a.directPort == b.directPort
-                && a.primaryPort == b.primaryPort && a.replicaPort == b.replicaPort && a.vip == b.vip
+                && a.primaryPort == b.primaryPort && a.replicaPort == b.replicaPort && a.vip == b.vip && a.caFile == b.caFile
         }
     }
 
@@ -45,7 +47,8 @@ public struct ConnectionURIs: Sendable, Equatable {
         func uri(_ hosts: [String], port: Int, query: [String]) -> String {
             let auth = Self.escape(user) + "@"
             let hostList = hosts.map { "\($0):\(port)" }.joined(separator: ",")
-            let q = (["connect_timeout=2"] + query).joined(separator: "&")
+            let tls = c.caFile.map { ["sslmode=verify-full", "sslrootcert=" + Self.escape($0)] } ?? []
+            let q = (["connect_timeout=2"] + query + tls).joined(separator: "&")
             return "postgresql://\(auth)\(hostList)/\(Self.escape(dbname))?\(q)"
         }
         let balancerPort = role == .primary ? c.primaryPort : c.replicaPort
@@ -90,7 +93,8 @@ public struct ConnectionURIs: Sendable, Equatable {
         let cluster = Cluster(databases: databases, balancers: hosts("haproxy"),
                               directPort: try port("postgres_port"),
                               primaryPort: try port("haproxy_primary_port"), replicaPort: try port("haproxy_replica_port"),
-                              vip: try value("cluster_vip").flatMap { $0.isEmpty ? nil : $0 })
+                              vip: try value("cluster_vip").flatMap { $0.isEmpty ? nil : $0 },
+                              caFile: (try? CertificatePlan(inventory: inventory, inventoryPath: inventoryPath)).map { $0.directory + "/ca.crt" })
         self.init(cluster: cluster, role: role, user: try user ?? value("postgres_superuser") ?? "postgres", dbname: dbname ?? "postgres")
     }
 
