@@ -9,8 +9,6 @@ import Testing
 @Suite struct AnsibleModulesTests {
     let engine = EngineTests()
 
-    func facts(_ s: RunSummary, _ name: String, host: String = "h1") -> Any? { s.hostFacts[host]?[name] }
-
     @Test func pingTempfileFindFetch() throws {
         let (dir, inv, file) = engine.setup("""
         - hosts: local
@@ -40,29 +38,29 @@ import Testing
         let (s, out) = engine.run(inv, file)
         #expect(s.exitCode == 0, "\(out.text)")
         let base = dir.path + "/h1"
-        #expect((facts(s, "p") as? [String: Any])?["ping"] as? String == "pong")
-        let tmp = Values.string((facts(s, "tmp") as? [String: Any])?["path"])
+        #expect((engine.facts(s, "p") as? [String: Any])?["ping"] as? String == "pong")
+        let tmp = Values.string((engine.facts(s, "tmp") as? [String: Any])?["path"])
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         var isDir: ObjCBool = false
         #expect(tmp.hasSuffix("build") && tmp.contains("/ansible.") && FileManager.default.fileExists(atPath: tmp, isDirectory: &isDir) && isDir.boolValue)
         func paths(_ name: String) -> [String] {
-            ((facts(s, name) as? [String: Any])?["files"] as? [[String: Any]] ?? []).map { Values.string($0["path"]) }
+            ((engine.facts(s, name) as? [String: Any])?["files"] as? [[String: Any]] ?? []).map { Values.string($0["path"]) }
         }
         #expect(paths("top") == [base + "/a.conf"])
         #expect(paths("deep") == [base + "/sub/c.conf"])
         #expect(paths("dirs") == [base + "/sub"])
-        let dirs = facts(s, "dirs") as? [String: Any] ?? [:]
+        let dirs = engine.facts(s, "dirs") as? [String: Any] ?? [:]
         #expect((dirs["skipped_paths"] as? [String: Any])?.keys.sorted() == [base + "/nope"] && dirs["matched"] as? Int == 1)
-        #expect(((facts(s, "top") as? [String: Any])?["files"] as? [[String: Any]])?.first?["mode"] as? String == "0644")
+        #expect(((engine.facts(s, "top") as? [String: Any])?["files"] as? [[String: Any]])?.first?["mode"] as? String == "0644")
         let fetchedTo = dir.path + "/fetched/h1" + base + "/a.conf"
         #expect(FileManager.default.contents(atPath: fetchedTo) == Data("port = 1\n".utf8))
-        #expect((facts(s, "fetched") as? [String: Any])?["checksum"] as? String == SHA1.hex(Data("port = 1\n".utf8)))
+        #expect((engine.facts(s, "fetched") as? [String: Any])?["checksum"] as? String == SHA1.hex(Data("port = 1\n".utf8)))
         #expect(dir.read("flat/b.txt") == "x")
-        #expect((facts(s, "missing") as? [String: Any])?["changed"] as? Bool == false)
+        #expect((engine.facts(s, "missing") as? [String: Any])?["changed"] as? Bool == false)
         // Again: only tempfile changes (it makes a new one every run, as in Ansible).
         let (again, out2) = engine.run(inv, file)
         #expect(again.exitCode == 0 && again.changedTotal == 1, "\(out2.text)")
-        let tmp2 = Values.string((facts(again, "tmp") as? [String: Any])?["path"])
+        let tmp2 = Values.string((engine.facts(again, "tmp") as? [String: Any])?["path"])
         try? FileManager.default.removeItem(atPath: tmp2)
         let (_, bad) = PlaybookParserTests().error("    - find: {paths: /tmp, file_type: socket}\n")
         #expect(bad.contains("3:7: find: option 'file_type' must be one of any, directory, file, link, got 'socket'")
@@ -93,14 +91,14 @@ import Testing
         try play.write(toFile: file, atomically: true, encoding: .utf8)
         let (s, out) = engine.run(inv, file)
         #expect(s.exitCode == 0, "\(out.text)")
-        #expect((facts(s, "r") as? [String: Any])?["stdout"] as? String == "raw 2")
-        #expect((facts(s, "s") as? [String: Any])?["stdout"] as? String == "ran" && dir.read("h1.done") == "")
+        #expect((engine.facts(s, "r") as? [String: Any])?["stdout"] as? String == "raw 2")
+        #expect((engine.facts(s, "s") as? [String: Any])?["stdout"] as? String == "ran" && dir.read("h1.done") == "")
         #expect(dir.read("h1.args") == "one|two words\n" && dir.read("h2.args") == "one|two words\n")
-        #expect(facts(s, "seen_from", host: "h2") as? String == "h1" && facts(s, "seen_from", host: "h1") == nil)
+        #expect(engine.facts(s, "seen_from", host: "h2") as? String == "h1" && engine.facts(s, "seen_from", host: "h1") == nil)
         // Again: the script is skipped by creates; raw is always a change.
         let (again, out2) = engine.run(inv, file)
         #expect(again.exitCode == 0 && again.recap["h1"]?.changed == 1, "\(out2.text)")
-        #expect((facts(again, "s") as? [String: Any])?["changed"] as? Bool == false)
+        #expect((engine.facts(again, "s") as? [String: Any])?["changed"] as? Bool == false)
     }
 
     @Test func uriAgainstALoopbackHTTPServer() throws {
@@ -138,7 +136,7 @@ import Testing
         defer { pdir.remove() }
         let (s, out) = engine.run(inv, file)
         #expect(s.exitCode == 0 && s.changedTotal == 1, "\(out.text)")
-        func r(_ name: String) -> [String: Any] { facts(s, name) as? [String: Any] ?? [:] }
+        func r(_ name: String) -> [String: Any] { engine.facts(s, name) as? [String: Any] ?? [:] }
         #expect(r("dl")["changed"] as? Bool == true && r("dl")["status_code"] as? Int == 200 && pdir.read("h1.json") == #"{"a": 1, "b": [true]}"#)
         var st = stat()
         stat(pdir.path + "/h1.json", &st)
@@ -147,11 +145,11 @@ import Testing
         #expect(r("bad")["failed"] as? Bool == true && pdir.read("h1.bad") == nil, "\(r("bad"))")
         #expect((r("bad")["msg"] as? String)?.hasPrefix("The checksum for \(pdir.path)/h1.bad did not match 00") == true)
         #expect(r("forced")["changed"] as? Bool == false && r("forced")["failed"] as? Bool == false, "\(r("forced"))")
-        let got = facts(s, "got") as? [String: Any] ?? [:]
+        let got = engine.facts(s, "got") as? [String: Any] ?? [:]
         #expect(got["status"] as? Int == 200 && (got["json"] as? [String: Any])?["a"] as? Int == 1, "\(got)")
         #expect((got["content"] as? String)?.contains("\"b\"") == true && (got["content_type"] as? String)?.contains("json") == true)
-        #expect((facts(s, "missing") as? [String: Any])?["msg"] as? String == "Status code was 404 and not [200]: HTTP Error 404")
-        #expect((facts(s, "posted") as? [String: Any])?["skipped"] as? Bool == true)
+        #expect((engine.facts(s, "missing") as? [String: Any])?["msg"] as? String == "Status code was 404 and not [200]: HTTP Error 404")
+        #expect((engine.facts(s, "posted") as? [String: Any])?["skipped"] as? Bool == true)
     }
 
     @Test func unarchiveCopiedAndRemoteTarballs() throws {
@@ -175,8 +173,8 @@ import Testing
         let (s, out) = engine.run(inv, file)
         #expect(s.exitCode == 0 && s.recap["h1"]?.changed == 4, "\(out.text)")
         #expect(dir.read("h1/a/sub/f.txt") == "hi\n" && dir.read("h1/b/g.txt") == "x\n")
-        #expect(((facts(s, "copied") as? [String: Any])?["files"] as? [String])?.contains("./sub/f.txt") == true)
-        #expect(((facts(s, "zipped") as? [String: Any])?["msg"] as? String)?.contains("zip archives are not supported") == true)
+        #expect(((engine.facts(s, "copied") as? [String: Any])?["files"] as? [String])?.contains("./sub/f.txt") == true)
+        #expect(((engine.facts(s, "zipped") as? [String: Any])?["msg"] as? String)?.contains("zip archives are not supported") == true)
         let (again, out2) = engine.run(inv, file)
         #expect(again.exitCode == 0 && again.changedTotal == 0, "\(out2.text)")
         dir.write("h1/a/g.txt", "changed\n")
@@ -198,7 +196,7 @@ import Testing
         let (s, out) = engine.run(inv, file)
         #expect(s.exitCode == 0 && s.recap["h1"]?.changed == 2, "\(out.text)")
         #expect(dir.read("h1.cron") == "#Ansible: backup\n0 2 * * * root /usr/local/bin/backup\n#Ansible: tidy\n@daily postgres /usr/local/bin/tidy\n")
-        #expect((facts(s, "listed") as? [String: Any])?["jobs"] as? [String] == ["backup", "tidy"])
+        #expect((engine.facts(s, "listed") as? [String: Any])?["jobs"] as? [String] == ["backup", "tidy"])
         let (again, out2) = engine.run(inv, file)
         #expect(again.changedTotal == 0, "\(out2.text)")
         let edit = dir.write("edit.yml", """

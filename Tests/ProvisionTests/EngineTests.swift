@@ -13,6 +13,9 @@ import Testing
         return (dir, inv, file)
     }
 
+    /// A variable `name` as the run left it on `host` (registered results, set facts).
+    func facts(_ s: RunSummary, _ name: String, host: String = "h1") -> Any? { s.hostFacts[host]?[name] }
+
     func run(_ inv: Inventory, _ file: String, _ options: RunOptions = RunOptions()) -> (RunSummary, CapturingOutput) {
         let out = CapturingOutput()
         let runner = PlaybookRunner(inventory: inv, options: options, output: out)
