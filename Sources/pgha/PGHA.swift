@@ -8,7 +8,7 @@ struct PGHACommand: AsyncParsableCommand {
         commandName: "pgha",
         abstract: "PostgreSQL HA agent (Patroni-compatible) and its control CLI.",
         subcommands: [Serve.self, List.self, Topology.self, History.self, ShowConfig.self, Switchover.self, Failover.self,
-                      Restart.self, Reload.self, Reinit.self, EditConfig.self, Pause.self, Resume.self, Version.self]
+                      Restart.self, Reload.self, Reinit.self, EditConfig.self, Pause.self, Resume.self, Remove.self, Version.self]
     )
 
     /// Every error leaves through here as one `pgha: error:` line with a `CommandFailure` code (docs/agent.md).

@@ -32,9 +32,11 @@ extension AgentCluster {
     }
 
     /// Runs `pgha ARGS -c <first member's config>` and returns its exit status and output (bounded).
-    func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false, environment: [String: String] = [:]) throws -> CLIResult {
+    /// `input`: what is typed on stdin (answers to questions).
+    func cli(_ args: [String], timeout: Double = 120, quiet: Bool = false, environment: [String: String] = [:], input: String? = nil) throws -> CLIResult {
         let r = try Spawn.run(binary, args + ["-c", members[0].configPath],
-                              environment: ProcessInfo.processInfo.environment.merging(environment) { _, n in n }, timeout: timeout)
+                              environment: ProcessInfo.processInfo.environment.merging(environment) { _, n in n },
+                              input: input.map { Data($0.utf8) }, timeout: timeout)
         if r.timedOut { throw FixtureError("pgha \(args.joined(separator: " ")) did not finish within \(timeout) s") }
         if !quiet { print("$ pgha \(args.joined(separator: " "))\n\(r.stdout)\(r.stderr)", terminator: "") }
         return CLIResult(status: r.status, out: r.stdout, err: r.stderr)
@@ -79,6 +81,16 @@ extension AgentCluster {
               let kv = (d["kvs"] as? [[String: Any]])?.first, let v = kv["value"] as? String,
               let raw = Data(base64Encoded: v) else { return nil }
         return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// How many keys etcd holds under /service/<scope>/.
+    func etcdKeyCount(scope: String? = nil) -> Int? {
+        let prefix = "/service/\(scope ?? self.scope)/"
+        var end = Array(prefix.utf8); end[end.count - 1] += 1
+        let body = #"{"key": "\#(Data(prefix.utf8).base64EncodedString())", "range_end": "\#(Data(end).base64EncodedString())", "count_only": true}"#
+        let r = try? Spawn.run("/usr/bin/curl", ["-s", "-X", "POST", etcd.endpoint + "/v3/kv/range", "-d", body], environment: [:], timeout: 5)
+        guard let out = r?.stdout, let d = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any] else { return nil }
+        return Int(d["count"] as? String ?? "0")
     }
 
     /// Runs a Postgres tool (initdb, pg_ctl, …) from the Debian layout as the postgres user.

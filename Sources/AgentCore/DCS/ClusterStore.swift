@@ -115,6 +115,12 @@ public final class ClusterStore: @unchecked Sendable {
         try await etcd.putIfRevision(key("config"), json, modRevision: modRevision)
     }
 
+    /// `patronictl remove`: every key of the scope, in one transaction that (unless `force`) runs only
+    /// while no member holds the leader key. Returns how many keys went (nil: refused, a leader exists).
+    public func removeCluster(force: Bool) async throws -> Int64? {
+        try await etcd.deletePrefix(prefix, unlessExists: force ? nil : key("leader"))
+    }
+
     /// Lets the lease go (member and leader keys with it) on an orderly exit.
     public func revokeLease() async {
         let current = lease

@@ -246,6 +246,18 @@ public final class EtcdClient: @unchecked Sendable {
                              success: ["request_put": put])
     }
 
+    /// Deletes every key under `prefix` — with `unlessExists`, in one transaction and only while that
+    /// key does not exist. Returns how many keys went (nil: refused, the key exists).
+    public func deletePrefix(_ prefix: String, unlessExists key: String? = nil) async throws -> Int64? {
+        let range: [String: Any] = ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix)]
+        guard let key else { return Self.int64(try await call("/v3/kv/deleterange", range)["deleted"]) }
+        let r = try await call("/v3/kv/txn", ["compare": [["key": Self.b64(key), "target": "CREATE", "create_revision": "0"]],
+                                              "success": [["request_delete_range": range]]])
+        guard r["succeeded"] as? Bool ?? false else { return nil }
+        let first = (r["responses"] as? [[String: Any]])?.first?["response_delete_range"] as? [String: Any]
+        return Self.int64(first?["deleted"])
+    }
+
     func txn(compare: [String: Any], success: [String: Any]) async throws -> Bool {
         let r = try await call("/v3/kv/txn", ["compare": [compare], "success": [success]])
         return r["succeeded"] as? Bool ?? false
