@@ -51,7 +51,9 @@ public final class AgentCluster {
 
     /// Writes `size` configs (timing from `dcsYAML`, the bootstrap.dcs block) without starting agents.
     /// `etcd`: a server the test started (e.g. https with RBAC); by default a plain one.
-    public init(size: Int = 3, scope: String = "pgtest", dcsYAML: String? = nil, etcd: EtcdServer? = nil) throws {
+    /// `memberPrefix`: members are <prefix>1…<prefix>N (two clusters on one etcd, one streaming
+    /// from the other, need distinct application_names).
+    public init(size: Int = 3, scope: String = "pgtest", dcsYAML: String? = nil, etcd: EtcdServer? = nil, memberPrefix: String = "n") throws {
         binary = try pghaBinary()
         guard let pw = getpwnam("postgres") else { throw FixtureError("no postgres OS user (install postgresql-15)") }
         postgresUID = pw.pointee.pw_uid
@@ -62,7 +64,7 @@ public final class AgentCluster {
         try Self.own(root, uid: postgresUID, gid: postgresGID)
         var list: [Member] = []
         for i in 1...size {
-            let m = Member(name: "n\(i)", dir: root + "/n\(i)", pgPort: try freePort(), restPort: try freePort())
+            let m = Member(name: "\(memberPrefix)\(i)", dir: root + "/\(memberPrefix)\(i)", pgPort: try freePort(), restPort: try freePort())
             try FileManager.default.createDirectory(atPath: m.dir, withIntermediateDirectories: false)
             try Self.own(m.dir, uid: postgresUID, gid: postgresGID)
             try Self.config(for: m, scope: scope, etcdPort: self.etcd.clientPort, dcsYAML: dcsYAML).write(toFile: m.configPath, atomically: true, encoding: .utf8)

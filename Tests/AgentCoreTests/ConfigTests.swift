@@ -1,3 +1,4 @@
+import Foundation
 import AgentCore
 import Testing
 
@@ -114,6 +115,30 @@ import Testing
         #expect(loaded.warnings.contains { $0.hasPrefix("p.yml:") && $0.contains("bootstrap.dcs") && $0.contains("retry_timeout 15.0 → 14.5") }, "\(loaded.warnings)")
         let invalid = yaml.replacingOccurrences(of: "retry_timeout: 10", with: "retry_timeout: 0")
         #expect(throws: ConfigError.self) { try ConfigLoader.parse(invalid, file: "p.yml") }
+    }
+
+    /// bootstrap.dcs.standby_cluster: Patroni's keys read and seeded into `config`; problems name file:line:col and the key.
+    @Test func standbyClusterSection() throws {
+        let section = "    failsafe_mode: false\n    standby_cluster:\n      host: 10.1.0.1,10.1.0.2\n      port: \"5432,5433\"\n      primary_slot_name: dr\n      recovery_min_apply_delay: 5min\n      create_replica_methods: [basebackup]\n"
+        let c = try ConfigLoader.parse(yaml.replacingOccurrences(of: "    failsafe_mode: false\n", with: section), file: "p.yml").config
+        let s = try #require(c.dcsStandbyCluster)
+        #expect(s.host == "10.1.0.1,10.1.0.2" && s.port == "5432,5433" && s.primarySlotName == "dr" && s.recoveryMinApplyDelay == "5min")
+        #expect(s.createReplicaMethods == ["basebackup"])
+        let seeded = DynamicConfig.from(c)
+        #expect(DynamicConfig.parse(seeded.raw, base: c).standbyCluster == s)
+        // The key's own section, never bootstrap.dcs's: a config key without it is a primary cluster.
+        #expect(DynamicConfig.parse(#"{"ttl": 30}"#, base: c).standbyCluster == nil)
+        #expect(UpstreamServer(remote: s).conninfo == "host=10.1.0.1,10.1.0.2 port=5432,5433 target_session_attrs=read-write")
+        for (bad, at, says) in [("      port: lots\n", "p.yml:20:", "bootstrap.dcs.standby_cluster.port: expected a port"),
+                                ("      primary_slot_name: dr\n", "p.yml:", "bootstrap.dcs.standby_cluster: needs host or restore_command")] {
+            let text = yaml.replacingOccurrences(of: "    failsafe_mode: false\n", with: "    failsafe_mode: false\n    standby_cluster:\n" + (bad.contains("port") ? "      host: h\n" : "") + bad)
+            do { _ = try ConfigLoader.parse(text, file: "p.yml"); Issue.record("accepted \(bad)") } catch {
+                #expect("\(error)".contains(says), "\(error)")
+                #expect("\(error)".hasPrefix(at), "\(error)")
+            }
+        }
+        #expect(ConfigEdit.problem(["standby_cluster": ["port": 5432]]) == "standby_cluster: needs host or restore_command")
+        #expect(ConfigEdit.problem(["standby_cluster": NSNull()]) == nil)
     }
 
     @Test func missingNameIsAnError() {

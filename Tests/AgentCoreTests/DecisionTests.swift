@@ -59,6 +59,11 @@ func existing(_ l: LocalPostgres, sysid: String? = "7400000000000000042", recove
 }
 let uninitialized: ClusterView = { var v = ClusterView(); v.initialize = nil; return v }()
 
+let drSite = StandbyCluster(host: "10.0.0.1,10.0.0.2", port: "5432")
+/// The remote primary as the standby leader's pgha.conf records it.
+let remote = drSite.upstreamName
+func standby(_ i: inout DecisionInput) { i.standbyCluster = drSite }
+
 let noDevice = "watchdog required but /dev/watchdog does not exist"
 let promoteSelf: [HAAction] = [.acquireLeader, .promote, .maintainSlots, .publishStatus]
 
@@ -196,6 +201,43 @@ let decisionTable: [DecisionCase] = [
     DecisionCase(description: "data of this cluster: stopped replica starts as before",
                  input: input("n3", view(leader: "n2"), existing(stopped(controlState: "shut down in recovery", standby: true), sysid: "7300000000000000001")),
                  expected: [.start(primary: false, upstream: "n2")], says: "starting as a replica of n2"),
+    // Standby cluster: its leader replicates from the remote primary and never promotes.
+    DecisionCase(description: "standby cluster: bootstrap race copies the remote primary",
+                 input: input("n1", uninitialized, LocalPostgres(), standby),
+                 expected: [.claimInitialize, .bootstrapStandby], says: "as a standby cluster of 10.0.0.1,10.0.0.2:5432"),
+    DecisionCase(description: "standby cluster: the standby leader streaming from the remote only renews",
+                 input: input("n1", view(leader: "n1"), replica(following: remote), standby),
+                 expected: [.maintainSlots, .publishStatus], says: "I am the standby leader with the lock, streaming"),
+    DecisionCase(description: "standby cluster: the standby leader points Postgres at the remote",
+                 input: input("n1", view(leader: "n1"), replica(following: "n2"), standby),
+                 expected: [.follow(upstream: remote)], says: "standby leader: following the remote primary"),
+    DecisionCase(description: "standby cluster: a changed standby_cluster.host is followed",
+                 input: input("n1", view(leader: "n1"), replica(following: StandbyCluster(host: "10.9.9.9").upstreamName), standby),
+                 expected: [.follow(upstream: remote)], says: "following the remote primary"),
+    DecisionCase(description: "standby cluster: a stopped standby leader starts as the remote's replica, not as primary",
+                 input: input("n1", view(leader: "n1"), stopped(controlState: "shut down in recovery", standby: true)) { $0.standbyCluster = drSite; $0.postgresDownSince = 99 },
+                 expected: [.start(primary: false, upstream: remote)], says: "as the standby leader"),
+    DecisionCase(description: "standby cluster: a primary under the standby leader lock is restarted as the remote's standby",
+                 input: input("n1", view(leader: "n1"), primary(), standby),
+                 expected: [.stop(.fast), .start(primary: false, upstream: remote)], says: "restarting as the standby leader"),
+    DecisionCase(description: "standby cluster: no leader, the healthiest replica takes the lock without promoting",
+                 input: input("n2", view(leader: nil), replica(lsn: 5000)) { $0.peers = [peer("n3", lsn: 4900)]; $0.standbyCluster = drSite },
+                 expected: [.acquireLeader, .follow(upstream: remote), .maintainSlots, .publishStatus], says: "took the standby leader lock"),
+    DecisionCase(description: "standby cluster: the other members cascade from the standby leader",
+                 input: input("n3", view(leader: "n1"), replica(following: "n1"), standby),
+                 expected: [], says: "streaming from leader n1"),
+    DecisionCase(description: "standby cluster: an empty member clones from the standby leader",
+                 input: input("n3", view(leader: "n1"), LocalPostgres(), standby),
+                 expected: [.clone(from: "n1"), .start(primary: false, upstream: "n1")], says: "cloning from leader n1"),
+    DecisionCase(description: "standby cluster: a changed config keeps the standby leader on the remote",
+                 input: input("n1", view(leader: "n1"), replica(following: remote)) { $0.standbyCluster = drSite; $0.configStale = true },
+                 expected: [.maintainSlots, .publishStatus, .applyConfig(primary: false, upstream: remote)], says: "standby leader"),
+    DecisionCase(description: "standby cluster: an existing data directory is claimed, never taken over as a primary",
+                 input: input("n1", uninitialized, existing(primary()), standby),
+                 expected: [.claimExisting], says: "racing to be the standby leader"),
+    DecisionCase(description: "DR promote: standby_cluster removed, the standby leader promotes",
+                 input: input("n1", view(leader: "n1"), replica(following: remote)),
+                 expected: [.promote, .maintainSlots, .publishStatus], says: "promoting: I hold the leader lock"),
     DecisionCase(description: "bootstrap race: lost, waiting for leader",
                  input: input("n2", { var v = ClusterView(); v.initialize = ""; return v }(), LocalPostgres()),
                  expected: [], says: "waiting for a leader to clone from"),

@@ -31,7 +31,8 @@ public enum HealthChecks {
             return (s.lag ?? Int64.max) <= limit
         }()
         let replicationOK = query["replication_state"].map { $0 != "streaming" || local.streaming } ?? true
-        let replica = local.isReplica && !s.config.tags.noloadbalance && tagsOK && lagOK && replicationOK
+        // Patroni: the standby leader answers /standby-leader, not /replica (its role is standby_leader).
+        let replica = local.isReplica && !s.isStandbyLeader && !s.config.tags.noloadbalance && tagsOK && lagOK && replicationOK
         let isSync = s.syncStandbys.contains(s.name)
         switch path {
         case "/", "/primary", "/master", "/read-write":
@@ -39,11 +40,11 @@ public enum HealthChecks {
         case "/leader":
             return s.holdsLeader && local.run == .running ? 200 : 503
         case "/standby-leader", "/standby_leader":
-            return 503  // standby clusters are not supported
+            return s.isStandbyLeader && tagsOK ? 200 : 503
         case "/replica":
             return replica ? 200 : 503
         case "/read-only":
-            return runningPrimary || replica ? 200 : 503
+            return runningPrimary || replica || s.isStandbyLeader ? 200 : 503
         case "/health":
             return local.run == .running ? 200 : 503
         case "/liveness":

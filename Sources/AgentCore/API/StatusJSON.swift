@@ -48,7 +48,7 @@ public enum StatusJSON {
         let members: [[String: Any]] = view.members.map { m in
             var d: [String: Any] = [
                 "name": m.name,
-                "role": m.name == view.leader ? "leader" : (sync.contains(m.name) ? "sync_standby" : m.role),
+                "role": m.name == view.leader ? (m.role == "standby_leader" ? "standby_leader" : "leader") : (sync.contains(m.name) ? "sync_standby" : m.role),
                 // As Patroni ≥ 3.0.4: a running replica shows its replication state ("streaming"
                 // only while its WAL receiver streams, else "in archive recovery").
                 "state": m.state == "running" && m.role == "replica" ? (m.replicationState ?? m.state) : m.state,

@@ -250,6 +250,8 @@ public struct AgentConfig: Sendable {
     /// bootstrap.dcs.postgresql.pg_hba: the cluster-wide pg_hba lines, seeded into `config`
     /// (a member's own postgresql.pg_hba wins).
     public var dcsPgHBA: [String] = []
+    /// bootstrap.dcs.standby_cluster: the cluster is made as (and stays) a standby of a remote primary.
+    public var dcsStandbyCluster: StandbyCluster?
     public var postgres = PostgresConfig()
     public var tags = Tags()
     public var watchdog = WatchdogConfig()

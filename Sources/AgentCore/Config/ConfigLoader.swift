@@ -277,6 +277,7 @@ struct Reader {
                     default: unknown(pkn, "\(key).\(pk)")
                     }
                 }
+            case "standby_cluster": c.dcsStandbyCluster = try standbyCluster(v, key)
             default: unknown(kn, key)
             }
         }
@@ -284,6 +285,30 @@ struct Reader {
         // Patroni adjusts timing that breaks the safety rule rather than refusing it, and says so.
         let (safe, note) = c.timing.adjusted
         if let note { warnings.append("\(at(node)): bootstrap.dcs: \(note)"); c.timing = safe }
+    }
+
+    /// bootstrap.dcs.standby_cluster: Patroni's keys, each checked where it is written.
+    mutating func standbyCluster(_ node: Node, _ key: String) throws -> StandbyCluster {
+        var s = StandbyCluster()
+        for (k, v, kn) in try entries(node, key) {
+            switch k {
+            case "host": s.host = try string(v, "\(key).host")
+            case "port":
+                let ports = try string(v, "\(key).port")
+                if let problem = StandbyCluster.problem(["host": "", "port": ports]) { throw fail(v, "\(key).port", String(problem.dropFirst("standby_cluster.port: ".count))) }
+                s.port = ports
+            case "primary_slot_name": s.primarySlotName = try string(v, "\(key).primary_slot_name")
+            case "restore_command": s.restoreCommand = try string(v, "\(key).restore_command")
+            case "archive_cleanup_command": s.archiveCleanupCommand = try string(v, "\(key).archive_cleanup_command")
+            case "recovery_min_apply_delay": s.recoveryMinApplyDelay = try string(v, "\(key).recovery_min_apply_delay")
+            case "create_replica_methods":
+                guard let seq = v.sequence else { throw fail(v, "\(key).create_replica_methods", "expected a list of method names") }
+                s.createReplicaMethods = try seq.map { try string($0, "\(key).create_replica_methods") }
+            default: unknown(kn, "\(key).\(k)")
+            }
+        }
+        if s.host == nil && s.restoreCommand == nil { throw fail(node, key, "needs host or restore_command") }
+        return s
     }
 
     func credentials(_ node: Node, _ key: String) throws -> Credentials {

@@ -8,7 +8,7 @@ public enum ClusterTable {
     public static let columns = ["Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB", "Pending restart", "Tags"]
 
     static func role(_ m: MemberInfo, _ v: ClusterView) -> String {
-        if m.name == v.leader { return "Leader" }
+        if m.name == v.leader { return m.role == "standby_leader" ? "Standby Leader" : "Leader" }
         if v.syncStandbys.contains(m.name) { return "Sync Standby" }
         return m.role == "primary" ? "Primary" : (m.role == "replica" ? "Replica" : m.role.capitalized)
     }

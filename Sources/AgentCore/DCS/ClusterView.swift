@@ -82,6 +82,8 @@ public struct DynamicConfig: Equatable, Sendable {
     public var parameters: [String: String]
     /// postgresql.pg_hba of the key (nil: none there).
     public var pgHBA: [String]? = nil
+    /// standby_cluster of the key (nil: a primary cluster; removing it promotes the standby leader).
+    public var standbyCluster: StandbyCluster? = nil
     /// The whole object as stored, so keys pgha does not know survive a rewrite.
     public var raw: String
 
@@ -93,9 +95,10 @@ public struct DynamicConfig: Equatable, Sendable {
         object["postgresql"] = pg
         for (k, v) in c.dcsSwitches { object[k] = v }
         if let n = c.dcsSynchronousNodeCount { object["synchronous_node_count"] = n }
+        if let standby = c.dcsStandbyCluster { object["standby_cluster"] = standby.json }
         let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters,
-                             pgHBA: c.dcsPgHBA.isEmpty ? nil : c.dcsPgHBA, raw: raw)
+                             pgHBA: c.dcsPgHBA.isEmpty ? nil : c.dcsPgHBA, standbyCluster: c.dcsStandbyCluster, raw: raw)
     }
 
     /// Reads the stored JSON over `base` (values missing or malformed keep the base's).
@@ -103,6 +106,7 @@ public struct DynamicConfig: Equatable, Sendable {
         var dc = from(base)
         guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return dc }
         dc.raw = json
+        dc.standbyCluster = StandbyCluster.parse(d["standby_cluster"])  // the key's own, never bootstrap.dcs's
         var t = dc.timing
         PatroniTimingKeys.apply(d, to: &t)
         if t.invalid == nil { dc.timing = t.adjusted.timing }  // Patroni's way: unsafe timing adjusted, not obeyed

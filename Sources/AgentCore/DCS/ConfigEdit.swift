@@ -33,6 +33,10 @@ public enum ConfigEdit {
         for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
             if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
         }
+        if let v = c["standby_cluster"], !(v is NSNull) {
+            guard let d = v as? [String: Any] else { return "standby_cluster: expected an object (or null to promote the cluster)" }
+            if let problem = StandbyCluster.problem(d) { return problem }
+        }
         if let v = c["synchronous_node_count"], ((v as? NSNumber)?.intValue ?? 0) < 1 { return "synchronous_node_count: expected an integer ≥ 1, got \(v)" }
         if let pg = c["postgresql"] {
             guard let pgd = pg as? [String: Any] else { return "postgresql: expected an object" }

@@ -42,8 +42,18 @@ public final class ActionRunner: @unchecked Sendable {
         cluster?.config?.parameters ?? config.dcsParameters
     }
 
+    /// standby_cluster in force: the `config` key's, or bootstrap.dcs's while there is no key yet.
+    func standbyCluster(_ cluster: ClusterView?) -> StandbyCluster? {
+        if let dynamic = cluster?.config { return dynamic.standbyCluster }
+        return config.dcsStandbyCluster
+    }
+
     func upstream(_ name: String?, _ cluster: ClusterView?) throws -> UpstreamServer? {
         guard let name else { return nil }
+        if StandbyCluster.isRemote(name) {
+            guard let standby = standbyCluster(cluster) else { throw ActionFailure("standby_cluster is no longer set: no remote primary to follow") }
+            return UpstreamServer(remote: standby)
+        }
         guard let m = cluster?.member(name), !m.host.isEmpty else { throw ActionFailure("member \(name) has no conn_url in etcd yet") }
         return UpstreamServer(name: name, host: m.host, port: m.port)
     }
@@ -69,6 +79,9 @@ public final class ActionRunner: @unchecked Sendable {
             guard try await store.claimInitialize() else { throw ActionFailure("another member won the bootstrap race") }
         case .bootstrap:
             try await bootstrap()
+        case .bootstrapStandby:
+            guard let standby = standbyCluster(cluster) else { throw ActionFailure("standby_cluster is not set") }
+            try await bootstrapStandby(standby)
         case .takeOver:
             try await takeOver(local)
         case .claimExisting:
@@ -114,7 +127,7 @@ public final class ActionRunner: @unchecked Sendable {
             let others = (cluster?.members ?? []).map(\.name).filter { $0 != config.name }
             try await postgres.maintainSlots(for: others)
         case .publishStatus:
-            try await store.publishStatus(optime: local.writeLSN, slots: [:])
+            try await store.publishStatus(optime: local.lsn, slots: [:])
         default:
             try await performOperation(action, cluster: cluster, local: local)
         }
@@ -150,6 +163,48 @@ public final class ActionRunner: @unchecked Sendable {
         } catch {
             try? await postgres.stop(.immediate)
             watchdog.disarm("bootstrap failed")
+            try? FileManager.default.removeItem(atPath: config.postgres.dataDir)
+            try? await store.abandonInitialize()
+            throw error
+        }
+    }
+
+    /// A standby cluster's first member: a copy of the remote primary (standby_cluster's
+    /// create_replica_methods, default pg_basebackup), started as its standby, then the leader key,
+    /// `config` and `initialize`; undone on failure so another member can try.
+    func bootstrapStandby(_ standby: StandbyCluster) async throws {
+        do {
+            try postgres.files.writePgpass()
+            let remote = UpstreamServer(remote: standby)
+            let methods = try standby.createReplicaMethods.map { name -> ReplicaMethod in
+                if name == "basebackup" { return ReplicaMethod(name: name) }
+                guard let m = config.postgres.createReplicaMethods.first(where: { $0.name == name }) else {
+                    throw ActionFailure("standby_cluster.create_replica_methods: \(name) has no postgresql.\(name) section listed in postgresql.create_replica_methods")
+                }
+                return m
+            }
+            if standby.host == nil && methods.allSatisfy({ $0.command == nil }) {
+                throw ActionFailure("standby_cluster has no host to pg_basebackup from: name a replica method in standby_cluster.create_replica_methods")
+            }
+            let method = try await postgres.clone(from: remote, methods: methods.isEmpty ? nil : methods)
+            logger.info("standby bootstrap: copy of \(standby.remote) made by \(method), starting the standby leader")
+            try await postgres.start(dynamic: config.dcsParameters, upstream: remote, standby: true)
+            var state = LocalPostgres()
+            let deadline = Date().addingTimeInterval(120)
+            while Date() < deadline {
+                state = await postgres.probe()
+                if state.isReplica { break }
+                try await Task.sleep(nanoseconds: 200_000_000)
+            }
+            guard state.isReplica else { throw ActionFailure("the standby leader did not accept connections within 120 s; see \(postgres.files.logPath)") }
+            try await store.seedConfig(DynamicConfig.from(config).raw)
+            try armWatchdog(nil)
+            guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }
+            try await store.setInitialize(systemIdentifier: state.systemIdentifier ?? "")
+            logger.info("bootstrapped a standby cluster of \(standby.remote) (system identifier \(state.systemIdentifier ?? "?"))")
+        } catch {
+            try? await postgres.stop(.immediate)
+            watchdog.disarm("standby bootstrap failed")
             try? FileManager.default.removeItem(atPath: config.postgres.dataDir)
             try? await store.abandonInitialize()
             throw error

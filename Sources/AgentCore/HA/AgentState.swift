@@ -31,7 +31,15 @@ public struct AgentSnapshot: Sendable {
         case .noData: return "uninitialized"
         }
     }
+    /// standby_cluster in force (the `config` key's, or bootstrap.dcs's while there is no key).
+    public var isStandbyCluster: Bool {
+        if let dynamic = cluster?.config { return dynamic.standbyCluster != nil }
+        return config.dcsStandbyCluster != nil
+    }
+    /// Holds the leader key of a standby cluster with Postgres running as the remote's replica.
+    public var isStandbyLeader: Bool { holdsLeader && local.isReplica && isStandbyCluster }
     public var roleWord: String {
+        if isStandbyLeader { return "standby_leader" }
         guard local.run == .running else { return local.run == .noData ? "uninitialized" : (local.hasStandbySignal ? "replica" : "primary") }
         return local.inRecovery ? "replica" : "primary"
     }

@@ -24,6 +24,9 @@ public enum HAAction: Equatable, Sendable {
     case claimInitialize
     /// initdb, files, start as primary, roles, take the leader key, publish config and system id.
     case bootstrap
+    /// A standby cluster's first member: a copy of the remote primary, started as its standby,
+    /// the leader key, config and system id.
+    case bootstrapStandby
     /// Take over the primary in the data directory (running: adopt it; stopped: start it as primary):
     /// `initialize` = its system identifier, roles, the leader key, `history` from its pg_wal.
     case takeOver
@@ -70,7 +73,7 @@ public enum HAAction: Equatable, Sendable {
     /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
     public var isLong: Bool {
         switch self {
-        case .bootstrap, .takeOver, .clone, .rewind: return true
+        case .bootstrap, .bootstrapStandby, .takeOver, .clone, .rewind: return true
         default: return false
         }
     }
@@ -119,6 +122,8 @@ public struct DecisionInput: Sendable {
     /// leader key. nil: armed, usable, or not required.
     public var watchdogProblem: String?
     public var watchdogUsable: Bool { watchdogProblem == nil }
+    /// standby_cluster in force: the `config` key's, or bootstrap.dcs's while there is no key yet.
+    public var standbyCluster: StandbyCluster?
     public init(now: Double, me: String) { self.now = now; self.me = me }
 }
 
@@ -134,6 +139,9 @@ public enum HADecision {
         if cluster.initialize == nil {
             if i.local.run == .noData {
                 if let why = i.watchdogProblem { return Decision([], "no cluster in etcd yet, not racing to initialize it: \(why)") }
+                if let standby = i.standbyCluster {
+                    return Decision([.claimInitialize, .bootstrapStandby], "no cluster in etcd yet: racing to initialize it as a standby cluster of \(standby.remote)")
+                }
                 return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it")
             }
             return takeOver(i)
@@ -142,7 +150,7 @@ public enum HADecision {
             return Decision(i.local.run == .running ? [.stop(.fast)] : [], why)
         }
         switch cluster.leader {
-        case i.me?: return asLeader(i)
+        case i.me?: return i.standbyCluster.map { asStandbyLeader(i, $0) } ?? asLeader(i)
         case let leader?: return asFollower(i, leader: leader, cluster: cluster)
         case nil: return withoutLeader(i, cluster: cluster)
         }
@@ -161,6 +169,9 @@ public enum HADecision {
             return Decision([], "not initialized in etcd: not taking over my data directory (system identifier \(sysid)): nofailover / failover_priority 0")
         }
         if let why = i.watchdogProblem { return Decision([], "not initialized in etcd: not taking over my data directory: \(why)") }
+        if let standby = i.standbyCluster {
+            return Decision([.claimExisting], "not initialized in etcd: claiming it for my data directory (system identifier \(sysid)); then racing to be the standby leader of \(standby.remote)")
+        }
         if l.isPrimary {
             return Decision([.takeOver], "not initialized in etcd: taking over the running primary (system identifier \(sysid)) as leader")
         }
@@ -299,7 +310,48 @@ public enum HADecision {
                 return Decision([], "no leader, not racing: \(p.name) has as much WAL and a higher failover_priority")
             }
         }
+        if let standby = i.standbyCluster {
+            return Decision([.acquireLeader, .follow(upstream: standby.upstreamName), .maintainSlots, .publishStatus],
+                            "took the standby leader lock (healthiest of \(i.peers.count + 1) reachable, WAL \(l.lsn)): following \(standby.remote)")
+        }
         return Decision([.acquireLeader, .promote, .maintainSlots, .publishStatus],
                         "promoted self to leader by acquiring session lock (healthiest of \(i.peers.count + 1) reachable, WAL \(l.lsn))")
+    }
+
+    /// The leader of a standby cluster: a replica of the remote primary (or of restore_command)
+    /// that never promotes while standby_cluster is set; the other members cascade from it.
+    static func asStandbyLeader(_ i: DecisionInput, _ standby: StandbyCluster) -> Decision {
+        let down = i.postgresDownSince.map { i.now - $0 } ?? 0
+        let remote = standby.upstreamName
+        if let why = i.watchdogProblem {
+            let stop: [HAAction] = i.local.run == .running || i.local.run == .starting ? [.stop(.fast)] : []
+            return Decision(stop + [.releaseLeader], "standby leader demoting: \(why); releasing the leader lock")
+        }
+        switch i.local.run {
+        case .running where !i.local.inRecovery:
+            return Decision([.stop(.fast), .start(primary: false, upstream: remote)],
+                            "standby_cluster is set but I run a primary: restarting as the standby leader of \(standby.remote)")
+        case .running:
+            if i.local.following != remote { return Decision([.follow(upstream: remote)], "standby leader: following the remote primary \(standby.remote)") }
+            return Decision([.maintainSlots, .publishStatus], i.local.streaming ? "no action: I am the standby leader with the lock, streaming from \(standby.remote)"
+                                                                                 : "no action: I am the standby leader with the lock, not streaming from \(standby.remote) yet")
+        case .starting, .stopped:
+            if down > i.timing.primaryStartTimeout {
+                return Decision([.stop(.immediate), .releaseLeader],
+                                "releasing the standby leader lock: Postgres did not come back within \(secs(i.timing.primaryStartTimeout))")
+            }
+            if i.local.run == .starting {
+                if i.local.hasStandbySignal && i.local.following != remote { return Decision([.follow(upstream: remote)], "standby leader: following \(standby.remote) while Postgres is starting") }
+                return Decision([], "waiting: Postgres is starting (down \(secs(down)))")
+            }
+            return Decision([.start(primary: false, upstream: remote)], "starting Postgres in place as the standby leader of \(standby.remote) (down \(secs(down)))")
+        case .noData:
+            return Decision([.releaseLeader], "releasing the standby leader lock: my data directory is gone")
+        }
+    }
+
+    /// How the leader's own Postgres runs: a primary, or in a standby cluster a replica of the remote.
+    static func leaderRole(_ i: DecisionInput) -> (primary: Bool, upstream: String?) {
+        i.standbyCluster.map { (false, $0.upstreamName) } ?? (true, nil)
     }
 }

@@ -100,6 +100,7 @@ public final class HALoop: Service, @unchecked Sendable {
 
         var input = DecisionInput(now: monotonicNow(), me: config.name)
         input.tags = config.tags
+        input.standbyCluster = runner.standbyCluster(cluster)
         input.timing = timing
         input.usePgRewind = cluster?.config?.usePgRewind ?? config.usePgRewind
         input.cluster = cluster
@@ -211,10 +212,11 @@ public final class HALoop: Service, @unchecked Sendable {
         }
     }
 
-    func memberJSON(_ local: LocalPostgres) -> String {
-        let snap = AgentSnapshot(config: config)
-        var s = snap
+    func memberJSON(_ local: LocalPostgres, cluster: ClusterView? = nil) -> String {
+        var s = AgentSnapshot(config: config)
         s.local = local
+        s.cluster = cluster
+        s.holdsLeader = cluster?.leader == config.name
         var d: [String: Any] = [
             "conn_url": "postgres://\(config.postgres.connectAddress)/postgres",
             "api_url": config.apiURL,
@@ -238,7 +240,7 @@ public final class HALoop: Service, @unchecked Sendable {
     }
 
     func publishMember(_ local: LocalPostgres, cluster: ClusterView) async {
-        do { try await store.publishMember(memberJSON(local)) } catch { logger.warning("publishing members/\(config.name): \(error)") }
+        do { try await store.publishMember(memberJSON(local, cluster: cluster)) } catch { logger.warning("publishing members/\(config.name): \(error)") }
     }
 
     /// Asks every peer's /patroni in parallel with a short timeout; silent peers are left out.

@@ -59,7 +59,8 @@ extension HALoop {
 
 /// Whether pgha.conf still carries the parameters the `config` key asks for.
 public enum ConfigSync {
-    static let replicationKeys: Set<String> = ["primary_conninfo", "primary_slot_name", "recovery_target_timeline"]
+    static let replicationKeys: Set<String> = ["primary_conninfo", "primary_slot_name", "recovery_target_timeline",
+                                               "restore_command", "archive_cleanup_command", "recovery_min_apply_delay"]
 
     public static func isStale(_ files: PostgresFiles, dynamic: [String: String], clusterHBA: [String]? = nil) -> Bool {
         guard let text = try? String(contentsOfFile: files.confPath, encoding: .utf8) else { return false }

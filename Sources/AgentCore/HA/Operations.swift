@@ -83,11 +83,11 @@ extension HADecision {
     static func local(_ r: LocalRequest, _ i: DecisionInput, cluster: ClusterView) -> Decision {
         let l = i.local
         let leading = cluster.leader == i.me
-        let upstream = leading ? nil : cluster.leader
+        let (asPrimary, upstream) = leading ? leaderRole(i) : (false, cluster.leader)
         switch r {
         case .reload:
             guard l.run == .running else { return answer([], "reload refused: Postgres is not running") }
-            return answer([.applyConfig(primary: leading, upstream: upstream)], "reloading the configuration on request")
+            return answer([.applyConfig(primary: asPrimary, upstream: upstream)], "reloading the configuration on request")
         case let .restart(role, pendingOnly):
             guard l.run == .running || l.run == .stopped else { return answer([], "restart refused: Postgres is \(l.run.rawValue)") }
             if pendingOnly && !l.pendingRestart { return answer([], "restart conditions are not satisfied: no pending restart") }
@@ -96,7 +96,7 @@ extension HADecision {
                 if isPrimaryRole != leading { return answer([], "restart conditions are not satisfied: role is not \(role)") }
             }
             if !leading && cluster.leader == nil { return answer([], "restart refused: no leader to follow") }
-            return answer([.restart(primary: leading, upstream: upstream)], "restarting Postgres on request\(leading ? " (keeping the leader lock)" : "")")
+            return answer([.restart(primary: asPrimary, upstream: upstream)], "restarting Postgres on request\(leading ? " (keeping the leader lock)" : "")")
         case .reinitialize:
             if leading { return answer([], "I am the leader, can not reinitialize") }
             guard let leader = cluster.leader, cluster.member(leader)?.state == "running" else {
@@ -127,7 +127,8 @@ extension HADecision {
             switch a { case .start, .stop, .restart, .clone, .rewind, .follow, .promote: return true; default: return false }
         }
         if i.configStale, i.local.run == .running, !restarting, let leader = cluster.leader ?? (leads ? i.me : nil) {
-            out.actions.append(.applyConfig(primary: leader == i.me, upstream: leader == i.me ? nil : leader))
+            let (primary, upstream) = leader == i.me ? leaderRole(i) : (false, leader)
+            out.actions.append(.applyConfig(primary: primary, upstream: upstream))
         }
         return out
     }

@@ -2,12 +2,31 @@
 // standby.signal, and the pgpass file that keeps passwords out of argv.
 import Foundation
 
-/// Where a replica streams from.
+/// Where a replica streams from: a member of this cluster, or a standby cluster's remote primary.
 public struct UpstreamServer: Equatable, Sendable {
     public var name: String
+    /// libpq host (or host list, "a,b") and port (or port list).
     public var host: String
-    public var port: Int
-    public init(name: String, host: String, port: Int) { self.name = name; self.host = host; self.port = port }
+    public var port: String
+    /// primary_slot_name; nil: this member's slot on a member of its own cluster, "": none.
+    public var slot: String?
+    /// A standby cluster's restore_command, archive_cleanup_command and recovery_min_apply_delay.
+    public var restoreCommand: String?
+    public var archiveCleanupCommand: String?
+    public var applyDelay: String?
+    public init(name: String, host: String, port: Int) { self.name = name; self.host = host; self.port = "\(port)" }
+
+    /// A standby cluster's remote primary (several hosts: the read-write one, as Patroni connects).
+    public init(remote s: StandbyCluster) {
+        name = s.upstreamName; host = s.host ?? ""; port = s.port ?? "5432"
+        slot = s.primarySlotName ?? ""; restoreCommand = s.restoreCommand
+        archiveCleanupCommand = s.archiveCleanupCommand; applyDelay = s.recoveryMinApplyDelay
+    }
+
+    /// libpq's host, port (and target_session_attrs for a host list) for a connection string.
+    public var conninfo: String {
+        host.contains(",") ? "host=\(host) port=\(port) target_session_attrs=read-write" : "host=\(host) port=\(port)"
+    }
 }
 
 public struct PostgresFiles: Sendable {
@@ -84,14 +103,18 @@ public struct PostgresFiles: Sendable {
         var lines = ["# Written by pgha for member \(config.name); rewritten on every start. Do not edit."]
         lines.append("# pgha-following: \(upstream?.name ?? "")")
         for (k, v) in parameters(dynamic: dynamic).sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
-        if let upstream {
-            let conninfo = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2" + pg.replication.conninfoSuffix
+        if let upstream, !upstream.host.isEmpty {
+            let conninfo = "\(upstream.conninfo) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2" + pg.replication.conninfoSuffix
             lines.append("primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'")
-            lines.append("primary_slot_name = '\(Self.slotName(config.name))'")
+            lines.append("primary_slot_name = '\((upstream.slot ?? Self.slotName(config.name)).replacingOccurrences(of: "'", with: "''"))'")
             lines.append("recovery_target_timeline = 'latest'")
         } else {
             lines.append("primary_conninfo = ''")
             lines.append("primary_slot_name = ''")
+        }
+        for (k, v) in [("restore_command", upstream?.restoreCommand), ("archive_cleanup_command", upstream?.archiveCleanupCommand),
+                       ("recovery_min_apply_delay", upstream?.applyDelay)] {
+            if let v { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -9,9 +9,10 @@ extension PostgresControl {
     /// the network broke) leaves the old data directory as it was, so a member that could still
     /// rewind or be promoted is not left with nothing. Returns the method that made it.
     @discardableResult
-    public func clone(from upstream: UpstreamServer) async throws -> String {
+    /// `methods`: instead of postgresql.create_replica_methods (a standby cluster's own list).
+    public func clone(from upstream: UpstreamServer, methods chosen: [ReplicaMethod]? = nil) async throws -> String {
         try files.makeParentDirectory()
-        let methods = pg.createReplicaMethods.isEmpty ? [ReplicaMethod(name: "basebackup")] : pg.createReplicaMethods
+        let methods = chosen ?? (pg.createReplicaMethods.isEmpty ? [ReplicaMethod(name: "basebackup")] : pg.createReplicaMethods)
         var failures: [String] = []
         for m in methods {
             do {
@@ -35,7 +36,7 @@ extension PostgresControl {
             what = "replica method \(m.name) (\(command))"
             guard let words = CallbackRule.words(command), let program = words.first else { throw PostgresError("\(what): cannot split the command") }
             if !m.keepData { try FileManager.default.createDirectory(atPath: fresh, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
-            let connstring = "host=\(upstream.host) port=\(upstream.port) user=\(pg.replication.username) dbname=postgres" + pg.replication.conninfoSuffix
+            let connstring = "\(upstream.conninfo) user=\(pg.replication.username) dbname=postgres" + pg.replication.conninfoSuffix
             let args = Array(words.dropFirst()) + m.arguments(scope: files.config.scope, dataDir: target, connstring: connstring)
             let r = await Command.run(program, args, environment: env, timeout: 3600)
             if !r.ok, !m.keepData { try? FileManager.default.removeItem(atPath: fresh) }
