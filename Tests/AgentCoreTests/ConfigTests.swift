@@ -141,6 +141,35 @@ import Testing
         #expect(ConfigEdit.problem(["standby_cluster": NSNull()]) == nil)
     }
 
+    /// Patroni's custom bootstrap: bootstrap.method names a bootstrap.NAME section with its command.
+    @Test func bootstrapMethodSection() throws {
+        func with(_ section: String) -> String {
+            yaml.replacingOccurrences(of: "    - data-checksums\n", with: "    - data-checksums\n" + section)
+        }
+        let ok = "  method: pgbackrest\n  pgbackrest:\n    command: /usr/local/bin/restore --type=time\n    keep_existing_recovery_conf: true\n    target: '2026-12-07 05:00'\n    recovery_conf:\n      restore_command: pgbackrest archive-get %f %p\n      recovery_target_action: promote\n"
+        let c = try ConfigLoader.parse(with(ok), file: "p.yml")
+        let m = try #require(c.config.bootstrapMethod)
+        #expect(m.name == "pgbackrest" && m.command == "/usr/local/bin/restore --type=time" && m.keepExistingRecoveryConf && !m.noParams)
+        #expect(m.recoveryConf == ["restore_command": "pgbackrest archive-get %f %p", "recovery_target_action": "promote"])
+        #expect(m.arguments(scope: "demo", dataDir: "/d") == ["--scope=demo", "--datadir=/d", "--target=2026-12-07 05:00"])
+        #expect(!c.warnings.contains { $0.contains("bootstrap.pgbackrest") }, "\(c.warnings)")
+        var quiet = m
+        quiet.noParams = true
+        #expect(quiet.arguments(scope: "demo", dataDir: "/d") == ["--target=2026-12-07 05:00"])
+        // method: initdb (or none) is initdb; a section no method names is an unknown key.
+        let plain = try ConfigLoader.parse(with("  method: initdb\n  spare:\n    command: /bin/true\n"), file: "p.yml")
+        #expect(plain.config.bootstrapMethod == nil)
+        #expect(plain.warnings.contains { $0.hasPrefix("p.yml:26:") && $0.contains("unknown key bootstrap.spare") }, "\(plain.warnings)")
+        for (bad, says) in [("  method: pitr\n", "p.yml:25:11: bootstrap.method: pitr has no bootstrap.pitr section"),
+                            ("  method: pitr\n  pitr:\n    command: restore.sh --fast\n", "p.yml:27:14: bootstrap.pitr.command: expected an absolute path to the program, got restore.sh --fast"),
+                            ("  method: pitr\n  pitr:\n    no_params: true\n", "p.yml:27:5: bootstrap.pitr.command: required"),
+                            ("  method: pitr\n  pitr:\n    command: /r\n    no_params: maybe\n", "p.yml:28:16: bootstrap.pitr.no_params: expected")] {
+            do { _ = try ConfigLoader.parse(with(bad), file: "p.yml"); Issue.record("accepted \(bad)") } catch {
+                #expect("\(error)".hasPrefix(says), "\(error)")
+            }
+        }
+    }
+
     @Test func missingNameIsAnError() {
         #expect(throws: ConfigError.self) { try ConfigLoader.parse("scope: x\npostgresql:\n  data_dir: /d\n", file: "p.yml") }
     }

@@ -177,6 +177,28 @@ public struct ReplicaMethod: Equatable, Sendable {
     }
 }
 
+/// Patroni's custom bootstrap (`bootstrap.method: NAME` with a `bootstrap.NAME` section): a
+/// command makes the new cluster's data directory (a restore from a backup) instead of initdb.
+public struct BootstrapMethod: Equatable, Sendable {
+    public var name: String
+    public var command: String
+    /// Keep the recovery.signal / standby.signal (and the settings) the command wrote.
+    public var keepExistingRecoveryConf = false
+    /// Without --scope and --datadir (the section's own keys are still passed, as Patroni does).
+    public var noParams = false
+    /// Recovery settings (restore_command, recovery_target_*, …) for the first start; recovery.signal is written.
+    public var recoveryConf: [String: String] = [:]
+    /// Further keys of the section, passed as --key=value (sorted by key; scope and datadir are Patroni's own).
+    public var parameters: [String: String] = [:]
+    public init(name: String, command: String) { self.name = name; self.command = command }
+
+    /// The arguments after the command's own words (pure): Patroni's --scope and --datadir, then the section's keys.
+    public func arguments(scope: String, dataDir: String) -> [String] {
+        let fixed = noParams ? [] : ["--scope=\(scope)", "--datadir=\(dataDir)"]
+        return fixed + parameters.filter { $0.key != "scope" && $0.key != "datadir" }.sorted { $0.key < $1.key }.map { "--\($0.key)=\($0.value)" }
+    }
+}
+
 /// Patroni's `watchdog:` section: a device that resets the host unless the leader keeps feeding it,
 /// so a leader that hangs (or cannot renew its lease) is gone before another member may promote.
 public struct WatchdogConfig: Equatable, Sendable {
@@ -247,6 +269,8 @@ public struct AgentConfig: Sendable {
     /// bootstrap.post_bootstrap (or post_init): a command run once after the new cluster is up,
     /// with a connection URL as its argument; bootstrap fails when it fails (Patroni's rule).
     public var postBootstrap: String?
+    /// bootstrap.method other than initdb (nil: initdb).
+    public var bootstrapMethod: BootstrapMethod?
     /// bootstrap.dcs.postgresql.pg_hba: the cluster-wide pg_hba lines, seeded into `config`
     /// (a member's own postgresql.pg_hba wins).
     public var dcsPgHBA: [String] = []

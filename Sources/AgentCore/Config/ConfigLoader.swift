@@ -223,8 +223,11 @@ struct Reader {
     }
 
     mutating func readBootstrap(_ node: Node, _ c: inout AgentConfig) throws {
+        var sections: [String: (Node, Node)] = [:]  // perhaps the section of bootstrap.method
+        var method: (String, Node)?
         for (k, v, kn) in try entries(node, "bootstrap") {
             switch k {
+            case "method": method = (try string(v, "bootstrap.method"), v)
             case "dcs": try readDCS(v, &c)
             case "initdb": c.initdbOptions = try options(v, "bootstrap.initdb")
             case "post_bootstrap", "post_init":
@@ -233,9 +236,33 @@ struct Reader {
                     throw fail(v, "bootstrap.\(k)", "expected an absolute path to the script, got \(command)")
                 }
                 c.postBootstrap = command
-            default: unknown(kn, "bootstrap.\(k)")
+            default: sections[k] = (v, kn)
             }
         }
+        if let (name, at) = method, name != "initdb" {
+            let key = "bootstrap.\(name)"
+            guard let (section, _) = sections.removeValue(forKey: name) else { throw fail(at, "bootstrap.method", "\(name) has no bootstrap.\(name) section with its command") }
+            var command: String?
+            var m = BootstrapMethod(name: name, command: "")
+            for (k, v, _) in try entries(section, key) {
+                switch k {
+                case "command":
+                    let text = try string(v, "\(key).command")
+                    guard let program = CallbackRule.words(text)?.first, program.hasPrefix("/") else {
+                        throw fail(v, "\(key).command", "expected an absolute path to the program, got \(text)")
+                    }
+                    command = text
+                case "keep_existing_recovery_conf": m.keepExistingRecoveryConf = try bool(v, "\(key).keep_existing_recovery_conf")
+                case "no_params": m.noParams = try bool(v, "\(key).no_params")
+                case "recovery_conf": m.recoveryConf = try parameters(v, "\(key).recovery_conf")
+                default: m.parameters[k] = try string(v, "\(key).\(k)")
+                }
+            }
+            guard let command else { throw fail(section, "\(key).command", "required for a bootstrap method") }
+            m.command = command
+            c.bootstrapMethod = m
+        }
+        for (k, (_, kn)) in sections.sorted(by: { $0.key < $1.key }) { unknown(kn, "bootstrap.\(k)") }
     }
 
     /// Patroni's option lists (initdb, basebackup): `- flag` or `- name: value`, as `--flag` / `--name=value`.

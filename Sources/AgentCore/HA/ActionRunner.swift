@@ -138,17 +138,39 @@ public final class ActionRunner: @unchecked Sendable {
     func bootstrap() async throws {
         do {
             try postgres.files.writePgpass()
-            try await postgres.initdb(extraOptions: config.initdbOptions)
-            logger.info("bootstrap: initdb done, starting the new primary")
-            try await postgres.start(dynamic: config.dcsParameters, upstream: nil, standby: false)
+            var recovery: [String: String]?
+            if let m = config.bootstrapMethod {
+                try await postgres.customBootstrap(m)
+                recovery = m.keepExistingRecoveryConf ? [:] : (m.recoveryConf.isEmpty ? nil : m.recoveryConf)
+                logger.info("bootstrap: bootstrap.method \(m.name) made the data directory, starting it\(recovery == nil ? " as the new primary" : " to recover, then promote")")
+                try await postgres.start(dynamic: config.dcsParameters, upstream: nil,
+                                         standby: m.keepExistingRecoveryConf && postgres.files.hasStandbySignal, recovery: recovery)
+            } else {
+                try await postgres.initdb(extraOptions: config.initdbOptions)
+                logger.info("bootstrap: initdb done, starting the new primary")
+                try await postgres.start(dynamic: config.dcsParameters, upstream: nil, standby: false)
+            }
             var state = LocalPostgres()
-            let deadline = Date().addingTimeInterval(60)
+            // A recovery replays the archive first: it gets as long as a restore may take.
+            let limit: Double = recovery == nil ? 60 : 3600
+            let deadline = Date().addingTimeInterval(limit)
+            var promoted = false
             while Date() < deadline {
                 state = await postgres.probe()
                 if state.isPrimary { break }
+                // A recovery that fails (a missing WAL segment, settings below the old primary's) stops Postgres.
+                if state.run == .stopped { throw ActionFailure("Postgres stopped before it ran as the new primary; see \(postgres.files.logPath)") }
+                // recovery_target_action pause (pgBackRest's default) stops at the target: promote from there.
+                if state.isReplica && state.replayPaused && !promoted {
+                    logger.info("bootstrap: recovery paused at its target, promoting")
+                    try await postgres.promote(dynamic: config.dcsParameters)
+                    promoted = true
+                }
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
-            guard state.isPrimary else { throw ActionFailure("the new primary did not accept connections within 60 s") }
+            guard state.isPrimary else { throw ActionFailure("the new primary did not accept connections within \(Int(limit)) s; see \(postgres.files.logPath)") }
+            // The recovery settings served the first start only.
+            if recovery != nil { try postgres.reload(dynamic: config.dcsParameters, upstream: nil, standby: false) }
             logger.info("bootstrap: primary is up, creating roles")
             try await postgres.createRoles()
             if let command = config.postBootstrap {
@@ -159,6 +181,9 @@ public final class ActionRunner: @unchecked Sendable {
             try armWatchdog(nil)
             guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during bootstrap") }
             try await store.setInitialize(systemIdentifier: state.systemIdentifier ?? "")
+            // A restored cluster brings its timelines along (a recovery ends on a new one).
+            let history = postgres.timelineHistory()
+            if !history.isEmpty { try await store.writeHistory(history) }
             logger.info("bootstrapped a new cluster (system identifier \(state.systemIdentifier ?? "?"))")
         } catch {
             try? await postgres.stop(.immediate)

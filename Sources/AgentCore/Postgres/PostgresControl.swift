@@ -100,8 +100,8 @@ public final class PostgresControl: @unchecked Sendable {
     public let clusterHBA = Locked<[String]?>(nil)
 
     /// Writes the agent's files, saying once what the parameters' fit to this server changed.
-    func writeFiles(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) throws {
-        try files.write(dynamic: dynamic, upstream: upstream, standby: standby, clusterHBA: clusterHBA.get())
+    func writeFiles(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, recovery: [String: String] = [:]) throws {
+        try files.write(dynamic: dynamic, upstream: upstream, standby: standby, clusterHBA: clusterHBA.get(), recovery: recovery)
         let warnings = files.fitted(dynamic: dynamic).warnings
         let changed = reportedFit.update { last in
             defer { last = warnings }
@@ -228,10 +228,26 @@ public final class PostgresControl: @unchecked Sendable {
         try files.writeDataIdentity(madeBy: "initdb")
     }
 
+    /// Patroni's custom bootstrap: the method's command makes the data directory (a restore).
+    public func customBootstrap(_ m: BootstrapMethod) async throws {
+        try files.makeParentDirectory()
+        let what = "bootstrap.method \(m.name) (\(m.command))"
+        guard let words = CallbackRule.words(m.command), let program = words.first else { throw PostgresError("\(what): cannot split the command") }
+        let r = await Command.run(program, Array(words.dropFirst()) + m.arguments(scope: files.config.scope, dataDir: files.dataDir), environment: env, timeout: 3600)
+        try check(what, r)
+        guard files.hasData else { throw PostgresError("\(what) succeeded but left no data directory in \(files.dataDir)") }
+        _ = chmod(files.dataDir, 0o700)
+        try files.writeDataIdentity(madeBy: "bootstrap.method \(m.name)")
+    }
+
     /// Writes the agent's files and starts the postmaster without waiting (the loop watches it come up).
-    public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool) async throws {
-        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby)
-        try? FileManager.default.removeItem(atPath: files.dataDir + "/recovery.signal")
+    /// `recovery`: a bootstrap method's recovery — nil: none (recovery.signal removed); empty: keep
+    /// the signal files and settings the method wrote; settings: written, with recovery.signal.
+    public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, recovery: [String: String]? = nil) async throws {
+        try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby, recovery: recovery ?? [:])
+        let signal = files.dataDir + "/recovery.signal"
+        if recovery == nil { try? FileManager.default.removeItem(atPath: signal) }
+        else if recovery?.isEmpty == false { FileManager.default.createFile(atPath: signal, contents: Data()) }
         await session.close()
         try check("pg_ctl start", await Command.run(bin("pg_ctl"), ["start", "-D", files.dataDir, "-l", files.logPath, "-W", "-s"], timeout: 30))
         // pg_ctl -W returns before the postmaster writes postmaster.pid; until it does, a probe would

@@ -99,7 +99,8 @@ public struct PostgresFiles: Sendable {
     }
 
     /// pgha.conf text: parameters plus, on a replica, where to stream from.
-    public func confText(dynamic: [String: String], upstream: UpstreamServer?) -> String {
+    /// `recovery`: settings for a recovery the bootstrap method asks for (restore_command, recovery_target_*).
+    public func confText(dynamic: [String: String], upstream: UpstreamServer?, recovery: [String: String] = [:]) -> String {
         var lines = ["# Written by pgha for member \(config.name); rewritten on every start. Do not edit."]
         lines.append("# pgha-following: \(upstream?.name ?? "")")
         for (k, v) in parameters(dynamic: dynamic).sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
@@ -116,6 +117,7 @@ public struct PostgresFiles: Sendable {
                        ("recovery_min_apply_delay", upstream?.applyDelay)] {
             if let v { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }
         }
+        for (k, v) in recovery.sorted(by: { $0.key < $1.key }) { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -138,11 +140,12 @@ public struct PostgresFiles: Sendable {
     }
 
     /// Writes pgha.conf, pg_hba.conf, the include line and (for a replica) standby.signal.
-    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, clusterHBA: [String]? = nil) throws {
+    public func write(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, clusterHBA: [String]? = nil,
+                      recovery: [String: String] = [:]) throws {
         if !FileManager.default.fileExists(atPath: socketDir) {
             try FileManager.default.createDirectory(atPath: socketDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
-        try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream))
+        try atomicWrite(confPath, confText(dynamic: dynamic, upstream: upstream, recovery: recovery))
         try atomicWrite(dataDir + "/pg_hba.conf", hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n")
         try atomicWrite(dataDir + "/pg_ident.conf", pg.pgIdent.map { $0 + "\n" }.joined())
         let main = dataDir + "/postgresql.conf"
