@@ -84,11 +84,14 @@ import Drill
         try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: status.leader?.name)
         try Self.timed("TLS checks") { try Self.checkTLS(workflow, inventory: inventory, password: password) }
         try Self.checkPatronictl(workflow, inventory: inventory)
+        try Self.timed("Patroni users' scenarios") { try Self.checkPatroniScenarios(workflow) }
         var hostTexts = Self.hostTexts(workflow)
 
         try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
         let target = try #require(status.members.first { $0.role != "leader" }?.name)
+        let beforeSwitchover = try Self.hostClock(workflow, target)
         try Self.timed("switchover --to \(target)") { try workflow.switchover(to: target) }
+        try Self.checkCallbacks(workflow, since: beforeSwitchover, oldPrimary: try #require(status.leader?.name), newPrimary: target)
         #expect(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name == target)
         try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: target)
 
