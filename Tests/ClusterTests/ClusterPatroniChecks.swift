@@ -1,6 +1,6 @@
 // Patroni users' scenarios (issue 15) on the lab of ClusterEndToEndTests, through the members' REST
 // API and pgha CLI as an operator would use them, each change put back before the next step:
-// a renamed parameter in the dynamic config, a parameter PostgreSQL 15 does not know refused, a
+// data_dir's missing parent made by the agent, a renamed parameter in the dynamic config, a parameter PostgreSQL 15 does not know refused, a
 // PATCH with a tight ttl accepted and adjusted, synchronous_node_count 2 with both standbys in
 // the sync key, and a second agent under a running member's name refused.
 import Foundation
@@ -25,6 +25,13 @@ extension ClusterEndToEndTests {
         }
         func show(_ host: String, _ name: String) throws -> String {
             try on(host, "runuser -u postgres -- psql -qAtc 'show \(name)'").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // Bootstrap with a missing parent of data_dir (the playbook does not make clusters/): pgha made it.
+        for db in dbs {
+            let dataDir = "\(try NestedVariables(inv.variables(forHost: db)).templater.render("{{ postgres_data_dir }}"))"
+            let parent = (dataDir as NSString).deletingLastPathComponent
+            let made = try on(db, "stat -c '%U %a' \(parent)").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(made == "postgres 750", "\(db): \(parent) is '\(made)', not made by pgha (postgres 750)")
         }
         let original = try #require(try JSONSerialization.jsonObject(with: Data(try on(dbs[0], "pgha-api GET /config").stdout.utf8)) as? [String: Any])
         let keepSize = ((original["postgresql"] as? [String: Any])?["parameters"] as? [String: Any])?["wal_keep_size"].map { "\($0)" } ?? "256MB"
