@@ -16,7 +16,7 @@ import Testing
 
     @Test func siteRunsEtcdThenPostgresThenPgBouncerThenHaproxy() throws {
         let playbook = try PlaybookParser.parse(path: TemplateHost.root + "/playbooks/site.yml")
-        #expect(playbook.plays.map(\.name) == ["etcd cluster", "postgres hosts", "pgha agents restart one at a time after an upgrade", "pgbouncer", "haproxy"])
-        #expect(playbook.plays.map(\.hosts) == ["etcd", "postgres", "postgres", "postgres", "haproxy"])
+        #expect(playbook.plays.map(\.name) == ["etcd cluster", "etcd members restart one at a time for new certificates", "postgres hosts", "pgha agents restart one at a time after an upgrade", "pgbouncer", "haproxy"])
+        #expect(playbook.plays.map(\.hosts) == ["etcd", "etcd", "postgres", "postgres", "postgres", "haproxy"])
     }
 }
