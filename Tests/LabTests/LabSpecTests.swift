@@ -73,6 +73,33 @@ import Testing
         } catch { #expect("\(error)".contains("inv: lab.watchdog must be true or false"), "\(error)") }
     }
 
+    /// lab.join: the other lab's bridge and nftables tables (partitions work across both labs).
+    @Test func joinSetting() throws {
+        let host = [(name: "dr1", vars: ["ansible_host": "10.55.0.31"] as [String: Any])]
+        let dr = try LabSpec.fromInventory(path: "inventories/lab-dr", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm", "join": "lab"]], hosts: host)
+        #expect(dr.name == "lab-dr" && dr.joins == "lab" && dr.bridge == "pl-lab")
+        #expect(LabLayout(dr).nftTable == "provision_lab")
+        #expect(LabLayout(dr).joinedLabRecordPath == LabSpec.defaultStateRoot + "/lab/lab.json")
+        let alone = try LabSpec.fromInventory(path: "inventories/lab", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm"]], hosts: host)
+        #expect(alone.joins == nil && alone.bridge == "pl-lab" && LabLayout(alone).joinedLabRecordPath == nil)
+        for bad in ["lab-dr", "Main Site"] {
+            do {
+                _ = try LabSpec.fromInventory(path: "inventories/lab-dr", allVars: ["lab": ["network": "10.55.0.0/24", "release": "bookworm", "join": bad]], hosts: host)
+                Issue.record("accepted join \(bad)")
+            } catch { #expect("\(error)".contains("lab.join '\(bad)' must name another lab"), "\(error)") }
+        }
+    }
+
+    /// The lab-dr inventory in the repository joins inventories/lab without clashing with it.
+    @Test func drInventoryJoinsTheMainLab() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let main = try Lab(inventory: root + "/inventories/lab", log: { _ in }).spec
+        let dr = try Lab(inventory: root + "/inventories/lab-dr", log: { _ in }).spec
+        #expect(dr.joins == main.name && dr.bridge == main.bridge && dr.network == main.network)
+        #expect(Set(dr.hosts.map(\.address)).isDisjoint(with: main.hosts.map(\.address)))
+        #expect(Set(dr.hosts.map(\.name)).isDisjoint(with: main.hosts.map(\.name)))
+    }
+
     @Test func mirrorFromDeb822AndOneLineSources() {
         let deb822 = """
             Types: deb

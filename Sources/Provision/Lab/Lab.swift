@@ -31,14 +31,15 @@ public final class Lab {
         var report = LabUpReport(lab: spec.name)
         // Refuse a clashing network or bridge name before anything is built or recorded.
         let existed = FileManager.default.fileExists(atPath: layout.labRecordPath)
-        if !LabNetwork.linkExists(spec.bridge) { try network.checkAddressesFree() } else if !existed {
+        if spec.joins != nil { try checkJoinedLab() }
+        else if !LabNetwork.linkExists(spec.bridge) { try network.checkAddressesFree() } else if !existed {
             _ = try network.ensureBridge(owned: false)  // throws: a link of that name is not ours
         }
         report.imageBuildSeconds = try BaseImage.ensure(layout, log: log)
         report.repoSeconds = try OfflineRepo.ensure(layout, log: log)
         let owned = try recordLab()
         let labKey = try HostKey.ensure(at: layout.privateKey, comment: "provision-lab-\(spec.name)")
-        report.created += try network.ensureBridge(owned: owned)
+        if spec.joins == nil { report.created += try network.ensureBridge(owned: owned) }
         try ensureWatchdogServer()
         var booted: [HostRecord] = []
         for host in spec.hosts {
@@ -143,7 +144,7 @@ public final class Lab {
         if let r = RecordStore.load(HostRecord.self, from: layout.recordPath(name)), LabMachine.isRunning(r) {
             log("\(name): already running"); return
         }
-        _ = try network.ensureBridge(owned: true)
+        if spec.joins != nil { try checkJoinedLab() } else { _ = try network.ensureBridge(owned: true) }
         try ensureWatchdogServer()
         let record = try boot(host)
         try waitForSSH([record], timeout: sshTimeout)
@@ -189,7 +190,7 @@ public final class Lab {
             r.nspawn = nil; r.initProcess = nil; r.partitioned = false
             try RecordStore.save(r, to: layout.recordPath(r.host))
         }
-        LabNetwork.removeShared(bridge: lab.bridge, nftTable: lab.nftTable)
+        if spec.joins == nil { LabNetwork.removeShared(bridge: lab.bridge, nftTable: lab.nftTable) }
     }
 
     /// Kills every host and removes its disk, mount and links, the bridge, the nft tables and the
@@ -205,7 +206,7 @@ public final class Lab {
                 try releaseHost(r)
             }
         }
-        if let lab { LabNetwork.removeShared(bridge: lab.bridge, nftTable: lab.nftTable) }
+        if let lab, spec.joins == nil { LabNetwork.removeShared(bridge: lab.bridge, nftTable: lab.nftTable) }
         try removeTree(layout.stateDir)
         if removeCache {
             let others = ((try? FileManager.default.contentsOfDirectory(atPath: spec.stateRoot)) ?? []).filter { $0 != spec.name }
@@ -234,6 +235,24 @@ public final class Lab {
     }
 
     // MARK: helpers
+
+    /// `lab.join`: the other lab is up on the same bridge and network, and none of its hosts has
+    /// one of this lab's addresses.
+    func checkJoinedLab() throws {
+        guard let other = spec.joins, let path = layout.joinedLabRecordPath else { return }
+        guard let joined = RecordStore.load(LabRecord.self, from: path), LabNetwork.linkExists(joined.bridge) else {
+            throw LabError("lab \(spec.name): lab.join: lab \(other) is not up (no \(path) or its bridge is gone); run `provision lab up` on its inventory first")
+        }
+        guard joined.bridge == spec.bridge, joined.network == spec.network.description else {
+            throw LabError("lab \(spec.name): lab.join: lab \(other) runs bridge \(joined.bridge) on \(joined.network); this inventory says \(spec.bridge) on \(spec.network): make lab.network (and lab.bridge) match")
+        }
+        for name in joined.hosts {
+            guard let r = RecordStore.load(HostRecord.self, from: "\(spec.stateRoot)/\(other)/hosts/\(name)/record.json") else { continue }
+            if let mine = spec.hosts.first(where: { $0.address.description == r.address }) {
+                throw LabError("lab \(spec.name): host \(mine.name): ansible_host \(r.address) is host \(name)'s of lab \(other)")
+            }
+        }
+    }
 
     func existingRecord(_ name: String) throws -> HostRecord {
         _ = try spec.host(name)

@@ -3,7 +3,7 @@ import Foundation
 
 /// From inventory data to a `LabSpec`: the `lab:` mapping of the `all` group's variables and each
 /// host's `ansible_host`. Keys of `lab:` — provider (must be nspawn), network (CIDR, required),
-/// name, bridge, release, packages, watchdog (bool).
+/// name, bridge, release, packages, watchdog (bool), join (another lab's name).
 extension LabSpec {
     public static func fromInventory(path: String, allVars: [String: Any],
                                      hosts: [(name: String, vars: [String: Any])],
@@ -46,7 +46,8 @@ extension LabSpec {
         }
         return try LabSpec(name: try string("name") ?? defaultName(path), network: network, bridge: try string("bridge"),
                            release: try string("release") ?? AptSources.hostCodename(), packages: packages,
-                           hosts: labHosts, stateRoot: stateRoot, cacheRoot: cacheRoot, watchdog: watchdog)
+                           hosts: labHosts, stateRoot: stateRoot, cacheRoot: cacheRoot, watchdog: watchdog,
+                           joins: try string("join"))
     }
 
     /// inventories/lab → "lab"; inventories/lab/hosts.yml → "lab".

@@ -50,7 +50,10 @@ public struct LabLayout: Sendable {
     public func netns(_ host: String) -> String { "provision-\(spec.name)-\(host)" }
     public func veth(_ host: String) -> String { LabLayout.vethName(lab: spec.name, host: host) }
     /// nftables table (families bridge and inet) holding the lab's air gap and partitions.
-    public var nftTable: String { "provision_" + spec.name.replacingOccurrences(of: "-", with: "_") }
+    /// A lab that joins another uses that lab's tables (its partitions are on the shared bridge).
+    public var nftTable: String { "provision_" + (spec.joins ?? spec.name).replacingOccurrences(of: "-", with: "_") }
+    /// The state of the lab this one joins (`lab.join`).
+    public var joinedLabRecordPath: String? { spec.joins.map { "\(spec.stateRoot)/\($0)/lab.json" } }
 
     /// Host side of a host's veth pair: `pl` + 4 hex of the lab name + `-` + host (≤ 15 chars),
     /// so two labs with the same host names never collide.

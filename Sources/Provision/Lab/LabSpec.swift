@@ -81,14 +81,19 @@ public struct LabSpec: Sendable, Equatable {
     /// `provision lab watchdog-serve` (LabWatchdog.swift). Off by default: a lab without an HA
     /// agent feeding it has no use for one.
     public var watchdog: Bool
+    /// `lab.join`: the lab whose bridge and network this lab's hosts go on (a second site that
+    /// must reach the first, e.g. a DR site). It must be up; its bridge and nftables tables stay
+    /// its own (this lab neither makes nor removes them), so bring this lab down first.
+    public var joins: String?
 
     public init(name: String, network: IPv4Network, bridge: String? = nil, release: String,
                 packages: [String] = LabSpec.defaultPackages, hosts: [LabHostSpec],
                 stateRoot: String = LabSpec.defaultStateRoot,
-                cacheRoot: String = LabSpec.defaultCacheRoot, watchdog: Bool = false) throws {
+                cacheRoot: String = LabSpec.defaultCacheRoot, watchdog: Bool = false, joins: String? = nil) throws {
         self.name = name
         self.network = network
-        self.bridge = bridge ?? String("pl-\(name)".prefix(15))
+        self.joins = joins
+        self.bridge = bridge ?? String("pl-\(joins ?? name)".prefix(15))
         self.release = release
         self.packages = packages
         self.hosts = hosts
@@ -103,6 +108,11 @@ public struct LabSpec: Sendable, Equatable {
         let namePattern = #"^[a-z0-9][a-z0-9-]{0,30}$"#
         guard name.range(of: namePattern, options: .regularExpression) != nil else {
             throw LabError("lab \(name): lab.name must be lowercase letters, digits and '-' (at most 31)")
+        }
+        if let joins {
+            guard joins.range(of: namePattern, options: .regularExpression) != nil, joins != name else {
+                throw LabError("lab \(name): lab.join '\(joins)' must name another lab (lowercase letters, digits and '-')")
+            }
         }
         guard bridge.count <= 15, bridge.range(of: #"^[A-Za-z0-9_-]+$"#, options: .regularExpression) != nil else {
             throw LabError("lab \(name): lab.bridge '\(bridge)' must be at most 15 letters, digits, '-' or '_'")

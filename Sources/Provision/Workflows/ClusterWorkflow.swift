@@ -1,4 +1,4 @@
-// The named cluster workflows behind `provision up/check/demo/switchover/set/rebuild/down`:
+// The named cluster workflows behind `provision up/check/demo/switchover/set/rebuild/dr/down`:
 // each runs one playbook of playbooks/ through the engine with the inputs it computed, and turns
 // a failed run into one readable reason (host, task, message).
 import Foundation
@@ -143,6 +143,13 @@ public final class ClusterWorkflow {
             throw WorkflowError("rebuild: \(host) is not in group postgres of \(inventoryPath)")
         }
         try runPlaybook("rebuild.yml", vars: ["rebuild_host": host, "force_failover": forceFailover])
+    }
+
+    /// `provision dr promote`: the DR site (a standby cluster) becomes a primary cluster; refused
+    /// while its standby leader still streams from the main site unless `force`.
+    @discardableResult
+    public func drPromote(force: Bool) throws -> RunSummary {
+        try runPlaybook("dr-promote.yml", vars: ["dr_force": force])
     }
 
     /// `provision down`: services stopped, hosts left running.

@@ -1,0 +1,165 @@
+// The DR site on real labs: inventories/lab-dr as a standby cluster of inventories/lab (docs/cluster.md,
+// "A DR site"). `checkDRSite` takes two running clusters — a main site and a DR site made from
+// `drInventoryCopy(joining:)` — and proves: a row written on the main primary reaches every DR member;
+// after a switchover on the main site the standby leader follows the new primary and a new row
+// arrives; `provision dr promote` is refused while the main site still streams, and after the main
+// site is fenced gives a writable DR cluster (through its floating address, verify-full) holding every
+// row; a second promote changes nothing. `ClusterDRTests` runs it on two fresh labs
+// (PROVISION_DR_E2E=1; docs/testing.md).
+import Foundation
+import PQ
+import Testing
+@testable import Provision
+
+extension ClusterEndToEndTests {
+    /// inventories/lab-dr rewritten to be the DR site of the main inventory copy at `main`: its
+    /// network, the main lab's name to join, its own lab name, the main site's addresses and secrets.
+    static func drInventoryCopy(joining main: String) throws -> String {
+        let mainAll = try String(contentsOfFile: main + "/group_vars/all.yml", encoding: .utf8)
+        func value(_ key: String) throws -> String {
+            let line = try #require(mainAll.split(separator: "\n").first { $0.hasPrefix("  \(key): ") }, "\(key) in \(main)")
+            return String(line.dropFirst(key.count + 4).split(separator: " ")[0])
+        }
+        let network = try value("network"), mainName = try value("name")
+        let prefix = String(network.dropLast("0/24".count))  // "10.83.42."
+        let name = String("\(mainName)dr".prefix(15))
+        let dir = try makeTempDirectory("cluster-dr")
+        try FileManager.default.copyItem(atPath: TemplateHost.root + "/inventories/lab-dr", toPath: dir + "/lab-dr")
+        let enumerator = FileManager.default.enumerator(atPath: dir + "/lab-dr")
+        while let relative = enumerator?.nextObject() as? String {
+            let file = dir + "/lab-dr/" + relative
+            guard relative.hasSuffix(".yml") else { continue }
+            var text = try String(contentsOfFile: file, encoding: .utf8)
+            text = text.replacingOccurrences(of: "10.77.0.", with: prefix)
+                .replacingOccurrences(of: "network: \(prefix)0/24\n", with: "network: \(network)\n  name: \(name)\n")
+                .replacingOccurrences(of: "join: lab ", with: "join: \(mainName) ")
+                .replacingOccurrences(of: "/labs/lab-dr/", with: "/labs/\(name)/")
+                .replacingOccurrences(of: "/labs/lab/", with: "/labs/\(mainName)/")
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        return dir + "/lab-dr"
+    }
+
+    /// The addresses of a workflow's database hosts, by name.
+    static func databaseAddresses(_ workflow: ClusterWorkflow) -> [(name: String, address: String)] {
+        workflow.inventory.hosts(inGroup: "postgres").map { ($0, workflow.inventory.variables(forHost: $0)["ansible_host"] as? String ?? $0) }
+    }
+
+    /// Waits (up to `timeout`, polling) until `body` gives a value; throws naming `what` otherwise.
+    static func eventually<T>(_ timeout: Double, _ what: String, _ body: () -> T?) throws -> T {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            if let v = body() { return v }
+            if Date() > deadline { throw WorkflowError("timed out after \(Int(timeout)) s: \(what)") }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+
+    /// `fence` cuts the main site off before the promotion (default: `provision down MAIN`).
+    static func checkDRSite(main: ClusterWorkflow, dr: ClusterWorkflow, password: String, ca: String,
+                            fence: (() throws -> Void)? = nil) throws {
+        func conninfo(_ host: String, port: Int = 5432) -> String {
+            "host=\(host) port=\(port) user=postgres password=\(password) dbname=postgres sslmode=verify-full sslrootcert=\(ca) connect_timeout=3"
+        }
+        func ids(on address: String) -> [Int]? {
+            guard let c = try? PGConnection(conninfo: conninfo(address), connectTimeout: 3),
+                  let r = try? c.query("select id from dr_check order by id") else { return nil }
+            return r.rows.compactMap { $0[0].flatMap { Int($0) } }
+        }
+        let drMembers = databaseAddresses(dr), mainMembers = databaseAddresses(main)
+
+        // The DR site: one standby leader, the other members streaming (cascading from it).
+        var status = try ClusterStatus.fetch(inventory: dr.inventory)
+        print(status.table)
+        #expect(status.members.filter { $0.role == "standby_leader" }.count == 1, "\(status.table)")
+        #expect(status.members.filter { $0.state == "streaming" }.count == drMembers.count - 1, "\(status.table)")
+
+        // A row on the main primary reaches every DR member.
+        let mainLeader = try #require(try ClusterStatus.fetch(inventory: main.inventory).leader?.name)
+        let mainLeaderAddress = try #require(mainMembers.first { $0.name == mainLeader }?.address)
+        let writer = try PGConnection(conninfo: conninfo(mainLeaderAddress))
+        _ = try writer.query("create table if not exists dr_check (id int primary key, site text not null, at timestamptz default now())")
+        _ = try writer.query("insert into dr_check (id, site) values (1, 'main before the switchover')")
+        var t0 = Date()
+        for m in drMembers {
+            _ = try eventually(60, "row 1 on DR member \(m.name)") { ids(on: m.address) == [1] ? true : nil }
+        }
+        print(String(format: "[cluster dr] row 1 on all %d DR members %.1f s after the commit on %@", drMembers.count, Date().timeIntervalSince(t0), mainLeader))
+
+        // A switchover on the main site: the standby leader follows the new primary.
+        let target = try #require(mainMembers.first { $0.name != mainLeader })
+        try main.switchover(to: target.name)
+        let newWriter = try PGConnection(conninfo: conninfo(target.address))
+        _ = try newWriter.query("insert into dr_check (id, site) values (2, 'main after the switchover')")
+        t0 = Date()
+        for m in drMembers {
+            _ = try eventually(90, "row 2 (after the switchover to \(target.name)) on DR member \(m.name)") { ids(on: m.address) == [1, 2] ? true : nil }
+        }
+        print(String(format: "[cluster dr] after the switchover to %@: row 2 on all DR members %.1f s after its commit", target.name, Date().timeIntervalSince(t0)))
+        let standbyLeader = try #require(try ClusterStatus.fetch(inventory: dr.inventory).members.first { $0.role == "standby_leader" }?.host)
+        let standbyLeaderAddress = try #require(drMembers.first { $0.name == standbyLeader }?.address)
+        let sender = try PGConnection(conninfo: conninfo(standbyLeaderAddress)).query("select sender_host from pg_stat_wal_receiver").value("sender_host")
+        #expect(sender == target.address, "the standby leader streams from \(sender ?? "nothing"), not the new primary \(target.address)")
+
+        // Not while the main site still streams: refused, nothing changed.
+        #expect(throws: WorkflowError.self) { try dr.drPromote(force: false) }
+        status = try ClusterStatus.fetch(inventory: dr.inventory)
+        #expect(status.members.filter { $0.role == "standby_leader" }.count == 1, "a refused promote changed the DR site: \(status.table)")
+
+        // Fenced main site: the DR site becomes a writable cluster with every row.
+        try (fence ?? { try main.down() })()
+        t0 = Date()
+        let promote = try dr.drPromote(force: false)
+        print(String(format: "[cluster dr] dr promote: %.1f s (playbook %.1f s, changed=%d)", Date().timeIntervalSince(t0), promote.seconds, promote.changedTotal))
+        status = try ClusterStatus.fetch(inventory: dr.inventory)
+        print(status.table)
+        #expect(status.members.filter { $0.role == "leader" }.count == 1, "\(status.table)")
+        #expect(status.members.filter { $0.state == "streaming" }.count == drMembers.count - 1, "\(status.table)")
+        let vip = try #require(BalancerStatus.fetch(inventory: dr.inventory).vip)
+        let drWriter = try PGConnection(conninfo: conninfo(vip, port: 5000))
+        _ = try drWriter.query("insert into dr_check (id, site) values (3, 'DR site after the promotion')")
+        for m in drMembers {
+            _ = try eventually(30, "row 3 on DR member \(m.name)") { ids(on: m.address) == [1, 2, 3] ? true : nil }
+        }
+        let again = try dr.drPromote(force: false)
+        print(String(format: "[cluster dr] second dr promote: changed=%d", again.changedTotal))
+        #expect(again.changedTotal == 0)
+    }
+}
+
+/// Two fresh labs — the main site (inventories/lab's copy, as the end-to-end test makes it) and its
+/// DR site (inventories/lab-dr's copy, joining it) — and `checkDRSite` on them. Opt-in
+/// (PROVISION_DR_E2E=1): it stands up nine hosts.
+@Suite(.serialized) struct ClusterDRTests {
+    @Test(.enabled(if: ClusterEndToEndTests.runnable && ProcessInfo.processInfo.environment["PROVISION_DR_E2E"] != nil),
+          .timeLimit(.minutes(45)))
+    func drSiteFollowsAndPromotes() throws {
+        let mainInventory = try ClusterEndToEndTests.inventoryCopy()
+        let drInventory = try ClusterEndToEndTests.drInventoryCopy(joining: mainInventory)
+        defer {
+            for dir in [mainInventory, drInventory] { try? FileManager.default.removeItem(atPath: (dir as NSString).deletingLastPathComponent) }
+        }
+        let layout = ProjectLayout(root: TemplateHost.root)
+        let main = try ClusterWorkflow(inventoryPath: mainInventory, layout: layout)
+        let dr = try ClusterWorkflow(inventoryPath: drInventory, layout: layout)
+        let output = CapturingOutput()
+        main.output = output; dr.output = output
+        main.log = { print("[cluster dr] main: \($0)") }
+        dr.log = { print("[cluster dr] dr: \($0)") }
+        let mainLab = try Lab(inventory: main.inventory, path: mainInventory, log: { _ in })
+        let drLab = try Lab(inventory: dr.inventory, path: drInventory, log: { _ in })
+        defer {  // the DR lab first: the bridge is the main lab's
+            do { try drLab.destroy() } catch { print("[cluster dr] DR lab destroy: \(error)") }
+            do { try mainLab.destroy() } catch { print("[cluster dr] main lab destroy: \(error)") }
+            if output.text.contains("failed:") { print(output.text.suffix(6000)) }
+        }
+        _ = try ClusterEndToEndTests.timed("pgha release build (when stale)") { try PghaBuild(layout: layout).ensureBuilt() }
+        _ = try ClusterEndToEndTests.timed("provision up: main site") { try main.up() }
+        _ = try ClusterEndToEndTests.timed("provision up: DR site") { try dr.up() }
+        let secrets = try #require(main.inventory.variables(forHost: "lb1")["lab_secrets_dir"] as? String)
+        let password = try String(contentsOfFile: secrets + "/postgres_superuser_password", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let ca = try CertificatePlan(inventory: main.inventory, inventoryPath: mainInventory).directory + "/ca.crt"
+        try ClusterEndToEndTests.timed("DR checks") { try ClusterEndToEndTests.checkDRSite(main: main, dr: dr, password: password, ca: ca) }
+    }
+}
