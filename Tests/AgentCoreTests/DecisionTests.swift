@@ -53,6 +53,12 @@ func demoted(replayed: Int64) -> LocalPostgres {
     l.streaming = false; l.timeline = 1; l.hasStandbySignal = true; return l
 }
 
+/// A data directory not made by pgha (a standalone Postgres), with its system identifier.
+func existing(_ l: LocalPostgres, sysid: String? = "7400000000000000042", recoveryPending: Bool = false) -> LocalPostgres {
+    var l = l; l.systemIdentifier = sysid; l.recoveryPending = recoveryPending; l.following = nil; return l
+}
+let uninitialized: ClusterView = { var v = ClusterView(); v.initialize = nil; return v }()
+
 let noDevice = "watchdog required but /dev/watchdog does not exist"
 let promoteSelf: [HAAction] = [.acquireLeader, .promote, .maintainSlots, .publishStatus]
 
@@ -150,6 +156,46 @@ let decisionTable: [DecisionCase] = [
     DecisionCase(description: "bootstrap race: empty cluster",
                  input: input("n2", { var v = ClusterView(); v.initialize = nil; return v }(), LocalPostgres()),
                  expected: [.claimInitialize, .bootstrap], says: "racing to initialize"),
+    // Taking over an existing Postgres (Patroni's "convert a standalone"): no initialize key, data here.
+    DecisionCase(description: "takeover: a running primary is adopted as leader",
+                 input: input("n1", uninitialized, existing(primary())),
+                 expected: [.takeOver], says: "taking over the running primary (system identifier 7400000000000000042)"),
+    DecisionCase(description: "takeover: a cleanly stopped primary is started as primary",
+                 input: input("n1", uninitialized, existing(stopped(controlState: "shut down"))),
+                 expected: [.takeOver], says: "starting it as primary"),
+    DecisionCase(description: "takeover: a crashed primary is started as primary (crash recovery)",
+                 input: input("n1", uninitialized, existing(stopped(controlState: "in production"))),
+                 expected: [.takeOver], says: "starting it as primary"),
+    DecisionCase(description: "takeover: a restored backup (recovery.signal / backup_label) claims initialize, then races as a replica",
+                 input: input("n1", uninitialized, existing(stopped(controlState: "in production"), recoveryPending: true)),
+                 expected: [.claimExisting], says: "which is in recovery"),
+    DecisionCase(description: "takeover: a stopped standby claims initialize, then races as a replica",
+                 input: input("n1", uninitialized, existing(stopped(controlState: "shut down in recovery", standby: true))),
+                 expected: [.claimExisting], says: "which is in recovery"),
+    DecisionCase(description: "takeover: a running replica claims initialize, then races",
+                 input: input("n1", uninitialized, existing(replica(following: nil))),
+                 expected: [.claimExisting], says: "claiming it for my data directory"),
+    DecisionCase(description: "takeover: no readable system identifier, nothing taken",
+                 input: input("n1", uninitialized, existing(stopped(controlState: nil), sysid: nil)),
+                 expected: [], says: "no readable system identifier"),
+    DecisionCase(description: "takeover: Postgres still starting, wait",
+                 input: input("n1", uninitialized, { var l = LocalPostgres(); l.run = .starting; return l }()),
+                 expected: [], says: "Postgres is starting"),
+    DecisionCase(description: "takeover: nofailover member does not take over",
+                 input: input("n1", uninitialized, existing(primary())) { $0.tags.nofailover = true },
+                 expected: [], says: "not taking over my data directory (system identifier 7400000000000000042): nofailover"),
+    DecisionCase(description: "takeover: watchdog required but unusable, not taken",
+                 input: input("n1", uninitialized, existing(primary())) { $0.watchdogProblem = noDevice },
+                 expected: [], says: "not taking over my data directory: watchdog required"),
+    DecisionCase(description: "data of another cluster: running server stopped, not joining",
+                 input: input("n3", view(leader: "n1"), existing(replica(), sysid: "7499999999999999999")),
+                 expected: [.stop(.fast)], says: "belongs to another cluster (system identifier 7499999999999999999, initialize is 7300000000000000001)"),
+    DecisionCase(description: "data of another cluster: stopped server left alone, not joining",
+                 input: input("n3", view(leader: "n1"), existing(stopped(controlState: "shut down"), sysid: "7499999999999999999")),
+                 expected: [], says: "belongs to another cluster"),
+    DecisionCase(description: "data of this cluster: stopped replica starts as before",
+                 input: input("n3", view(leader: "n2"), existing(stopped(controlState: "shut down in recovery", standby: true), sysid: "7300000000000000001")),
+                 expected: [.start(primary: false, upstream: "n2")], says: "starting as a replica of n2"),
     DecisionCase(description: "bootstrap race: lost, waiting for leader",
                  input: input("n2", { var v = ClusterView(); v.initialize = ""; return v }(), LocalPostgres()),
                  expected: [], says: "waiting for a leader to clone from"),
@@ -184,6 +230,18 @@ let decisionTable: [DecisionCase] = [
         let d = HADecision.decide(c.input)
         #expect(d.actions == c.expected, "\(c.description): \(d.message)")
         #expect(d.message.contains(c.says), "\(c.description): said \"\(d.message)\"")
+    }
+
+    /// Patroni's history rows from a timeline history file: [tl, lsn, reason], the last one with time and leader.
+    @Test func historyFileLines() {
+        let text = "1\t0/3000158\tno recovery target specified\n\n2\t0/5000060\tbefore 2026-12-01 00:00:00+00\n"
+        let rows = HistoryEntry.parseHistoryFile(text)
+        #expect(rows.map(\.timeline) == [1, 2])
+        #expect(rows.map(\.lsn) == [0x3000158, 0x5000060])
+        #expect(rows[1].reason == "before 2026-12-01 00:00:00+00")
+        #expect(rows[0].json.count == 3)
+        var last = rows[1]; last.timestamp = "2026-12-07T01:00:00Z"; last.newLeader = "n1"
+        #expect(last.json.count == 5)
     }
 
     @Test func timingDefaultsKeepPatroniRule() {

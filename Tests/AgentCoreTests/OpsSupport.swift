@@ -68,3 +68,24 @@ extension AgentCluster {
         }
     }
 }
+
+extension AgentCluster {
+    /// The value of `/service/<scope>/<key>` read straight from etcd's JSON gateway (nil: absent).
+    func etcdValue(_ key: String, scope: String? = nil) -> String? {
+        let full = "/service/\(scope ?? self.scope)/\(key)"
+        let r = try? Spawn.run("/usr/bin/curl", ["-s", "-X", "POST", etcd.endpoint + "/v3/kv/range",
+                                                  "-d", #"{"key": "\#(Data(full.utf8).base64EncodedString())"}"#], environment: [:], timeout: 5)
+        guard let out = r?.stdout, let d = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any],
+              let kv = (d["kvs"] as? [[String: Any]])?.first, let v = kv["value"] as? String,
+              let raw = Data(base64Encoded: v) else { return nil }
+        return String(decoding: raw, as: UTF8.self)
+    }
+
+    /// Runs a Postgres tool (initdb, pg_ctl, …) from the Debian layout as the postgres user.
+    func asPostgres(_ tool: String, _ args: [String], timeout: Double = 120) throws -> Spawn.Result {
+        let r = try Spawn.run("/usr/bin/setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "/usr/lib/postgresql/15/bin/" + tool] + args,
+                              environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": root], timeout: timeout)
+        if r.timedOut || r.status != 0 { throw FixtureError("\(tool) \(args.joined(separator: " ")) failed (\(r.status)): \(r.stdout)\(r.stderr)") }
+        return r
+    }
+}

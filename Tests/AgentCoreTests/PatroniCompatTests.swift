@@ -100,14 +100,7 @@ extension AgentOpsClusters { @Suite(.serialized) struct PatroniCompatTests {
             return sync == others ? sync : nil
         }
         #expect(roles == others)
-        let key = try cluster.eventually(10, "the sync key") { () -> String? in
-            let r = try? Spawn.run("/usr/bin/curl", ["-s", "-X", "POST", cluster.etcd.endpoint + "/v3/kv/range",
-                                                      "-d", #"{"key": "\#(Data("/service/multisync/sync".utf8).base64EncodedString())"}"#], environment: [:], timeout: 5)
-            guard let out = r?.stdout, let d = (try? JSONSerialization.jsonObject(with: Data(out.utf8))) as? [String: Any],
-                  let kv = (d["kvs"] as? [[String: Any]])?.first, let v = kv["value"] as? String,
-                  let raw = Data(base64Encoded: v) else { return nil }
-            return String(decoding: raw, as: UTF8.self)
-        }
+        let key = try cluster.eventually(10, "the sync key") { cluster.etcdValue("sync") }
         #expect(key.contains(#""sync_standby":"\#(others.joined(separator: ","))""#), "\(key)")
         #expect(key.contains(#""leader":"\#(primary)""#), "\(key)")
     }

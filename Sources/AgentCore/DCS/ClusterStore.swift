@@ -50,9 +50,10 @@ public final class ClusterStore: @unchecked Sendable {
         try await etcd.deleteIfValue(key("leader"), me)
     }
 
-    /// Bootstrap race: true for the one member that creates `initialize`.
-    public func claimInitialize() async throws -> Bool {
-        try await etcd.createIfAbsent(key("initialize"), "")
+    /// Bootstrap race: true for the one member that creates `initialize` ("" while a new cluster is
+    /// being made; an existing data directory's system identifier when it is taken over).
+    public func claimInitialize(systemIdentifier: String = "") async throws -> Bool {
+        try await etcd.createIfAbsent(key("initialize"), systemIdentifier)
     }
 
     public func setInitialize(systemIdentifier: String) async throws {

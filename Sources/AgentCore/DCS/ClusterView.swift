@@ -60,7 +60,19 @@ public struct HistoryEntry: Equatable, Sendable {
     public init(timeline: Int, lsn: Int64, reason: String, timestamp: String, newLeader: String) {
         self.timeline = timeline; self.lsn = lsn; self.reason = reason; self.timestamp = timestamp; self.newLeader = newLeader
     }
-    public var json: [Any] { [timeline, lsn, reason, timestamp, newLeader] }
+    /// Patroni's row: timestamp and new leader only when known (a taken-over server's older switches have neither).
+    public var json: [Any] { timestamp.isEmpty && newLeader.isEmpty ? [timeline, lsn, reason] : [timeline, lsn, reason, timestamp, newLeader] }
+
+    /// The lines of a Postgres timeline history file ("1\t0/3000060\tno recovery target specified"):
+    /// parent timeline, switch point, reason; comments and blank lines skipped.
+    public static func parseHistoryFile(_ text: String) -> [HistoryEntry] {
+        text.split(separator: "\n").compactMap { line in
+            guard !line.hasPrefix("#") else { return nil }
+            let cols = line.split(separator: "\t", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count >= 2, let tl = Int(cols[0]), let lsn = parseLSN(cols[1]) else { return nil }
+            return HistoryEntry(timeline: tl, lsn: lsn, reason: cols.count > 2 ? cols[2] : "", timestamp: "", newLeader: "")
+        }
+    }
 }
 
 /// The `config` key: Patroni's dynamic configuration (only the fields pgha acts on are typed).

@@ -69,6 +69,10 @@ public final class ActionRunner: @unchecked Sendable {
             guard try await store.claimInitialize() else { throw ActionFailure("another member won the bootstrap race") }
         case .bootstrap:
             try await bootstrap()
+        case .takeOver:
+            try await takeOver(local)
+        case .claimExisting:
+            try await claimExisting(local)
         case .acquireLeader:
             let wasArmed = watchdog.isArmed
             try armWatchdog(cluster)
@@ -147,6 +151,54 @@ public final class ActionRunner: @unchecked Sendable {
             try? await postgres.stop(.immediate)
             watchdog.disarm("bootstrap failed")
             try? FileManager.default.removeItem(atPath: config.postgres.dataDir)
+            try? await store.abandonInitialize()
+            throw error
+        }
+    }
+
+    /// Waits (60 s at most) until the local server accepts connections as a primary.
+    func waitForPrimary() async throws -> LocalPostgres {
+        var state = LocalPostgres()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            state = await postgres.probe()
+            if state.isPrimary { return state }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        throw ActionFailure("the primary did not accept connections within 60 s; see \(postgres.files.logPath)")
+    }
+
+    /// `initialize` = the data directory's system identifier (the race), `config` seeded from
+    /// bootstrap.dcs, `history` from the server's pg_wal/*.history files.
+    func claimExisting(_ local: LocalPostgres) async throws {
+        guard let sysid = local.systemIdentifier, !sysid.isEmpty else { throw ActionFailure("the data directory's system identifier is not known") }
+        guard try await store.claimInitialize(systemIdentifier: sysid) else { throw ActionFailure("another member won the race to initialize the cluster") }
+        try await store.seedConfig(DynamicConfig.from(config).raw)
+        let history = postgres.timelineHistory()
+        if !history.isEmpty { try await store.writeHistory(history) }
+        logger.info("initialize claimed for the existing data directory (system identifier \(sysid), timeline history of \(history.count) switches recorded)")
+    }
+
+    /// A primary that was not made by pgha becomes the leader: data and system identifier kept, no
+    /// initdb. A running one is adopted where it runs (its files rewritten and reloaded; parameters
+    /// that need a restart show as pending_restart); a stopped one is started as primary.
+    func takeOver(_ local: LocalPostgres) async throws {
+        try postgres.files.writePgpass()
+        try await claimExisting(local)
+        do {
+            if local.run == .running {
+                try await postgres.createRoles()
+                try postgres.reload(dynamic: config.dcsParameters, upstream: nil, standby: false)
+            } else {
+                try await postgres.start(dynamic: config.dcsParameters, upstream: nil, standby: false)
+                _ = try await waitForPrimary()
+                try await postgres.createRoles()
+            }
+            try armWatchdog(nil)
+            guard try await store.acquireLeader() else { throw ActionFailure("the leader lock was taken during the takeover") }
+            logger.info("took over the existing Postgres as leader (system identifier \(local.systemIdentifier ?? "?"), \(local.run == .running ? "adopted running" : "started"))")
+        } catch {
+            watchdog.disarm("takeover failed")
             try? await store.abandonInitialize()
             throw error
         }

@@ -24,6 +24,12 @@ public enum HAAction: Equatable, Sendable {
     case claimInitialize
     /// initdb, files, start as primary, roles, take the leader key, publish config and system id.
     case bootstrap
+    /// Take over the primary in the data directory (running: adopt it; stopped: start it as primary):
+    /// `initialize` = its system identifier, roles, the leader key, `history` from its pg_wal.
+    case takeOver
+    /// Create `initialize` = the data directory's system identifier (and `history` from its pg_wal)
+    /// for a server still in recovery; it then joins the leader race as a replica would.
+    case claimExisting
     /// Create the leader key if absent, on our lease.
     case acquireLeader
     /// Delete the leader key if it still names us.
@@ -64,7 +70,7 @@ public enum HAAction: Equatable, Sendable {
     /// Actions that take long enough to run beside the loop, which keeps renewing meanwhile.
     public var isLong: Bool {
         switch self {
-        case .bootstrap, .clone, .rewind: return true
+        case .bootstrap, .takeOver, .clone, .rewind: return true
         default: return false
         }
     }
@@ -130,13 +136,45 @@ public enum HADecision {
                 if let why = i.watchdogProblem { return Decision([], "no cluster in etcd yet, not racing to initialize it: \(why)") }
                 return Decision([.claimInitialize, .bootstrap], "no cluster in etcd yet: racing to initialize it")
             }
-            return Decision([], "not initialized in etcd but a data directory exists: refusing to guess; remove it or initialize by hand")
+            return takeOver(i)
+        }
+        if cluster.leader != i.me, let why = foreignData(i.local, cluster: cluster) {
+            return Decision(i.local.run == .running ? [.stop(.fast)] : [], why)
         }
         switch cluster.leader {
         case i.me?: return asLeader(i)
         case let leader?: return asFollower(i, leader: leader, cluster: cluster)
         case nil: return withoutLeader(i, cluster: cluster)
         }
+    }
+
+    /// No `initialize` key but a data directory (Patroni's "convert a standalone"): race for the key
+    /// with its system identifier; a primary (running, or stopped without a pending recovery) is
+    /// taken over as the leader, a server in recovery joins the leader race as a replica.
+    static func takeOver(_ i: DecisionInput) -> Decision {
+        let l = i.local
+        if l.run == .starting { return Decision([], "not initialized in etcd, data directory here: waiting, Postgres is starting") }
+        guard let sysid = l.systemIdentifier, !sysid.isEmpty else {
+            return Decision([], "not initialized in etcd but the data directory has no readable system identifier (pg_controldata failed): not taking it over")
+        }
+        if i.tags.nofailover || i.tags.failoverPriority <= 0 {
+            return Decision([], "not initialized in etcd: not taking over my data directory (system identifier \(sysid)): nofailover / failover_priority 0")
+        }
+        if let why = i.watchdogProblem { return Decision([], "not initialized in etcd: not taking over my data directory: \(why)") }
+        if l.isPrimary {
+            return Decision([.takeOver], "not initialized in etcd: taking over the running primary (system identifier \(sysid)) as leader")
+        }
+        if l.run == .stopped && l.wasPrimary && !l.recoveryPending && !l.hasStandbySignal {
+            return Decision([.takeOver], "not initialized in etcd: taking over my data directory (system identifier \(sysid)), starting it as primary")
+        }
+        return Decision([.claimExisting], "not initialized in etcd: claiming it for my data directory (system identifier \(sysid)), which is in recovery; then racing for the leader lock")
+    }
+
+    /// Why this data directory cannot join the cluster, nil when it can: it holds another
+    /// cluster's system identifier than `initialize` (Patroni stops it and exits).
+    static func foreignData(_ l: LocalPostgres, cluster: ClusterView) -> String? {
+        guard let cluster = cluster.initialize, !cluster.isEmpty, let mine = l.systemIdentifier, !mine.isEmpty, mine != cluster else { return nil }
+        return "my data directory belongs to another cluster (system identifier \(mine), initialize is \(cluster)): not joining; remove it or reinitialize this member"
     }
 
     static func secs(_ d: Double) -> String { String(format: "%.1f s", d) }

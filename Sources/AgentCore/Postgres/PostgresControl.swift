@@ -17,6 +17,9 @@ public struct LocalPostgres: Equatable, Sendable {
     public var streaming = false
     public var systemIdentifier: String?
     public var hasStandbySignal = false
+    /// recovery.signal or backup_label in the data directory: a restored backup that must recover
+    /// (from the archive) before it can run as a primary, so it is never started as one directly.
+    public var recoveryPending = false
     /// pg_controldata's "Database cluster state" when stopped ("shut down", "in production", …).
     public var controlState: String?
     /// The member the replica's pgha.conf streams from.
@@ -136,10 +139,13 @@ public final class PostgresControl: @unchecked Sendable {
         guard files.hasData else { return s }
         s.dataIdentity = files.dataIdentity
         s.hasStandbySignal = files.hasStandbySignal
+        s.recoveryPending = files.hasRecoveryPending
         s.following = files.following()
         guard postmasterPID != nil else {
             s.run = .stopped
-            s.controlState = await controlState()
+            let control = await controlData()
+            s.controlState = control["Database cluster state"]
+            s.systemIdentifier = control["Database system identifier"]
             return s
         }
         // A replica's timeline: its WAL receiver's, else the newest its control file knows. Right after
@@ -182,13 +188,16 @@ public final class PostgresControl: @unchecked Sendable {
         return s
     }
 
-    func controlState() async -> String? {
+    /// pg_controldata's fields of a stopped data directory ("Database cluster state" → "shut down"); empty when it fails.
+    func controlData() async -> [String: String] {
         let r = await Command.run(bin("pg_controldata"), ["-D", files.dataDir], environment: ["LC_ALL": "C"], timeout: 10)
-        guard r.ok else { return nil }
-        for line in r.output.split(separator: "\n") where line.hasPrefix("Database cluster state:") {
-            return line.dropFirst("Database cluster state:".count).trimmingCharacters(in: .whitespaces)
+        guard r.ok else { return [:] }
+        var fields: [String: String] = [:]
+        for line in r.output.split(separator: "\n") {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        return nil
+        return fields
     }
 
     public func query(_ sql: String, _ params: [String?] = []) async throws -> PGResult {
@@ -343,11 +352,28 @@ public final class PostgresControl: @unchecked Sendable {
     /// The switch point of the newest timeline from its .history file: (previous timeline, lsn).
     public func lastTimelineSwitch(timeline: Int) -> (Int, Int64)? {
         let path = files.dataDir + "/pg_wal/" + String(format: "%08X.history", timeline)
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-              let last = text.split(separator: "\n").last(where: { !$0.hasPrefix("#") && !$0.isEmpty }) else { return nil }
-        let cols = last.split(separator: "\t").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard cols.count >= 2, let tl = Int(cols[0]), let lsn = parseLSN(cols[1]) else { return nil }
-        return (tl, lsn)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let last = HistoryEntry.parseHistoryFile(text).last else { return nil }
+        return (last.timeline, last.lsn)
+    }
+
+    /// Every timeline switch the newest `pg_wal/*.history` file lists, as Patroni records a taken-over
+    /// server's history: `[timeline, lsn, reason]`, the last switch with the file's time and this
+    /// member as the new leader. Empty on timeline 1 (no history file).
+    public func timelineHistory() -> [HistoryEntry] {
+        let walDir = files.dataDir + "/pg_wal"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: walDir)) ?? []
+        let newest = names.compactMap { n -> (Int, String)? in
+            guard n.count == 16, n.hasSuffix(".history"), let tl = Int(n.prefix(8), radix: 16) else { return nil }
+            return (tl, n)
+        }.max { $0.0 < $1.0 }
+        guard let (timeline, name) = newest, let text = try? String(contentsOfFile: walDir + "/" + name, encoding: .utf8) else { return [] }
+        var entries = HistoryEntry.parseHistoryFile(text)
+        if let last = entries.indices.last, entries[last].timeline == timeline - 1 {
+            let modified = (try? FileManager.default.attributesOfItem(atPath: walDir + "/" + name))?[.modificationDate] as? Date
+            entries[last].timestamp = ISO8601DateFormatter().string(from: modified ?? Date())
+            entries[last].newLeader = files.config.name
+        }
+        return entries
     }
 
     func ident(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }

@@ -171,6 +171,9 @@ public struct PostgresFiles: Sendable {
         try atomicWrite(dataIdentityFile, "\(UUID().uuidString.lowercased()) \(stamp) \(how)\n")
     }
     public var hasStandbySignal: Bool { FileManager.default.fileExists(atPath: dataDir + "/standby.signal") }
+    public var hasRecoveryPending: Bool {
+        ["/recovery.signal", "/backup_label"].contains { FileManager.default.fileExists(atPath: dataDir + $0) }
+    }
 
     /// The conninfo the agent itself uses (unix socket, superuser, passfile).
     public var localConninfo: String {
