@@ -1,15 +1,25 @@
 #!/bin/bash
 # Replica rebuild from the pgBackRest repository vs from the primary, same database, same replica
-# (issue 12). From the project directory, on a lab with a `backup` host (bench/make-lab.sh with
-# SRC=inventories/lab of this checkout):  bench/backup-rebuild-bench.sh [INV] [SCALE]
+# (issue 12). From the project directory:  bench/backup-rebuild-bench.sh [INV] [SCALE]
+#  0. without INV: a copy of inventories/lab as lab `bkbench` (10.93.0.0/24), `provision up`
+#     (with PGHA_HOST_BINARY=$(scripts/static-pgha) it builds no release pgha; remove the lab
+#     afterwards: provision lab destroy /tmp/bkbench/lab)
 #  1. pgbench -i -s SCALE through HAProxy :5000 from lb1 (scale 70 ≈ 1 GB), unless already loaded
 #  2. `provision backup INV --type full` timed (so the backup holds the whole database)
 #  3. `provision rebuild INV REPLICA --from backup` timed (wipe, restore from bk1, stream)
 #  4. `provision rebuild INV REPLICA --from primary` timed (wipe, pg_basebackup, stream)
 # Prints figures; asserts nothing. Passwords stay in the lab's secrets directory and the environment.
 set -eu
-INV=${1:-/tmp/ptlab/lab} SCALE=${2:-70}
+INV=${1:-/tmp/bkbench/lab} SCALE=${2:-70}
 P=${P:-.build/debug/provision}
+# No inventory yet: a copy of inventories/lab as lab `bkbench` on 10.93.0.0/24 (VIP included), brought up.
+if [ ! -d "$INV" ]; then
+  mkdir -p "$(dirname "$INV")"; cp -r inventories/lab "$INV"
+  sed -i 's/10\.77\.0\./10.93.0./g' "$INV/hosts.yml" "$INV/group_vars/all/cluster.yml"
+  sed -i 's|network: 10.77.0.0/24 .*|network: 10.93.0.0/24\n  name: bkbench|; s|/labs/lab/|/labs/bkbench/|g' "$INV/group_vars/all.yml"
+  if grep -rn "10\.77\.\|/labs/lab/" "$INV"; then echo "bench: the copy still names the default lab" >&2; exit 1; fi
+  t0=$(date +%s.%N); "$P" up "$INV" | tail -5; echo "provision up (new lab): $(echo "$(date +%s.%N) - $t0" | bc) s"
+fi
 LAB=$(awk '/^  name:/{print $2}' "$INV/group_vars/all.yml"); LAB=${LAB:-$(basename "$INV")}
 su_pw=$(cat /var/lib/provision/labs/$LAB/secrets/postgres_superuser_password)
 primary=""; for h in pg1 pg2 pg3; do
