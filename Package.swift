@@ -83,7 +83,7 @@ let package = Package(
         // Test doubles for the Provision engine (the recording transport), kept out of the library.
         .target(name: "ProvisionTestSupport", dependencies: ["Provision"]),
         // Real daemons on loopback (sshd, etcd, Postgres, pgha) for tests and benchmarks.
-        .target(name: "Fixtures", dependencies: ["PQ", "Spawn"]),
+        .target(name: "Fixtures", dependencies: ["PQ", "Spawn", "Provision"]),
         .executableTarget(name: "provision-bench", dependencies: ["Provision", "Fixtures"]),
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ", "Spawn"]),
 

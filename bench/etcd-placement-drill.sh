@@ -7,13 +7,17 @@
 set -u
 label=$1 place=$2 n=$3 duration=$4
 INV=${INV:-/tmp/ptlab/lab}; P=${P:-.build/debug/provision}
-OUT=${OUT:-/work/wt-bench/bench/results/raw}
-EP=http://10.92.0.11:2379,http://10.92.0.12:2379,http://10.92.0.13:2379
+OUT=${OUT:-bench/results/raw}
+# TLS on every link: etcdctl runs on pg1 as etcd's root (etcd-admin, passwords never in argv); the
+# REST API is asked over https with the operator's client certificate from the lab's CA directory.
+TLS=${TLS:-/var/lib/provision/labs/lab/secrets/tls}
+EP=https://10.92.0.11:2379,https://10.92.0.12:2379,https://10.92.0.13:2379
+etcdctl() { "$P" lab ssh "$INV" pg1 -- etcd-admin etcdctl "$@"; }
 declare -A ADDR=([pg1]=10.92.0.11 [pg2]=10.92.0.12 [pg3]=10.92.0.13)
 for k in $(seq "$n"); do
   for i in $(seq 60); do
     primary=""; for h in pg1 pg2 pg3; do
-      [ "$(curl -s -o /dev/null -w '%{http_code}' -m 2 http://${ADDR[$h]}:8008/primary)" = 200 ] && primary=$h; done
+      [ "$(curl -s -o /dev/null -w '%{http_code}' -m 2 --cacert "$TLS/ca.crt" --cert "$TLS/operator-client.crt" --key "$TLS/operator-client.key" https://${ADDR[$h]}:8008/primary)" = 200 ] && primary=$h; done
     [ -n "$primary" ] && break; sleep 2; done
   if [ "$place" = primary ]; then want=$primary; else want=$(for h in pg1 pg2 pg3; do [ $h != "$primary" ] && echo $h; done | sed -n 1p); fi
   st=$(etcdctl --endpoints $EP endpoint status -w json)

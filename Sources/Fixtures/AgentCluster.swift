@@ -177,12 +177,18 @@ public final class AgentCluster {
     }
 
     /// HTTP status of GET `path` on the member's REST API (nil: no answer within 1 s).
-    public func status(_ name: String, _ path: String) -> Int? {
-        httpGet(port: member(name).restPort, path: path)?.status
-    }
+    public func status(_ name: String, _ path: String) -> Int? { get(name, path)?.status }
 
-    public func body(_ name: String, _ path: String) -> String? {
-        httpGet(port: member(name).restPort, path: path)?.body
+    public func body(_ name: String, _ path: String) -> String? { get(name, path)?.body }
+
+    /// The REST API's CA and the operator's client pair once useTLS made it HTTPS (curl then asks).
+    var restTLS: (ca: String, cert: String, key: String)?
+
+    private func get(_ name: String, _ path: String) -> (status: Int, body: String)? {
+        guard let tls = restTLS else { return httpGet(port: member(name).restPort, path: path) }
+        guard let a = try? curl("https://127.0.0.1:\(member(name).restPort)\(path)", cacert: tls.ca, cert: tls.cert, key: tls.key, timeout: 1),
+              a.exitCode == 0 else { return nil }
+        return (a.status, a.body)
     }
 
     /// A superuser connection to the member's Postgres over TCP.

@@ -1,6 +1,7 @@
 // pgha-bench: host-loss failover time, Postgres-crash recovery time (medians of N trials) and the
 // failovers seen during a fault-free run, and the switchover write gap, on a 3-member loopback cluster (etcd + 3 pgha + 3 Postgres).
 // Usage: pgha-bench [--trials N] [--quiet-seconds S]   (S = 600 for the 10-minute figure)
+//        pgha-bench --tls …       (the same with the lab's TLS on every link: etcd, REST API, Postgres, replication)
 //        pgha-bench --footprint S   (resident memory and threads of each agent after S idle seconds; PGHA_BIN picks the binary)
 import Fixtures
 import Foundation
@@ -59,9 +60,26 @@ if CommandLine.arguments.contains("--footprint") {
     exit(0)
 }
 
+/// --tls: the lab's TLS on every link (etcd https + client certificates + RBAC, REST over HTTPS,
+/// Postgres ssl with replication verify-full; the bench's own SQL clients negotiate TLS too).
+let tls = CommandLine.arguments.contains("--tls")
+
+func benchCluster() throws -> (AgentCluster, TestPKI?) {
+    guard tls else { return (try AgentCluster(scope: "bench"), nil) }
+    let pki = try TestPKI()
+    guard let pw = getpwnam("postgres") else { throw FixtureError("no postgres OS user") }
+    pki.share(uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+    let etcd = try EtcdServer.tls(pki)
+    let etcdPassword = "bench-etcd-" + UUID().uuidString, restPassword = "bench-rest-" + UUID().uuidString
+    try etcd.enableRBAC(pki, prefix: "/service/bench/", rootPassword: "bench-root-" + UUID().uuidString, pghaPassword: etcdPassword)
+    let cluster = try AgentCluster(scope: "bench", etcd: etcd)
+    try cluster.useTLS(pki, etcdPassword: etcdPassword, restPassword: restPassword)
+    return (cluster, pki)
+}
+
 do {
-    let cluster = try AgentCluster(scope: "bench")
-    defer { cluster.shutdown() }
+    let (cluster, pki) = try benchCluster()
+    defer { cluster.shutdown(); pki?.remove() }
     try cluster.startAll()
     var primary = try waitHealthy(cluster)
     try cluster.connect(primary).query("CREATE TABLE bench (n int)")
@@ -101,7 +119,7 @@ do {
         if let p = cluster.primary(), p != last { changes += 1; log("primary changed \(last) → \(p) during the no-fault run"); last = p }
         Thread.sleep(forTimeInterval: 0.5)
     }
-    print("pgha-bench (3 members on 127.0.0.1, ttl 6 / loop_wait 1 / retry_timeout 2.5)")
+    print("pgha-bench (3 members on 127.0.0.1, ttl 6 / loop_wait 1 / retry_timeout 2.5, \(tls ? "TLS on every link" : "plain text"))")
     print("host loss (agent + postmaster SIGKILL) → writes accepted: median \(fmt(median(hostLoss))) over \(trials) [\(hostLoss.map(fmt).joined(separator: ", "))]")
     print("Postgres crash (postmaster SIGKILL)   → writes back:     median \(fmt(median(crash))) over \(trials) [\(crash.map(fmt).joined(separator: ", "))]")
     print("switchover (pgha switchover)          → write gap:       median \(fmt(median(gaps))) over \(trials) [\(gaps.map(fmt).joined(separator: ", "))] (client writing to every member every 50 ms)")

@@ -13,10 +13,13 @@ struct ClusterArguments: ParsableArguments {
 
     /// An inventory that does not load or lacks a cluster group is input: a usage error (exit 1).
     func workflow() throws -> ClusterWorkflow {
-        let workflow: ClusterWorkflow
-        do { workflow = try ClusterWorkflow(inventoryPath: inventory) } catch { throw CommandFailure(.usage, "\(error)") }
+        let workflow = try Self.workflow(inventory)
         workflow.verbosity = verbose
         return workflow
+    }
+
+    static func workflow(_ inventory: String) throws -> ClusterWorkflow {
+        do { return try ClusterWorkflow(inventoryPath: inventory) } catch { throw CommandFailure(.usage, "\(error)") }
     }
 }
 

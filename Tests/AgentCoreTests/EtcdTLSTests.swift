@@ -7,7 +7,7 @@ import Testing
 
 @Suite(.serialized) struct EtcdTLSTests {
     static func server(_ pki: TestPKI, authTokenTTL: Int? = nil) throws -> EtcdServer {
-        try EtcdServer(tls: .init(certFile: pki.crt("node"), keyFile: pki.key("node"), trustedCAFile: pki.ca), authTokenTTL: authTokenTTL)
+        try EtcdServer.tls(pki, authTokenTTL: authTokenTTL)
     }
 
     static func client(_ etcd: EtcdServer, _ pki: TestPKI, cert: String?, ca: String = "cluster", password: String? = nil,
@@ -35,25 +35,12 @@ import Testing
         #expect(try curl(etcd.endpoint + "/v3/kv/range", method: "POST", cacert: pki.ca, body: "{\"key\":\"Lw==\"}").status != 200)
     }
 
-    /// Root, a `pgha` role over /service/t/ and a `pgha` user, then auth on (all through the JSON gateway as root).
-    static func enableRBAC(_ etcd: EtcdServer, _ pki: TestPKI, prefix: String = "/service/t/", rootPassword: String, pghaPassword: String) async throws {
-        let admin = try client(etcd, pki, cert: "root-client")
-        _ = try await admin.call("/v3/auth/user/add", ["name": "root", "password": rootPassword])
-        _ = try await admin.call("/v3/auth/user/grant", ["user": "root", "role": "root"])
-        _ = try await admin.call("/v3/auth/role/add", ["name": "pgha"])
-        _ = try await admin.call("/v3/auth/role/grant", ["name": "pgha", "perm": [
-            "permType": "READWRITE", "key": EtcdClient.b64(prefix), "range_end": EtcdClient.prefixEnd(prefix)]])
-        _ = try await admin.call("/v3/auth/user/add", ["name": "pgha", "password": pghaPassword])
-        _ = try await admin.call("/v3/auth/user/grant", ["user": "pgha", "role": "pgha"])
-        _ = try await admin.call("/v3/auth/enable", [:])
-    }
-
     @Test func rbacLimitsThePghaRoleToTheClusterPrefix() async throws {
         let pki = try TestPKI(); defer { pki.remove() }
         let etcd = try Self.server(pki, authTokenTTL: 2)
         defer { etcd.stop() }
         let pghaPassword = "pgha-etcd-secret"
-        try await Self.enableRBAC(etcd, pki, rootPassword: "root-etcd-secret", pghaPassword: pghaPassword)
+        try etcd.enableRBAC(pki, prefix: "/service/t/", rootPassword: "root-etcd-secret", pghaPassword: pghaPassword)
 
         // By password: a token; the certificate (no CN) only opens TLS.
         var config = AgentConfig()

@@ -1,6 +1,7 @@
 // Two agents (as the postgres user) over an https etcd with client-certificate auth and RBAC, their
-// REST APIs on HTTPS with verify_client: required: a primary and a streaming replica, peers talking
-// https to each other, the control client listing the cluster, no secret in any agent log.
+// REST APIs on HTTPS with verify_client: required, Postgres with ssl on and replication verify-full
+// (Fixtures' useTLS, the lab's settings): a primary and a streaming replica, peers talking https to
+// each other, replication over TLS, the control client listing the cluster, no secret in any log.
 @testable import AgentCore
 import Fixtures
 import Foundation
@@ -14,31 +15,10 @@ import Testing
         let etcd = try EtcdTLSTests.server(pki)
         let scope = "pgtls"
         let etcdPassword = "etcd-pgha-pw-7Q", restPassword = "rest-pw-9Z"
-        try await EtcdTLSTests.enableRBAC(etcd, pki, prefix: "/service/\(scope)/", rootPassword: "etcd-root-pw-3K", pghaPassword: etcdPassword)
+        try etcd.enableRBAC(pki, prefix: "/service/\(scope)/", rootPassword: "etcd-root-pw-3K", pghaPassword: etcdPassword)
         let cluster = try AgentCluster(size: 2, scope: scope, etcd: etcd)
         defer { cluster.shutdown() }
-        for m in cluster.members {
-            try cluster.rewriteConfig(of: m.name, "etcd3:\n  hosts: 127.0.0.1:\(etcd.clientPort)\n", """
-            etcd3:
-              hosts: 127.0.0.1:\(etcd.clientPort)
-              protocol: https
-              cacert: \(pki.ca)
-              cert: \(pki.crt("pgha-client"))
-              key: \(pki.key("pgha-client"))
-              username: pgha
-              password: \(etcdPassword)
-
-            """)
-            try cluster.rewriteConfig(of: m.name, "restapi:\n", """
-            restapi:
-              certfile: \(pki.crt("node"))
-              keyfile: \(pki.key("node"))
-              cafile: \(pki.ca)
-              verify_client: required
-              authentication: {username: admin, password: \(restPassword)}
-
-            """)
-        }
+        try cluster.useTLS(pki, etcdPassword: etcdPassword, restPassword: restPassword)
         try cluster.startAll()
         func status(_ name: String, _ path: String) -> Int {
             (try? curl("https://127.0.0.1:\(cluster.member(name).restPort)\(path)", cacert: pki.ca,
@@ -53,6 +33,10 @@ import Testing
         let leader = try #require(primary, "no primary over TLS\n\(cluster.logs())")
         let replica = try #require(cluster.members.map(\.name).first { $0 != leader })
         #expect(waitUntil(timeout: 90, interval: 0.5) { status(replica, "/replica") == 200 }, "no replica\n\(cluster.logs())")
+        // The replica streams over TLS: the primary's walsender for it is an ssl connection.
+        let walsender = try cluster.connect(leader).query(
+            "select coalesce(bool_and(s.ssl), false)::text as ssl, count(*) as n from pg_stat_replication r join pg_stat_ssl s using (pid)")
+        #expect(walsender.value("ssl") == "true" && walsender.value("n") == "1", "replication over TLS: \(walsender.rows)")
         // Plain http to the REST API and a client without a certificate get nothing.
         #expect(httpGet(port: cluster.member(leader).restPort, path: "/primary")?.status != 200)
         #expect(try curl("https://127.0.0.1:\(cluster.member(leader).restPort)/primary", cacert: pki.ca).status != 200)

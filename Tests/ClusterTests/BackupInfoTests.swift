@@ -82,7 +82,7 @@ import Testing
         let databases = repo.inventory.hosts(inGroup: "postgres")
         for (i, h) in databases.enumerated() {
             #expect(r.contains("tls-server-auth=\(h)=demo\n"))
-            for line in ["pg\(i + 1)-host=\(h)", "pg\(i + 1)-host-type=tls", "pg\(i + 1)-path=/var/lib/postgresql/15/demo",
+            for line in ["pg\(i + 1)-host=\(h)", "pg\(i + 1)-host-type=tls", "pg\(i + 1)-path=/var/lib/postgresql/15/clusters/demo",
                          "pg\(i + 1)-host-cert-file=/etc/pgbackrest/tls/host.crt"] {
                 #expect(r.contains(line + "\n"), "\(line) in\n\(r)")
             }
@@ -96,7 +96,7 @@ import Testing
         defer { db.cleanup() }
         let d = try db.render("pgbackrest.conf.j2", extra: ["pgbackrest_user": "postgres"])
         for line in ["repo1-host=bk1", "repo1-host-type=tls", "repo1-host-ca-file=/etc/pgbackrest/tls/ca.crt", "tls-server-auth=bk1=demo",
-                     "archive-async=y", "pg1-path=/var/lib/postgresql/15/demo", "[demo]"] {
+                     "archive-async=y", "pg1-path=/var/lib/postgresql/15/clusters/demo", "[demo]"] {
             #expect(d.contains(line + "\n"), "\(line) in\n\(d)")
         }
         #expect(!d.contains("cipher") && !d.contains("repo1-path") && !d.contains("tls-server-auth=pg"))

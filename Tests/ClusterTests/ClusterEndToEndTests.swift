@@ -86,6 +86,7 @@ import Drill
         try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: status.leader?.name)
         try Self.timed("TLS checks") { try Self.checkTLS(workflow, inventory: inventory, password: password) }
         try Self.checkPatronictl(workflow, inventory: inventory)
+        try Self.timed("Patroni users' scenarios") { try Self.checkPatroniScenarios(workflow) }
         // Backups (ClusterBackupChecks.swift): a full one now; the restore after the drills replays
         // the archive across every failover they cause.
         let backupFacts = try Self.backupFacts(workflow, inventory: inventory, password: password)
@@ -94,7 +95,9 @@ import Drill
 
         try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
         let target = try #require(status.members.first { $0.role != "leader" }?.name)
+        let beforeSwitchover = try Self.hostClock(workflow, target)
         try Self.timed("switchover --to \(target)") { try workflow.switchover(to: target) }
+        try Self.checkCallbacks(workflow, since: beforeSwitchover, oldPrimary: try #require(status.leader?.name), newPrimary: target)
         #expect(try ClusterStatus.fetch(inventory: workflow.inventory).leader?.name == target)
         try Self.checkURIs(workflow: workflow, inventory: inventory, password: password, primary: target)
 
@@ -108,6 +111,31 @@ import Drill
         let (acknowledged, gap) = writer.stop()
         print(String(format: "[cluster e2e] write gap through HAProxy during set: %.2f s (%d rows acknowledged)", gap, acknowledged.count))
         #expect(try writer.missing(acknowledged).isEmpty, "acknowledged rows lost")
+
+        // provision certs --rotate under a writer: new keys and serials for every host and client,
+        // rolled out with etcd and the agents restarted one at a time; no acknowledged row lost, and
+        // every TLS port then serves the new certificate.
+        let served = try Self.servedSerials(workflow, inventory: inventory)
+        let rotationWriter = HAProxyWriter(conninfo: writer.conninfo, table: "e2e_rotation_writes")
+        try rotationWriter.prepare()
+        rotationWriter.start()
+        let rotation = try Self.timed("certs --rotate (rolled out under a writer)") { try workflow.certificates(rotate: true, deploy: true) }
+        let (rotationAcknowledged, rotationGap) = rotationWriter.stop()
+        print(String(format: "[cluster e2e] write gap through HAProxy during certs --rotate: %.2f s (%d rows acknowledged); site.yml %.1f s, changed=%d",
+                     rotationGap, rotationAcknowledged.count, rotation.rollout?.seconds ?? 0, rotation.rollout?.changedTotal ?? 0))
+        #expect(rotation.statuses.filter { $0.action == .renewed }.count == rotation.statuses.count - 1, "every certificate but the CA reissued")
+        #expect(rotation.rollout != nil, "the renewed certificates were rolled out")
+        let rotationLost = try rotationWriter.missing(rotationAcknowledged)
+        #expect(!rotationAcknowledged.isEmpty && rotationLost.isEmpty, "acknowledged rows lost during the rotation: \(rotationLost)")
+        let servedAfter = try Self.servedSerials(workflow, inventory: inventory)
+        let issued = try Self.issuedSerials(workflow, inventory: inventory)
+        for (endpoint, serial) in servedAfter.sorted(by: { $0.key < $1.key }) {
+            let host = String(endpoint.prefix { $0 != ":" })
+            #expect(serial == issued[host] && serial != served[endpoint], "\(endpoint) serves serial \(serial), issued \(issued[host] ?? "?"), before \(served[endpoint] ?? "?")")
+        }
+        print("[cluster e2e] after the rotation \(servedAfter.count) TLS endpoints serve their host's new certificate")
+        status = try workflow.check()
+        #expect(status.members.filter { $0.role == "leader" }.count == 1 && status.members.filter { $0.state == "streaming" }.count == 2, "\(status.table)")
 
         status = try workflow.check()
         #expect(status.members.filter { $0.state == "streaming" }.count == 2)
@@ -214,6 +242,7 @@ extension ClusterEndToEndTests {
 /// errors; remembers which were acknowledged and the longest time without a successful write.
 final class HAProxyWriter: @unchecked Sendable {
     let conninfo: String
+    let table: String
     private let lock = NSLock()
     private var running = false
     private var acknowledged: [Int] = []
@@ -222,10 +251,10 @@ final class HAProxyWriter: @unchecked Sendable {
     private var thread: Thread?
     private var next = 1_000_000
 
-    init(conninfo: String) { self.conninfo = conninfo }
+    init(conninfo: String, table: String = "e2e_writes") { self.conninfo = conninfo; self.table = table }
 
     func prepare() throws {
-        try PGConnection(conninfo: conninfo).query("create table if not exists e2e_writes (id bigint primary key, at timestamptz default now())")
+        try PGConnection(conninfo: conninfo).query("create table if not exists \(table) (id bigint primary key, at timestamptz default now())")
     }
 
     func start() {
@@ -238,7 +267,7 @@ final class HAProxyWriter: @unchecked Sendable {
                 id += 1
                 do {
                     if conn == nil || !(conn!.isOK) { conn = try PGConnection(conninfo: conninfo, connectTimeout: 2) }
-                    try conn!.query("insert into e2e_writes (id) values ($1)", [String(id)])
+                    try conn!.query("insert into \(table) (id) values ($1)", [String(id)])
                     lock.withLock {
                         acknowledged.append(id)
                         longestGap = max(longestGap, Date().timeIntervalSince(lastSuccess))
@@ -260,7 +289,7 @@ final class HAProxyWriter: @unchecked Sendable {
 
     /// Acknowledged ids the current primary does not have.
     func missing(_ ids: [Int]) throws -> [Int] {
-        let rows = try PGConnection(conninfo: conninfo).query("select id from e2e_writes where id < 1000000").rows
+        let rows = try PGConnection(conninfo: conninfo).query("select id from \(table) where id < 1000000").rows
         let present = Set(rows.compactMap { $0.first.flatMap { $0.flatMap { Int($0) } } })
         return ids.filter { !present.contains($0) }
     }

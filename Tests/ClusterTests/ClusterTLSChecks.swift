@@ -198,3 +198,40 @@ extension ClusterEndToEndTests {
         #expect(!r.stdout.contains(f.etcdLogin.password) && !r.stderr.contains(f.etcdLogin.password))
     }
 }
+
+extension ClusterEndToEndTests {
+    /// The serial of the certificate each TLS port of each database host serves, by "host:port"
+    /// (etcd client and peer ports, the REST API, Postgres and PgBouncer), read by a handshake
+    /// from this machine with `openssl s_client` (the operator's client pair where one is asked for).
+    static func servedSerials(_ workflow: ClusterWorkflow, inventory: String) throws -> [String: String] {
+        let f = try tlsFacts(workflow, inventory: inventory)
+        let vars = workflow.inventory.variables(forHost: f.databases[0].name)
+        let peer = Int("\(vars["etcd_peer_port"] ?? "")") ?? 2380
+        let bouncer = (vars["pgbouncer_enabled"] as? Bool) == true ? Int("\(vars["pgbouncer_port"] ?? "")") : nil
+        var serials: [String: String] = [:]
+        for db in f.databases {
+            var ports: [(Int, Bool)] = [(f.etcdPort, false), (peer, false), (f.restPort, false), (f.postgresPort, true)]
+            if let bouncer { ports.append((bouncer, true)) }
+            for (port, postgres) in ports {
+                let handshake = "openssl s_client -connect \(db.address):\(port) -CAfile \(f.ca) -cert \(f.dir)/operator-client.crt -key \(f.dir)/operator-client.key"
+                    + (postgres ? " -starttls postgres" : "") + " </dev/null 2>/dev/null | openssl x509 -noout -serial"
+                let r = try Spawn.run("/bin/sh", ["-c", handshake], environment: ProcessInfo.processInfo.environment, timeout: 20)
+                let serial = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(r.status == 0 && serial.hasPrefix("serial="), "no certificate from \(db.name):\(port): \(r.stderr.suffix(300))")
+                serials["\(db.name):\(port)"] = serial
+            }
+        }
+        return serials
+    }
+
+    /// The serial of each database host's certificate in the CA directory on this machine.
+    static func issuedSerials(_ workflow: ClusterWorkflow, inventory: String) throws -> [String: String] {
+        let f = try tlsFacts(workflow, inventory: inventory)
+        var serials: [String: String] = [:]
+        for db in f.databases {
+            let r = try Spawn.run("/usr/bin/openssl", ["x509", "-noout", "-serial", "-in", "\(f.dir)/\(db.name).crt"], environment: ProcessInfo.processInfo.environment, timeout: 20)
+            serials[db.name] = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return serials
+    }
+}

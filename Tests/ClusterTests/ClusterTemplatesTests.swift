@@ -70,7 +70,7 @@ struct TemplateHost {
         #expect(c.scope == "demo" && c.name == "pg2")
         #expect(c.restConnect.description == "\(address):8008")
         #expect(c.postgres.connectAddress.description == "\(address):5432")
-        #expect(c.postgres.dataDir == "/var/lib/postgresql/15/demo")
+        #expect(c.postgres.dataDir == "/var/lib/postgresql/15/clusters/demo")
         #expect(c.etcdEndpoints.count == host.inventory.hosts(inGroup: "etcd").count)
         #expect(c.dcsParameters["max_connections"] == "100")
         #expect(c.postgres.parameters["unix_socket_directories"] == "/var/run/postgresql")

@@ -55,9 +55,27 @@ public final class ClusterWorkflow {
     public func up() throws -> RunSummary {
         if declaresLab { log("\(try labUp())") }
         try ensureCertificates()
+        return try siteRun()
+    }
+
+    /// site.yml with the pgha binary built when missing or stale.
+    func siteRun() throws -> RunSummary {
         let build = PghaBuild(layout: layout)
         let binary = try build.ensureBuilt(log: log)
         return try runPlaybook("site.yml", vars: ["pgha_binary": binary, "pgha_binary_sha256": try build.hostBinarySHA256()])
+    }
+
+    /// `provision certs`: the CA and certificates made, renewed or (`rotate`) reissued on this
+    /// machine; when one that hosts already have was renewed and `deploy` is set, rolled out to a
+    /// running cluster by site.yml without downtime: etcd members restart one at a time (quorum
+    /// kept), the agents one at a time (the primary's hands its leader key over: one switchover),
+    /// Postgres and PgBouncer reload. Certificates made for the first time wait for `provision up`.
+    public func certificates(rotate: Bool, deploy: Bool) throws -> (statuses: [CertificateStatus], rollout: RunSummary?) {
+        let statuses = try ClusterCertificates.ensure(try CertificatePlan(inventory: inventory, inventoryPath: inventoryPath), rotate: rotate)
+        let renewed = statuses.filter { $0.action == .renewed }
+        guard deploy, !renewed.isEmpty else { return (statuses, nil) }
+        log("certificates renewed: \(renewed.map(\.name).joined(separator: ", ")); rolling them out (site.yml)")
+        return (statuses, try siteRun())
     }
 
     /// The cluster CA and certificates on this machine (`provision certs` without --rotate): made
