@@ -2,7 +2,9 @@
 // balancers sharing a floating address, PgBouncer on every database host), the workflows,
 // `provision uri` strings before and after a switchover, drills (pulled plug on the primary ×3,
 // a frozen agent, a partition of the primary, a pulled plug on the balancer holding the floating
-// address, each checked for lost acknowledged rows and split-brain samples), then a changed=0 re-run.
+// address, each checked for lost acknowledged rows and split-brain samples), backups with pgBackRest
+// (ClusterBackupChecks.swift: a full backup before the drills, after them a point-in-time
+// restore of the whole cluster and a replica rebuilt from the repository), then a changed=0 re-run.
 // TLS on every link (ClusterTLSChecks.swift): plain text and a foreign CA refused, verify-full
 // through the floating address, and no generated secret in output, logs or process lists.
 // Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
@@ -85,6 +87,10 @@ import Drill
         try Self.timed("TLS checks") { try Self.checkTLS(workflow, inventory: inventory, password: password) }
         try Self.checkPatronictl(workflow, inventory: inventory)
         try Self.timed("Patroni users' scenarios") { try Self.checkPatroniScenarios(workflow) }
+        // Backups (ClusterBackupChecks.swift): a full one now; the restore after the drills replays
+        // the archive across every failover they cause.
+        let backupFacts = try Self.backupFacts(workflow, inventory: inventory, password: password)
+        _ = try Self.firstBackup(workflow)
         var hostTexts = Self.hostTexts(workflow)
 
         try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
@@ -185,6 +191,10 @@ import Drill
         }
         status = try workflow.check()
         print(status.table)
+        // Restored from the full backup taken before the drills: the recovery replays the archive
+        // across every failover they caused, so a gap would stop it short of the target.
+        try Self.pointInTimeRecovery(workflow, facts: backupFacts)
+        try Self.rebuildFromBackup(workflow, facts: backupFacts)
         // Secrets: every password and private key `up` generated, looked for in the process lists
         // and logs of every host (after `up` and now), the playbook output, the workflow's log
         // lines and the drills' reports.
