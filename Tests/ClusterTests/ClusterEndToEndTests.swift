@@ -56,7 +56,8 @@ import Drill
     @Test(.enabled(if: runnable), .timeLimit(.minutes(45)))
     func clusterLifecycle() throws {
         let inventory = try Self.inventoryCopy()
-        defer { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) }
+        var keepFailedLab = false
+        defer { if !keepFailedLab { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) } }
         let output = CapturingOutput()
         let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
         workflow.output = output
@@ -65,8 +66,18 @@ import Drill
         let lab = try Lab(inventory: workflow.inventory, path: inventory, log: { _ in })
         try? lab.destroy()
         defer {
-            do { try lab.destroy() } catch { print("[cluster e2e] lab destroy: \(error)") }
-            if output.text.contains("failed:") { print(output.text.suffix(6000)) }
+            // A failed playbook: its end and each agent's last decisions, read before the lab goes.
+            if output.text.contains("failed:") {
+                print(output.text.suffix(6000))
+                Self.printAgentJournals(workflow)
+                // PROVISION_E2E_KEEP_FAILED_LAB=1 leaves the failed lab up for a look (docs/testing.md).
+                keepFailedLab = ProcessInfo.processInfo.environment["PROVISION_E2E_KEEP_FAILED_LAB"] == "1"
+            }
+            if keepFailedLab {
+                print("[cluster e2e] the failed lab stays up: provision lab destroy \(inventory)")
+            } else {
+                do { try lab.destroy() } catch { print("[cluster e2e] lab destroy: \(error)") }
+            }
         }
         // The release pgha build is the control machine's job, timed apart from `up`.
         _ = try Self.timed("pgha release build (when stale)") { try PghaBuild(layout: workflow.layout).ensureBuilt() }
@@ -220,6 +231,16 @@ import Drill
 }
 
 extension ClusterEndToEndTests {
+    /// The last lines of every database host's pgha journal (what the agents decided and did).
+    static func printAgentJournals(_ workflow: ClusterWorkflow, lines: Int = 80) {
+        for host in workflow.inventory.hosts(inGroup: "postgres") {
+            guard let t = try? Connector.transport(forHost: host, variables: workflow.inventory.variables(forHost: host)) else { continue }
+            defer { t.close() }
+            let r = try? t.run("journalctl -u pgha -n \(lines) -o short-precise --no-pager -q")
+            print("[cluster e2e] \(host): journalctl -u pgha -n \(lines)\n\(r?.stdout ?? "(unreachable)")")
+        }
+    }
+
     /// Every line of `provision uri` for each role connects (password added the way libpq takes
     /// it in a URI) and lands where its role says: read-write on `primary`, a standby otherwise.
     static func checkURIs(workflow: ClusterWorkflow, inventory: String, password: String, primary: String?) throws {
