@@ -9,7 +9,8 @@ struct ProvisionCommand: ParsableCommand {
         commandName: "provision",
         abstract: "Provision and run PostgreSQL HA clusters over SSH.",
         subcommands: [RunCommand.self, InventoryCommand.self, LabCommand.self, UpCommand.self, StatusCommand.self, CheckCommand.self,
-                      DemoCommand.self, SwitchoverCommand.self, SetCommand.self, URICommand.self, RebuildCommand.self, DrillCommand.self, DRCommand.self, DownCommand.self, CertsCommand.self]
+                      DemoCommand.self, SwitchoverCommand.self, SetCommand.self, URICommand.self, RebuildCommand.self, DrillCommand.self, DRCommand.self, DownCommand.self, CertsCommand.self,
+                      BackupCommand.self, BackupsCommand.self, RestoreCommand.self]
     )
 
     /// Every error leaves through here as one `provision: error:` line with a `CommandFailure`

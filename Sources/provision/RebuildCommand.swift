@@ -4,14 +4,20 @@ import Provision
 struct RebuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rebuild",
-        abstract: "Wipe a replica's data directory and clone it again from the primary.")
+        abstract: "Wipe a replica's data directory and make it again: from the primary, or from the backup repository.")
     @OptionGroup var cluster: ClusterArguments
     @Argument(help: "The member to rebuild.") var host: String
     @Flag(name: .customLong("force-failover"), help: "Allow rebuilding the current primary: it is switched over first.")
     var forceFailover = false
+    @Option(help: "primary (pg_basebackup) or backup (restore from the pgBackRest repository, then stream).")
+    var from = "primary"
+
+    func validate() throws {
+        guard RebuildSource(rawValue: from) != nil else { throw ValidationError("--from must be primary or backup; got '\(from)'") }
+    }
 
     func run() throws {
         let workflow = try cluster.workflow()
-        try clusterCall { try workflow.rebuild(host: host, forceFailover: forceFailover) }
+        try clusterCall { try workflow.rebuild(host: host, forceFailover: forceFailover, from: RebuildSource(rawValue: from)!) }
     }
 }

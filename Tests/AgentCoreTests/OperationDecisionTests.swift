@@ -171,6 +171,34 @@ let opsTable: [DecisionCase] = [
         #expect(!ConfigSync.isStale(files, dynamic: ["max_connections": "40", "work_mem": "4MB"]))
         #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "55", "work_mem": "4MB"]))
         #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "40"]))
+        // A restore_command among the parameters (WAL archive) is a parameter like the others, on a
+        // replica and on a primary; a standby cluster's own restore_command below the marker is not.
+        c.postgres.parameters = ["restore_command": "pgbackrest --stanza=demo archive-get %f \"%p\"", "archive_mode": "on"]
+        let archiving = PostgresFiles(config: c)
+        try archiving.write(dynamic: ["max_connections": "40"], upstream: nil, standby: false)
+        #expect(!ConfigSync.isStale(archiving, dynamic: ["max_connections": "40"]))
+        var remote = UpstreamServer(name: "remote", host: "10.0.0.9", port: 5432)
+        remote.restoreCommand = "cp /archive/%f %p"
+        try archiving.write(dynamic: ["max_connections": "40"], upstream: remote, standby: true)
+        #expect(!ConfigSync.isStale(archiving, dynamic: ["max_connections": "40"]))
+        c.postgres.parameters = [:]
+        #expect(ConfigSync.isStale(PostgresFiles(config: c), dynamic: ["max_connections": "40"]))
+        // A file from before the marker existed is stale once.
+        try "max_connections = 40\nprimary_conninfo = ''\n".write(toFile: files.confPath, atomically: true, encoding: .utf8)
+        #expect(ConfigSync.isStale(files, dynamic: ["max_connections": "40"]))
+    }
+
+    /// recovery_target_timeline is restart-only: a primary's file keeps it, so a promoted replica's
+    /// next reload does not leave pending_restart set.
+    @Test func primaryConfKeepsRecoveryTargetTimeline() {
+        var c = AgentConfig(); c.name = "n1"; c.postgres.dataDir = "/nonexistent/data"
+        let files = PostgresFiles(config: c)
+        let replica = files.confText(dynamic: [:], upstream: UpstreamServer(name: "n2", host: "10.0.0.2", port: 5432))
+        let primary = files.confText(dynamic: [:], upstream: nil)
+        for text in [replica, primary] {
+            #expect(text.components(separatedBy: "\n").filter { $0 == "recovery_target_timeline = 'latest'" }.count == 1, "\(text)")
+        }
+        #expect(primary.contains("primary_conninfo = ''"))
     }
 
     @Test func editConfigSetsDottedKeys() throws {

@@ -2,7 +2,9 @@
 // balancers sharing a floating address, PgBouncer on every database host), the workflows,
 // `provision uri` strings before and after a switchover, drills (pulled plug on the primary ×3,
 // a frozen agent, a partition of the primary, a pulled plug on the balancer holding the floating
-// address, each checked for lost acknowledged rows and split-brain samples), then a changed=0 re-run.
+// address, each checked for lost acknowledged rows and split-brain samples), backups with pgBackRest
+// (ClusterBackupChecks.swift: a full backup before the drills, after them a point-in-time
+// restore of the whole cluster and a replica rebuilt from the repository), then a changed=0 re-run.
 // TLS on every link (ClusterTLSChecks.swift): plain text and a foreign CA refused, verify-full
 // through the floating address, and no generated secret in output, logs or process lists.
 // Prints the timings; asserts correctness (no acknowledged write lost, one primary, streaming).
@@ -54,7 +56,8 @@ import Drill
     @Test(.enabled(if: runnable), .timeLimit(.minutes(45)))
     func clusterLifecycle() throws {
         let inventory = try Self.inventoryCopy()
-        defer { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) }
+        var keepFailedLab = false
+        defer { if !keepFailedLab { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) } }
         let output = CapturingOutput()
         let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
         workflow.output = output
@@ -63,8 +66,18 @@ import Drill
         let lab = try Lab(inventory: workflow.inventory, path: inventory, log: { _ in })
         try? lab.destroy()
         defer {
-            do { try lab.destroy() } catch { print("[cluster e2e] lab destroy: \(error)") }
-            if output.text.contains("failed:") { print(output.text.suffix(6000)) }
+            // A failed playbook: its end and each agent's last decisions, read before the lab goes.
+            if output.text.contains("failed:") {
+                print(output.text.suffix(6000))
+                Self.printAgentJournals(workflow)
+                // PROVISION_E2E_KEEP_FAILED_LAB=1 leaves the failed lab up for a look (docs/testing.md).
+                keepFailedLab = ProcessInfo.processInfo.environment["PROVISION_E2E_KEEP_FAILED_LAB"] == "1"
+            }
+            if keepFailedLab {
+                print("[cluster e2e] the failed lab stays up: provision lab destroy \(inventory)")
+            } else {
+                do { try lab.destroy() } catch { print("[cluster e2e] lab destroy: \(error)") }
+            }
         }
         // The release pgha build is the control machine's job, timed apart from `up`.
         _ = try Self.timed("pgha release build (when stale)") { try PghaBuild(layout: workflow.layout).ensureBuilt() }
@@ -85,6 +98,10 @@ import Drill
         try Self.timed("TLS checks") { try Self.checkTLS(workflow, inventory: inventory, password: password) }
         try Self.checkPatronictl(workflow, inventory: inventory)
         try Self.timed("Patroni users' scenarios") { try Self.checkPatroniScenarios(workflow) }
+        // Backups (ClusterBackupChecks.swift): a full one now; the restore after the drills replays
+        // the archive across every failover they cause.
+        let backupFacts = try Self.backupFacts(workflow, inventory: inventory, password: password)
+        _ = try Self.firstBackup(workflow)
         var hostTexts = Self.hostTexts(workflow)
 
         try Self.timed("demo --scale 1") { try workflow.demo(scale: 1) }
@@ -185,6 +202,10 @@ import Drill
         }
         status = try workflow.check()
         print(status.table)
+        // Restored from the full backup taken before the drills: the recovery replays the archive
+        // across every failover they caused, so a gap would stop it short of the target.
+        try Self.pointInTimeRecovery(workflow, facts: backupFacts)
+        try Self.rebuildFromBackup(workflow, facts: backupFacts)
         // Secrets: every password and private key `up` generated, looked for in the process lists
         // and logs of every host (after `up` and now), the playbook output, the workflow's log
         // lines and the drills' reports.
@@ -210,6 +231,16 @@ import Drill
 }
 
 extension ClusterEndToEndTests {
+    /// The last lines of every database host's pgha journal (what the agents decided and did).
+    static func printAgentJournals(_ workflow: ClusterWorkflow, lines: Int = 80) {
+        for host in workflow.inventory.hosts(inGroup: "postgres") {
+            guard let t = try? Connector.transport(forHost: host, variables: workflow.inventory.variables(forHost: host)) else { continue }
+            defer { t.close() }
+            let r = try? t.run("journalctl -u pgha -n \(lines) -o short-precise --no-pager -q")
+            print("[cluster e2e] \(host): journalctl -u pgha -n \(lines)\n\(r?.stdout ?? "(unreachable)")")
+        }
+    }
+
     /// Every line of `provision uri` for each role connects (password added the way libpq takes
     /// it in a URI) and lands where its role says: read-write on `primary`, a standby otherwise.
     static func checkURIs(workflow: ClusterWorkflow, inventory: String, password: String, primary: String?) throws {

@@ -107,7 +107,7 @@ extension ClusterEndToEndTests {
         for host in workflow.inventory.hostNames {
             guard let t = try? Connector.transport(forHost: host, variables: workflow.inventory.variables(forHost: host)) else { continue }
             defer { t.close() }
-            let r = try? t.run("ps -eo args; journalctl -o cat --no-pager -q; cat /var/log/postgresql/* /var/log/haproxy.log 2>/dev/null; true")
+            let r = try? t.run("ps -eo args; journalctl -o cat --no-pager -q; cat /var/log/postgresql/* /var/log/haproxy.log /var/log/pgbackrest/* 2>/dev/null; true")
             texts[host] = r?.stdout ?? ""
         }
         return texts

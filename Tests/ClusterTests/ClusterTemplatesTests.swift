@@ -27,7 +27,13 @@ struct TemplateHost {
     func variables(for name: String) -> [String: Any] {
         var vars = inventory.variables(forHost: name).merging(inventory.magicVariables(forHost: name)) { $1 }
         var hostvars: [String: Any] = [:]
-        for h in inventory.hostNames { hostvars[h] = inventory.variables(forHost: h).merging(["lab_secrets_dir": secretsDir]) { $1 } }
+        // As the engine's hostvars: templated values rendered in that host's own scope.
+        for h in inventory.hostNames {
+            var own = inventory.variables(forHost: h).merging(["lab_secrets_dir": secretsDir]) { $1 }
+            let scope = NestedVariables(own)
+            for (k, v) in own where (v as? String)?.contains("{{") == true { own[k] = scope.lookup(k) ?? v }
+            hostvars[h] = own
+        }
         vars["hostvars"] = hostvars
         vars["lab_secrets_dir"] = secretsDir
         return vars

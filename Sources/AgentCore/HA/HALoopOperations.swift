@@ -59,22 +59,22 @@ extension HALoop {
 
 /// Whether pgha.conf still carries the parameters the `config` key asks for.
 public enum ConfigSync {
-    static let replicationKeys: Set<String> = ["primary_conninfo", "primary_slot_name", "recovery_target_timeline",
-                                               "restore_command", "archive_cleanup_command", "recovery_min_apply_delay"]
-
     public static func isStale(_ files: PostgresFiles, dynamic: [String: String], clusterHBA: [String]? = nil) -> Bool {
         guard let text = try? String(contentsOfFile: files.confPath, encoding: .utf8) else { return false }
         if let hba = try? String(contentsOfFile: files.dataDir + "/pg_hba.conf", encoding: .utf8),
            hba != files.hbaLines(cluster: clusterHBA).joined(separator: "\n") + "\n" { return true }
         if let ident = try? String(contentsOfFile: files.dataDir + "/pg_ident.conf", encoding: .utf8),
            ident != files.config.postgres.pgIdent.map({ $0 + "\n" }).joined() { return true }
+        // The parameters are the lines above the replication marker (a file without it was written
+        // by an older pgha: stale, rewritten once). Parameters such as restore_command may appear on
+        // both sides of it: a local parameter above, a standby cluster's setting below.
         var written: [String: String] = [:]
-        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let eq = line.firstIndex(of: "=") else { continue }
-            let k = line[..<eq].trimmingCharacters(in: .whitespaces)
-            if replicationKeys.contains(k) { continue }
-            written[k] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+        var sawMarker = false
+        for line in text.split(separator: "\n") {
+            if line == PostgresFiles.replicationMarker { sawMarker = true; break }
+            guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+            written[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
         }
-        return written != files.parameters(dynamic: dynamic)
+        return !sawMarker || written != files.parameters(dynamic: dynamic)
     }
 }

@@ -98,21 +98,29 @@ public struct PostgresFiles: Sendable {
         return "'" + v.replacingOccurrences(of: "'", with: "''") + "'"
     }
 
+    /// The line of pgha.conf after which only replication and recovery settings follow.
+    public static let replicationMarker = "# replication and recovery of this member (not from the config key):"
+
     /// pgha.conf text: parameters plus, on a replica, where to stream from.
     /// `recovery`: settings for a recovery the bootstrap method asks for (restore_command, recovery_target_*).
     public func confText(dynamic: [String: String], upstream: UpstreamServer?, recovery: [String: String] = [:]) -> String {
         var lines = ["# Written by pgha for member \(config.name); rewritten on every start. Do not edit."]
         lines.append("# pgha-following: \(upstream?.name ?? "")")
         for (k, v) in parameters(dynamic: dynamic).sorted(by: { $0.key < $1.key }) { lines.append("\(k) = \(v)") }
+        // Below the marker: this member's replication and recovery, which the `config` key does not
+        // set (ConfigSync compares only the lines above it).
+        lines.append(Self.replicationMarker)
         if let upstream, !upstream.host.isEmpty {
             let conninfo = "\(upstream.conninfo) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2" + pg.replication.conninfoSuffix
             lines.append("primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'")
             lines.append("primary_slot_name = '\((upstream.slot ?? Self.slotName(config.name)).replacingOccurrences(of: "'", with: "''"))'")
-            lines.append("recovery_target_timeline = 'latest'")
         } else {
             lines.append("primary_conninfo = ''")
             lines.append("primary_slot_name = ''")
         }
+        // On a primary too: it is a restart-only setting, so a promoted replica whose file lost the
+        // line would show pending_restart after its next reload (inert outside recovery).
+        lines.append("recovery_target_timeline = 'latest'")
         for (k, v) in [("restore_command", upstream?.restoreCommand), ("archive_cleanup_command", upstream?.archiveCleanupCommand),
                        ("recovery_min_apply_delay", upstream?.applyDelay)] {
             if let v { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }

@@ -1,4 +1,5 @@
-// The named cluster workflows behind `provision up/check/demo/switchover/set/rebuild/dr/down`:
+// The named cluster workflows behind `provision up/check/demo/switchover/set/rebuild/dr/down`
+// (backup, backups, restore and rebuild --from in BackupWorkflow.swift):
 // each runs one playbook of playbooks/ through the engine with the inputs it computed, and turns
 // a failed run into one readable reason (host, task, message).
 import Foundation
@@ -137,12 +138,10 @@ public final class ClusterWorkflow {
                                           "pg_parameters_live_sql": change.liveSQL])
     }
 
-    /// `provision rebuild`: wipe and re-clone one replica.
+    /// `provision rebuild`: wipe and re-clone one replica from the primary (BackupWorkflow.swift
+    /// has `--from backup`).
     public func rebuild(host: String, forceFailover: Bool) throws {
-        guard inventory.hosts(inGroup: "postgres").contains(host) else {
-            throw WorkflowError("rebuild: \(host) is not in group postgres of \(inventoryPath)")
-        }
-        try runPlaybook("rebuild.yml", vars: ["rebuild_host": host, "force_failover": forceFailover])
+        try rebuild(host: host, forceFailover: forceFailover, from: .primary)
     }
 
     /// `provision dr promote`: the DR site (a standby cluster) becomes a primary cluster; refused
