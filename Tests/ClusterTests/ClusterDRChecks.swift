@@ -1,10 +1,12 @@
 // The DR site on real labs: inventories/lab-dr as a standby cluster of inventories/lab (docs/cluster.md,
 // "A DR site"). `checkDRSite` takes two running clusters — a main site and a DR site made from
-// `drInventoryCopy(joining:)` — and proves: a row written on the main primary reaches every DR member;
-// after a switchover on the main site the standby leader follows the new primary and a new row
-// arrives; `provision dr promote` is refused while the main site still streams, and after the main
-// site is fenced gives a writable DR cluster (through its floating address, verify-full) holding every
-// row; a second promote changes nothing. `ClusterDRTests` runs it on two fresh labs
+// `drInventoryCopy(joining:)` — and proves: `provision check` passes on the DR site (a standby
+// leader, two cascading replicas); a row written on the main primary reaches every DR member;
+// after a switchover, and after a failover (the primary's plug pulled), on the main site the
+// standby leader follows the new primary and a new row arrives; `provision dr promote` is refused
+// while the main site still streams, and after the main site is fenced gives a writable DR cluster
+// (`provision check`, and a write through its floating address, verify-full) holding every row; a
+// second promote changes nothing. `ClusterDRTests` runs it on two fresh labs
 // (PROVISION_DR_E2E=1; docs/testing.md).
 import Foundation
 import PQ
@@ -55,8 +57,11 @@ extension ClusterEndToEndTests {
         }
     }
 
-    /// `fence` cuts the main site off before the promotion (default: `provision down MAIN`).
+    /// `kill` pulls the plug of a main-site host and `start` boots it again (the lab's
+    /// `kill(host:)` / `start(host:)`); `fence` cuts the main site off before the promotion
+    /// (default: `provision down MAIN`).
     static func checkDRSite(main: ClusterWorkflow, dr: ClusterWorkflow, password: String, ca: String,
+                            kill: (String) throws -> Void, start: (String) throws -> Void,
                             fence: (() throws -> Void)? = nil) throws {
         func conninfo(_ host: String, port: Int = 5432) -> String {
             "host=\(host) port=\(port) user=postgres password=\(password) dbname=postgres sslmode=verify-full sslrootcert=\(ca) connect_timeout=3"
@@ -67,39 +72,78 @@ extension ClusterEndToEndTests {
             return r.rows.compactMap { $0[0].flatMap { Int($0) } }
         }
         let drMembers = databaseAddresses(dr), mainMembers = databaseAddresses(main)
+        func addressOf(_ name: String, _ members: [(name: String, address: String)]) throws -> String {
+            try #require(members.first { $0.name == name }?.address, "\(name) in the inventory")
+        }
+        /// Every DR member holds exactly `expected`; prints how long the last one took.
+        func arrives(_ expected: [Int], _ what: String, within timeout: Double) throws {
+            let t0 = Date()
+            for m in drMembers {
+                _ = try eventually(timeout, "rows \(expected) (\(what)) on DR member \(m.name)") { ids(on: m.address) == expected ? true : nil }
+            }
+            print(String(format: "[cluster dr] %@: rows %@ on all %d DR members %.1f s after the commit", what, "\(expected)", drMembers.count, Date().timeIntervalSince(t0)))
+        }
+        /// The DR standby leader streams from `address` (its WAL receiver's sender_host).
+        func standbyLeaderStreams(from address: String, _ what: String) throws {
+            let standbyLeader = try #require(try ClusterStatus.fetch(inventory: dr.inventory).members.first { $0.role == "standby_leader" }?.name)
+            let leaderAddress = try addressOf(standbyLeader, drMembers)
+            let sender = try eventually(30, "the standby leader \(standbyLeader) streaming from \(address) (\(what))") { () -> String? in
+                guard let c = try? PGConnection(conninfo: conninfo(leaderAddress), connectTimeout: 3),
+                      let r = try? c.query("select sender_host from pg_stat_wal_receiver where status = 'streaming'") else { return nil }
+                return r.value("sender_host") == address ? address : nil
+            }
+            print("[cluster dr] \(what): the standby leader \(standbyLeader) streams from \(sender)")
+        }
+        func mainLeader(excluding down: [String] = []) throws -> String {
+            try eventually(60, "a primary on the main site other than \(down)") { () -> String? in
+                guard let leader = (try? ClusterStatus.fetch(inventory: main.inventory, excluding: down))?.leader?.name,
+                      !down.contains(leader) else { return nil }
+                return leader
+            }
+        }
 
-        // The DR site: one standby leader, the other members streaming (cascading from it).
-        var status = try ClusterStatus.fetch(inventory: dr.inventory)
+        // The DR site: one standby leader, the other members streaming (cascading from it), and
+        // `provision check` passing on it (no primary: a standby leader, read-only).
+        var status = try dr.check()
         print(status.table)
         #expect(status.members.filter { $0.role == "standby_leader" }.count == 1, "\(status.table)")
         #expect(status.members.filter { $0.state == "streaming" }.count == drMembers.count - 1, "\(status.table)")
 
         // A row on the main primary reaches every DR member.
-        let mainLeader = try #require(try ClusterStatus.fetch(inventory: main.inventory).leader?.name)
-        let mainLeaderAddress = try #require(mainMembers.first { $0.name == mainLeader }?.address)
-        let writer = try PGConnection(conninfo: conninfo(mainLeaderAddress))
+        let first = try mainLeader()
+        let writer = try PGConnection(conninfo: conninfo(try addressOf(first, mainMembers)))
         _ = try writer.query("create table if not exists dr_check (id int primary key, site text not null, at timestamptz default now())")
         _ = try writer.query("insert into dr_check (id, site) values (1, 'main before the switchover')")
-        var t0 = Date()
-        for m in drMembers {
-            _ = try eventually(60, "row 1 on DR member \(m.name)") { ids(on: m.address) == [1] ? true : nil }
-        }
-        print(String(format: "[cluster dr] row 1 on all %d DR members %.1f s after the commit on %@", drMembers.count, Date().timeIntervalSince(t0), mainLeader))
+        try arrives([1], "main primary \(first)", within: 60)
 
         // A switchover on the main site: the standby leader follows the new primary.
-        let target = try #require(mainMembers.first { $0.name != mainLeader })
+        let target = try #require(mainMembers.first { $0.name != first })
         try main.switchover(to: target.name)
-        let newWriter = try PGConnection(conninfo: conninfo(target.address))
-        _ = try newWriter.query("insert into dr_check (id, site) values (2, 'main after the switchover')")
-        t0 = Date()
-        for m in drMembers {
-            _ = try eventually(90, "row 2 (after the switchover to \(target.name)) on DR member \(m.name)") { ids(on: m.address) == [1, 2] ? true : nil }
+        _ = try PGConnection(conninfo: conninfo(target.address)).query("insert into dr_check (id, site) values (2, 'main after the switchover')")
+        try arrives([1, 2], "after the switchover to \(target.name)", within: 90)
+        try standbyLeaderStreams(from: target.address, "after the switchover")
+
+        // A failover on the main site (its primary's plug pulled): the standby leader follows the
+        // primary the main site elects, on its new timeline; the host comes back as a replica.
+        try kill(target.name)
+        let t0 = Date()
+        let third = try mainLeader(excluding: [target.name])
+        print(String(format: "[cluster dr] main failover: %@ killed, %@ leads %.1f s later", target.name, third, Date().timeIntervalSince(t0)))
+        let thirdAddress = try addressOf(third, mainMembers)
+        _ = try eventually(30, "a write on the main site's new primary \(third)") { () -> Bool? in
+            guard let c = try? PGConnection(conninfo: conninfo(thirdAddress), connectTimeout: 3) else { return nil }
+            return (try? c.query("insert into dr_check (id, site) values (3, 'main after the failover')")) != nil ? true : nil
         }
-        print(String(format: "[cluster dr] after the switchover to %@: row 2 on all DR members %.1f s after its commit", target.name, Date().timeIntervalSince(t0)))
-        let standbyLeader = try #require(try ClusterStatus.fetch(inventory: dr.inventory).members.first { $0.role == "standby_leader" }?.host)
-        let standbyLeaderAddress = try #require(drMembers.first { $0.name == standbyLeader }?.address)
-        let sender = try PGConnection(conninfo: conninfo(standbyLeaderAddress)).query("select sender_host from pg_stat_wal_receiver").value("sender_host")
-        #expect(sender == target.address, "the standby leader streams from \(sender ?? "nothing"), not the new primary \(target.address)")
+        try arrives([1, 2, 3], "after the failover to \(third)", within: 90)
+        try standbyLeaderStreams(from: thirdAddress, "after the failover")
+        try start(target.name)
+        _ = try eventually(180, "\(target.name) back on the main site as a streaming replica") { () -> Bool? in
+            (try? ClusterStatus.fetch(inventory: main.inventory))?.members.filter { $0.state == "streaming" }.count == mainMembers.count - 1 ? true : nil
+        }
+        status = try main.check()  // the killed host streams again; the DR standby leader does not count as a main replica
+        print(status.table)
+        status = try dr.check()
+        #expect(status.members.filter { $0.role == "standby_leader" }.count == 1, "after the main failover: \(status.table)")
 
         // Not while the main site still streams: refused, nothing changed.
         #expect(throws: WorkflowError.self) { try dr.drPromote(force: false) }
@@ -108,19 +152,17 @@ extension ClusterEndToEndTests {
 
         // Fenced main site: the DR site becomes a writable cluster with every row.
         try (fence ?? { try main.down() })()
-        t0 = Date()
+        let t1 = Date()
         let promote = try dr.drPromote(force: false)
-        print(String(format: "[cluster dr] dr promote: %.1f s (playbook %.1f s, changed=%d)", Date().timeIntervalSince(t0), promote.seconds, promote.changedTotal))
-        status = try ClusterStatus.fetch(inventory: dr.inventory)
+        print(String(format: "[cluster dr] dr promote: %.1f s (playbook %.1f s, changed=%d)", Date().timeIntervalSince(t1), promote.seconds, promote.changedTotal))
+        status = try dr.check()  // a primary now: the check writes its marker through every path
         print(status.table)
         #expect(status.members.filter { $0.role == "leader" }.count == 1, "\(status.table)")
         #expect(status.members.filter { $0.state == "streaming" }.count == drMembers.count - 1, "\(status.table)")
         let vip = try #require(BalancerStatus.fetch(inventory: dr.inventory).vip)
         let drWriter = try PGConnection(conninfo: conninfo(vip, port: 5000))
-        _ = try drWriter.query("insert into dr_check (id, site) values (3, 'DR site after the promotion')")
-        for m in drMembers {
-            _ = try eventually(30, "row 3 on DR member \(m.name)") { ids(on: m.address) == [1, 2, 3] ? true : nil }
-        }
+        _ = try drWriter.query("insert into dr_check (id, site) values (4, 'DR site after the promotion')")
+        try arrives([1, 2, 3, 4], "DR site through its floating address \(vip)", within: 30)
         let again = try dr.drPromote(force: false)
         print(String(format: "[cluster dr] second dr promote: changed=%d", again.changedTotal))
         #expect(again.changedTotal == 0)
@@ -160,6 +202,9 @@ extension ClusterEndToEndTests {
         let password = try String(contentsOfFile: secrets + "/postgres_superuser_password", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let ca = try CertificatePlan(inventory: main.inventory, inventoryPath: mainInventory).directory + "/ca.crt"
-        try ClusterEndToEndTests.timed("DR checks") { try ClusterEndToEndTests.checkDRSite(main: main, dr: dr, password: password, ca: ca) }
+        try ClusterEndToEndTests.timed("DR checks") {
+            try ClusterEndToEndTests.checkDRSite(main: main, dr: dr, password: password, ca: ca,
+                                                 kill: { try mainLab.kill(host: $0) }, start: { try mainLab.start(host: $0) })
+        }
     }
 }

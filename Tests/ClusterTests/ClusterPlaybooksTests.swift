@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct ClusterPlaybooksTests {
     static let playbooks = ["site.yml", "etcd.yml", "pgbackrest.yml", "postgres.yml", "backup.yml", "pgbouncer.yml", "haproxy.yml",
-                            "check.yml", "demo.yml", "switchover.yml", "set.yml", "rebuild.yml", "restore.yml", "down.yml"]
+                            "check.yml", "demo.yml", "switchover.yml", "set.yml", "rebuild.yml", "restore.yml", "dr-promote.yml", "down.yml"]
 
     @Test(arguments: playbooks)
     func playbookValidates(name: String) throws {

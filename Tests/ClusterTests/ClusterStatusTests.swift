@@ -29,6 +29,14 @@ import Testing
         """)
     }
 
+    /// A DR site (standby cluster): its standby leader is shown as such, with no lag.
+    @Test func printsAStandbyLeader() throws {
+        let body = Self.body.replacingOccurrences(of: "\"role\":\"leader\"", with: "\"role\":\"standby_leader\"")
+        let status = try ClusterStatus(clusterJSON: body)
+        #expect(status.leader == nil)
+        #expect(status.table.contains("demo    | pg1    | 10.77.0.11 | Standby Leader | running   | 2  |\n"), "\(status.table)")
+    }
+
     @Test func refusesWhatIsNotClusterJSON() {
         #expect(throws: WorkflowError.self) { try ClusterStatus(clusterJSON: "<html>") }
     }

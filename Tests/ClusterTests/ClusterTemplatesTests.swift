@@ -235,6 +235,23 @@ struct TemplateHost {
         #expect(priorities.count == 2 && priorities[0] != priorities[1], "\(priorities)")
     }
 
+    /// A single balancer (the DR site's drlb1) has no peer: no unicast block (keepalived refuses
+    /// unicast with no peer), so it holds the address alone; keepalived accepts the config.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/sbin/keepalived")))
+    func keepalivedSingleBalancerHasNoUnicastPeers() throws {
+        let nic = try #require(try FileManager.default.contentsOfDirectory(atPath: "/sys/class/net").sorted().first { $0 != "lo" })
+        let host = try TemplateHost(inventory: "inventories/lab-dr", host: "drlb1")
+        defer { host.cleanup() }
+        let text = try host.render("keepalived.conf.j2", extra: ["vrrp_interface": nic])
+        #expect(!text.contains("unicast_src_ip") && !text.contains("unicast_peer"), "\(text)")
+        #expect(text.contains("10.77.0.101/24 dev \(nic)") && text.contains("virtual_router_id 52"))
+        let dir = try makeTempDir("keepalived")
+        defer { removeTree(dir) }
+        try text.write(toFile: dir + "/keepalived.conf", atomically: true, encoding: .utf8)
+        let r = try runCommand(["/usr/sbin/keepalived", "--config-test", "-f", dir + "/keepalived.conf"])
+        #expect(r.status == 0, "keepalived --config-test (drlb1): \(r.output)")
+    }
+
     /// With PgBouncer on, pgha gets the pg_ident map and the peer line its auth_user needs, and
     /// pgbouncer.ini holds no secret: authentication goes through auth_query.
     @Test func pgbouncerAuthenticationNeedsNoPasswordFile() throws {

@@ -5,7 +5,7 @@ import Foundation
 public struct ClusterMember: Equatable, Sendable {
     public var name: String
     public var host: String
-    public var role: String      // leader | replica | sync_standby
+    public var role: String      // leader | standby_leader (DR site) | replica | sync_standby
     public var state: String     // running | streaming | stopped | …
     public var timeline: Int?
     public var lagBytes: Int64?  // nil: unknown (or the leader)
@@ -41,8 +41,9 @@ public struct ClusterStatus: Equatable, Sendable {
     public var table: String {
         let header = ["Cluster", "Member", "Host", "Role", "State", "TL", "Lag in MB"]
         let rows = members.map { m -> [String] in
-            let role = m.role == "leader" ? "Leader" : (m.role == "sync_standby" ? "Sync Standby" : "Replica")
-            let lag = m.role == "leader" ? "" : (m.lagBytes.map { String(format: "%.1f", Double($0) / 1_048_576) } ?? "unknown")
+            let role = ["leader": "Leader", "standby_leader": "Standby Leader", "sync_standby": "Sync Standby"][m.role] ?? "Replica"
+            let leads = m.role == "leader" || m.role == "standby_leader"  // a DR site's standby leader (docs/cluster.md)
+            let lag = leads ? "" : (m.lagBytes.map { String(format: "%.1f", Double($0) / 1_048_576) } ?? "unknown")
             return [scope, m.name, m.host, role, m.state, m.timeline.map(String.init) ?? "", lag]
         }
         return TextTable(header: header, rows: rows).rendered
