@@ -135,6 +135,7 @@ extension ClusterEndToEndTests {
             return (try? c.query("insert into dr_check (id, site) values (3, 'main after the failover')")) != nil ? true : nil
         }
         try arrives([1, 2, 3], "after the failover to \(third)", within: 90)
+        print(String(format: "[cluster dr] main failover: row 3 on every DR member %.1f s after %@ was killed", Date().timeIntervalSince(t0), target.name))
         try standbyLeaderStreams(from: thirdAddress, "after the failover")
         try start(target.name)
         _ = try eventually(180, "\(target.name) back on the main site as a streaming replica") { () -> Bool? in

@@ -24,7 +24,11 @@ import Drill
     /// inventories/lab copied under its own lab name and network (picked from the PID, so two
     /// test runs on one machine do not share a lab), so a lab a user keeps running is never touched.
     static func inventoryCopy() throws -> String {
-        let n = 20 + Int(getpid()) % 200
+        // From the PID; a number whose lab exists already (another test run's) is skipped, so a
+        // run never takes, nor destroys, a lab it did not make.
+        var n = 20 + Int(getpid()) % 200
+        for _ in 0..<200 where FileManager.default.fileExists(atPath: "/var/lib/provision/labs/e2e\(n)")
+            || FileManager.default.fileExists(atPath: "/var/lib/provision/labs/e2e\(n)dr") { n = 20 + (n - 19) % 200 }
         let name = "e2e\(n)", net = "10.83.\(n)."
         let dir = try makeTempDirectory("cluster-e2e")
         let source = TemplateHost.root + "/inventories/lab"
