@@ -26,6 +26,10 @@ import Testing
         ("{{ pairs | items2dict(key_name='name', value_name='v') }}", #"{"a": 1, "b": 2}"#),
         ("{{ [{'key': 'x', 'value': 9}] | items2dict }}", #"{"x": 9}"#),
         ("{{ text | regex_findall('k\\\\d') }}", #"["k1", "k2"]"#),
+        // An unknown escape keeps its backslash in a Jinja string, so one backslash is enough.
+        ("{{ text | regex_findall('k\\d') }}", #"["k1", "k2"]"#),
+        ("{{ '12' is match('^\\d+$') }}", "true"),
+        ("{{ 'a\\.b' }}", #""a\\.b""#),
         ("{{ text | regex_findall('(k\\\\d)=(v\\\\d)') }}", #"[["k1", "v1"], ["k2", "v2"]]"#),
         ("{{ text | regex_findall('=(v\\\\d)') }}", #"["v1", "v2"]"#),
         ("{{ 'K1' | regex_findall('k1', ignorecase=true) }}", #"["K1"]"#),

@@ -69,7 +69,15 @@ struct ExpressionParser {
                 while j < chars.count, chars[j] != c {
                     if chars[j] == "\\", j + 1 < chars.count {
                         j += 1
-                        switch chars[j] { case "n": str.append("\n"); case "t": str.append("\t"); default: str.append(chars[j]) }
+                        // Python's string escapes; an unknown one keeps its backslash, as Jinja's
+                        // lexer does ('\d+' in a regex test stays \d+).
+                        switch chars[j] {
+                        case "n": str.append("\n")
+                        case "t": str.append("\t")
+                        case "r": str.append("\r")
+                        case "\\", "'", "\"": str.append(chars[j])
+                        default: str.append("\\"); str.append(chars[j])
+                        }
                     } else { str.append(chars[j]) }
                     j += 1
                 }
