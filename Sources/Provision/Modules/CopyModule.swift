@@ -6,7 +6,8 @@ public struct CopyModule: ProvisionModule {
     public static let name = "copy"
     public static let pathOptions: Set<String> = ["dest"]
     public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
-                                 OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool)]
+                                 OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool),
+                                 OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool)]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         var dest = try args.string("dest")
@@ -31,7 +32,8 @@ public struct CopyModule: ProvisionModule {
         }
         if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
         return try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
-                                     group: args.optionalString("group"), facts: facts, checksum: checksum)
+                                     group: args.optionalString("group"), facts: facts, checksum: checksum,
+                                     backup: args.bool("backup"), validate: args.optionalString("validate"))
     }
 }
 
@@ -56,17 +58,31 @@ enum LocalChecksums {
 
 /// `template`: renders a Stencil template (found in templates/) with the host's variables —
 /// an undefined variable fails the task naming it and the template line — then writes it like
-/// `copy`.
+/// `copy`. Jinja's whitespace options (`trim_blocks`, `lstrip_blocks`) and `newline_sequence`
+/// as Ansible documents them.
 public struct TemplateModule: ProvisionModule {
     public static let name = "template"
     public static let pathOptions: Set<String> = ["dest"]
+    static let newlines = ["\n", "\r", "\r\n", "\\n", "\\r", "\\r\\n"]
     public static let options = [OptionSpec("src", required: true), OptionSpec("dest", required: true), OptionSpec("mode", .any),
-                                 OptionSpec("owner"), OptionSpec("group")]
+                                 OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool), OptionSpec("backup", .bool),
+                                 OptionSpec("validate"), OptionSpec("unsafe_writes", .bool), OptionSpec("trim_blocks", .bool),
+                                 OptionSpec("lstrip_blocks", .bool), OptionSpec("newline_sequence", choices: newlines),
+                                 OptionSpec("output_encoding", choices: ["utf-8", "utf8", "UTF-8"])]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         let src = try ctx.localFile(args.string("src"), kind: "templates")
-        let text = try StencilTemplate(path: src).render(lookup: ctx.templater.lookup)
-        return try FileWriter.ensure(ctx, path: args.string("dest"), data: Data(text.utf8), mode: args.mode("mode"),
-                                     owner: args.optionalString("owner"), group: args.optionalString("group"))
+        let dest = try args.string("dest")
+        var text = try StencilTemplate(path: src).render(lookup: ctx.templater.lookup, trimBlocks: args.bool("trim_blocks", default: true),
+                                                         lstripBlocks: args.bool("lstrip_blocks"))
+        // Written as YAML escapes ("\r\n") or as the characters themselves ('\r\n' as typed), as Ansible takes both.
+        let newline = try args.choice("newline_sequence", newlines, default: "\n")
+            .replacingOccurrences(of: "\\r", with: "\r").replacingOccurrences(of: "\\n", with: "\n")
+        if newline != "\n" { text = text.replacingOccurrences(of: "\n", with: newline) }
+        let facts = try FileFacts.gather(ctx, dest)
+        if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest, "path": dest]) }
+        return try FileWriter.ensure(ctx, path: dest, data: Data(text.utf8), mode: args.mode("mode"),
+                                     owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                     backup: args.bool("backup"), validate: args.optionalString("validate"))
     }
 }

@@ -34,8 +34,17 @@ public struct StencilTemplate {
         try render(lookup: { variables[$0] })
     }
 
-    public func render(lookup: @escaping (String) -> Any?) throws -> String {
-        let (source, raws) = Self.extractRaw(self.source)
+    /// `trimBlocks` / `lstripBlocks` are Jinja's (and the template module's) options of those
+    /// names: the newline after a block tag dropped (the default), the blanks before a block tag
+    /// that starts a line dropped.
+    public func render(lookup: @escaping (String) -> Any?, trimBlocks: Bool = true, lstripBlocks: Bool = false) throws -> String {
+        var (source, raws) = Self.extractRaw(self.source)
+        if lstripBlocks {
+            source = source.replacingOccurrences(of: #"(?m)^[ \t]+(\{%(?!\+))"#, with: "$1", options: .regularExpression)
+        }
+        // Without trim_blocks the newline after a block tag stays: one more is written for
+        // the parser to drop (`{{ }}` is not rewritten to a tag yet, so only block tags match).
+        if !trimBlocks { source = source.replacingOccurrences(of: #"([^-]%\})\n"#, with: "$1\n\n", options: .regularExpression) }
         let ext = Self.makeExtension(lookup: lookup, name: name)
         ext.registerTag("pvraw") { parser, token in
             StencilTemplate.trimAfterBlock(parser)
