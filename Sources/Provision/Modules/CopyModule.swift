@@ -1,26 +1,57 @@
 import Foundation
 
-/// `copy`: `content` or a controller-side `src` (looked up in files/) to `dest`; compares
-/// sha256 from one round trip and writes atomically only when it differs.
+/// `copy`: `content`, a controller-side `src` (looked up in files/), or with `remote_src` a
+/// file already on the host, to `dest`; compares sha256 from one round trip and writes
+/// atomically only when it differs. A directory `src` is copied as a tree (CopyTree).
+/// `mode: preserve` keeps the source file's mode.
 public struct CopyModule: ProvisionModule {
     public static let name = "copy"
     public static let pathOptions: Set<String> = ["dest"]
     public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
                                  OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool),
-                                 OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool)]
+                                 OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool),
+                                 OptionSpec("remote_src", .bool), OptionSpec("directory_mode", .any)]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
+        var args = args
         var dest = try args.string("dest")
         let data: Data
         var checksum: String?
+        // Known only for a remote file whose bytes are not fetched (they match): its sha1 and size.
+        var remoteSame: (sha1: String, size: Int)?
+        var sourceMode: UInt32?
         if args.has("content") {
             let c = args.values["content"]!
             data = Data((c is [Any] || c is [String: Any] ? Values.json(c) : Values.string(c)).utf8)
+        } else if let src = args.optionalString("src"), try args.bool("remote_src") {
+            let r = try ctx.sh("p=\(q(src)); if [ -d \"$p\" ]; then echo d; elif [ -f \"$p\" ]; then echo f; stat -c %a -- \"$p\"; "
+                + "sha256sum -- \"$p\" | cut -d' ' -f1; sha1sum -- \"$p\" | cut -d' ' -f1; stat -c %s -- \"$p\"; else echo missing; fi")
+            let info = r.stdout.components(separatedBy: "\n")
+            if info.first == "d" { return try CopyTree.run(args, ctx, src: src, localRoot: nil, dest: dest) }
+            guard info.first == "f", info.count >= 5 else { return .fail("Source \(src) not found", data: ["dest": dest, "src": src]) }
+            sourceMode = UInt32(info[1], radix: 8)
+            checksum = info[2]
+            if dest.hasSuffix("/") { dest += (src as NSString).lastPathComponent }
+            var facts = try FileFacts.gather(ctx, dest)
+            if facts.type == "directory" { dest += "/" + (src as NSString).lastPathComponent; facts = try FileFacts.gather(ctx, dest) }
+            if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest, "src": src]) }
+            if facts.sha256 == info[2] {
+                data = Data(); remoteSame = (info[3], Int(info[4]) ?? 0)
+            } else {
+                guard let d = try ctx.read(src) else { return .fail("Source \(src) not found", data: ["dest": dest, "src": src]) }
+                data = d
+            }
+            return try write(&args, ctx, dest, data, checksum: checksum, sourceMode: sourceMode, facts: facts, remoteSame: remoteSame)
         } else if let src = args.optionalString("src") {
             let local = try ctx.localFile(src, kind: "files")
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: local, isDirectory: &isDir), isDir.boolValue {
+                return try CopyTree.run(args, ctx, src: src, localRoot: local, dest: dest)
+            }
             guard let d = FileManager.default.contents(atPath: local) else { return .fail("cannot read \(local)") }
             data = d
             checksum = LocalChecksums.sha256(path: local, data: d)
+            sourceMode = ((try? FileManager.default.attributesOfItem(atPath: local))?[.posixPermissions] as? NSNumber)?.uint32Value
             if dest.hasSuffix("/") { dest += (src as NSString).lastPathComponent }
         } else {
             return .fail("copy needs 'src' or 'content'")
@@ -31,9 +62,21 @@ public struct CopyModule: ProvisionModule {
             facts = try FileFacts.gather(ctx, dest)
         }
         if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
-        return try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
-                                     group: args.optionalString("group"), facts: facts, checksum: checksum,
-                                     backup: args.bool("backup"), validate: args.optionalString("validate"))
+        return try write(&args, ctx, dest, data, checksum: checksum, sourceMode: sourceMode, facts: facts, remoteSame: nil)
+    }
+
+    static func write(_ args: inout ModuleArgs, _ ctx: ModuleContext, _ dest: String, _ data: Data, checksum: String?, sourceMode: UInt32?,
+                      facts: FileFacts, remoteSame: (sha1: String, size: Int)?) throws -> ModuleResult {
+        if args.optionalString("mode") == "preserve" {
+            guard let sourceMode else { return .fail("mode: preserve needs a src file") }
+            args.values["mode"] = Int(sourceMode)
+        }
+        var r = try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
+                                      group: args.optionalString("group"), facts: facts, checksum: checksum,
+                                      backup: args.bool("backup"), validate: args.optionalString("validate"))
+        if let remoteSame, !r.failed { r.data["checksum"] = remoteSame.sha1; r.data["size"] = remoteSame.size }
+        if let src = args.optionalString("src") { r.data["src"] = src }
+        return r
     }
 }
 
