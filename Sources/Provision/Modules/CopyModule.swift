@@ -124,6 +124,11 @@ public struct TemplateModule: ProvisionModule {
         if newline != "\n" { text = text.replacingOccurrences(of: "\n", with: newline) }
         let facts = try FileFacts.gather(ctx, dest)
         if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest, "path": dest]) }
+        var args = args
+        if args.optionalString("mode") == "preserve" {
+            // The template file's own mode, as Ansible's preserve takes it.
+            args.values["mode"] = ((try? FileManager.default.attributesOfItem(atPath: src))?[.posixPermissions] as? NSNumber)?.intValue ?? 0o644
+        }
         return try FileWriter.ensure(ctx, path: dest, data: Data(text.utf8), mode: args.mode("mode"),
                                      owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
                                      backup: args.bool("backup"), validate: args.optionalString("validate"))

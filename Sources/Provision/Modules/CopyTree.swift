@@ -19,7 +19,8 @@ enum CopyTree {
         guard let source else { return .fail("Source \(src) not found", data: ["dest": dest, "src": src]) }
         let have = try remote(ctx, root) ?? [:]
         let rootExists = try ctx.sh("[ -d \(q(root)) ]").exitStatus == 0
-        let dirMode = try args.mode("directory_mode"), fileMode = try args.mode("mode")
+        // `preserve` is what a tree copy does anyway: each file keeps its source's mode.
+        let dirMode = try args.mode("directory_mode"), fileMode = args.optionalString("mode") == "preserve" ? nil : try args.mode("mode")
         let owner = args.optionalString("owner").flatMap { $0.isEmpty ? nil : $0 }
         let group = args.optionalString("group").flatMap { $0.isEmpty ? nil : $0 }
         let chown = owner.map { $0 + (group.map { ":" + $0 } ?? "") } ?? group.map { ":" + $0 }
