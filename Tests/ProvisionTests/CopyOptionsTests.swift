@@ -46,6 +46,10 @@ struct CopyOptionsTests {
           register: ltree
         - name: A template keeps its own mode with mode=preserve
           template: {src: run.sh.j2, dest: "{{ base }}/run.sh", mode: preserve}
+        - name: follow=yes writes through a link to its target
+          copy: {content: "through\n", dest: "{{ base }}/via.link", follow: true}
+        - name: follow=no (the default) replaces a link by a file
+          copy: {content: "own\n", dest: "{{ base }}/own.link"}
         - name: A remote src that is not there
           copy: {src: "{{ base }}/nope", dest: "{{ base }}/x", remote_src: true}
           register: missing
@@ -84,6 +88,10 @@ struct CopyOptionsTests {
         dir.write("h1/tree/a", "a\n")
         dir.write("h1/tree/sub/b", "b\n")
         chmod(base + "/tree/sub/b", 0o700)
+        dir.write("h1/linked", "old\n")
+        dir.write("h1/kept", "kept\n")
+        symlink("linked", base + "/via.link")
+        symlink("kept", base + "/own.link")
         dir.write("templates/run.sh.j2", "#!/bin/sh\necho {{ inventory_hostname }}\n")
         chmod(dir.path + "/templates/run.sh.j2", 0o750)
         dir.write("files/conf.d/one.conf", "1\n")
@@ -92,7 +100,7 @@ struct CopyOptionsTests {
         let sha1 = SHA1.hex(Data("root ALL=(ALL) ALL\n".utf8))
         let (first, out) = ssh.run(ssh.inventory([("h1", sshd)], dir: dir, extra: ["h1": ["sudoers_sha1": sha1]]), file)
         #expect(first.exitCode == 0, "\(out.text)")
-        #expect(first.recap["h1"]?.changed == 5 && first.recap["h1"]?.ignored == 1, "\(out.text)")
+        #expect(first.recap["h1"]?.changed == 7 && first.recap["h1"]?.ignored == 1, "\(out.text)")
 
         #expect(dir.read("h1/sudoers.edit") == "root ALL=(ALL) ALL\n" && mode(base + "/sudoers.edit") == 0o440)
         #expect(dir.read("h1/etc/ntp.conf") == "server ntp.example\n" && mode(base + "/etc/ntp.conf") == 0o600)
@@ -101,6 +109,9 @@ struct CopyOptionsTests {
         #expect(dir.read("h1/copied/tree/a") == "a\n" && dir.read("h1/copied/tree/sub/b") == "b\n")
         #expect(mode(base + "/copied/tree") == 0o750 && mode(base + "/copied/tree/sub") == 0o750 && mode(base + "/copied/tree/sub/b") == 0o700)
         #expect(dir.read("h1/conf.d/one.conf") == "1\n" && dir.read("h1/conf.d/sub/two.conf") == "2\n")
+        #expect(dir.read("h1/linked") == "through\n" && (try? FileManager.default.destinationOfSymbolicLink(atPath: base + "/via.link")) == "linked")
+        #expect(dir.read("h1/kept") == "kept\n" && dir.read("h1/own.link") == "own\n"
+                && (try? FileManager.default.destinationOfSymbolicLink(atPath: base + "/own.link")) == nil)
         #expect(dir.read("h1/run.sh") == "#!/bin/sh\necho h1\n" && mode(base + "/run.sh") == 0o750)
         #expect(mode(base + "/conf.d") == 0o700 && mode(base + "/conf.d/sub") == 0o700 && mode(base + "/conf.d/sub/two.conf") == 0o600)
 

@@ -10,7 +10,7 @@ public struct CopyModule: ProvisionModule {
     public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
                                  OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool),
                                  OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool),
-                                 OptionSpec("remote_src", .bool), OptionSpec("directory_mode", .any)]
+                                 OptionSpec("remote_src", .bool), OptionSpec("directory_mode", .any), OptionSpec("follow", .bool)]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         var args = args
@@ -32,8 +32,8 @@ public struct CopyModule: ProvisionModule {
             sourceMode = UInt32(info[1], radix: 8)
             checksum = info[2]
             if dest.hasSuffix("/") { dest += (src as NSString).lastPathComponent }
-            var facts = try FileFacts.gather(ctx, dest)
-            if facts.type == "directory" { dest += "/" + (src as NSString).lastPathComponent; facts = try FileFacts.gather(ctx, dest) }
+            let facts: FileFacts
+            (dest, facts) = try destination(args, ctx, dest, src: src)
             if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest, "src": src]) }
             if facts.sha256 == info[2] {
                 data = Data(); remoteSame = (info[3], Int(info[4]) ?? 0)
@@ -56,13 +56,27 @@ public struct CopyModule: ProvisionModule {
         } else {
             return .fail("copy needs 'src' or 'content'")
         }
-        var facts = try FileFacts.gather(ctx, dest)
-        if facts.type == "directory", let src = args.optionalString("src") {
+        let facts: FileFacts
+        (dest, facts) = try destination(args, ctx, dest, src: args.optionalString("src"))
+        if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
+        return try write(&args, ctx, dest, data, checksum: checksum, sourceMode: sourceMode, facts: facts, remoteSame: nil)
+    }
+
+    /// Where the bytes go: into a directory `dest` under the source's name; through a link
+    /// with `follow: yes` to what it points to, else (Ansible's default) replacing the link by a
+    /// file, so it is a change even when the target already holds the content.
+    static func destination(_ args: ModuleArgs, _ ctx: ModuleContext, _ dest: String, src: String?) throws -> (String, FileFacts) {
+        var dest = dest, facts = try FileFacts.gather(ctx, dest)
+        if facts.type == "link" {
+            guard try args.bool("follow") else { return (dest, FileFacts()) }
+            let real = try ctx.sh("readlink -f -- \(q(dest))").stdout.trimmingCharacters(in: .newlines)
+            if !real.isEmpty { dest = real; facts = try FileFacts.gather(ctx, dest) }
+        }
+        if facts.type == "directory", let src {
             dest += "/" + (src as NSString).lastPathComponent
             facts = try FileFacts.gather(ctx, dest)
         }
-        if facts.exists, !(try args.bool("force", default: true)) { return ModuleResult(data: ["dest": dest]) }
-        return try write(&args, ctx, dest, data, checksum: checksum, sourceMode: sourceMode, facts: facts, remoteSame: nil)
+        return (dest, facts)
     }
 
     static func write(_ args: inout ModuleArgs, _ ctx: ModuleContext, _ dest: String, _ data: Data, checksum: String?, sourceMode: UInt32?,
