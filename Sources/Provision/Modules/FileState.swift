@@ -39,6 +39,17 @@ struct FileFacts {
     }
 
     var modeString: String { String(format: "%04o", mode) }
+
+    /// The facts of what `path` names once links are followed, and that path: lineinfile,
+    /// blockinfile and replace edit the file a link points to and keep the link, as Ansible's
+    /// do (they write to the real path). A second round trip only for a link.
+    static func following(_ ctx: ModuleContext, _ path: String, content: Bool) throws -> (String, FileFacts) {
+        let facts = try gather(ctx, path, content: content)
+        guard facts.type == "link" else { return (path, facts) }
+        let real = try ctx.sh("readlink -f -- \(q(path))").stdout.trimmingCharacters(in: .newlines)
+        guard !real.isEmpty, real != path else { return (path, facts) }
+        return (real, try gather(ctx, real, content: content))
+    }
 }
 
 /// Makes a file hold `data` with the given attributes: one round trip of facts, then a put

@@ -152,7 +152,8 @@ enum EditedFile {
 
     static func open(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> (String, FileFacts, String) {
         let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.optionalString("destfile") ?? args.string("name")
-        return (path, try FileFacts.gather(ctx, path, content: true), try args.choice("state", ["present", "absent"], default: "present"))
+        let (real, facts) = try FileFacts.following(ctx, path, content: true)
+        return (real, facts, try args.choice("state", ["present", "absent"], default: "present"))
     }
 
     /// Where new text goes, by the rules Ansible documents for both modules: `insertbefore` and

@@ -15,8 +15,8 @@ public struct ReplaceModule: ProvisionModule {
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
-        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.optionalString("destfile") ?? args.string("name")
-        let facts = try FileFacts.gather(ctx, path, content: true)
+        let named = try args.optionalString("path") ?? args.optionalString("dest") ?? args.optionalString("destfile") ?? args.string("name")
+        let (path, facts) = try FileFacts.following(ctx, named, content: true)
         guard facts.exists else { return .fail("Path \(path) does not exist !", data: ["rc": 257]) }
         guard facts.type != "directory" else { return .fail("Path \(path) is a directory !", data: ["rc": 256]) }
         let contents = String(decoding: facts.content ?? Data(), as: UTF8.self) as NSString
