@@ -130,8 +130,14 @@ public struct TemplateModule: ProvisionModule {
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         let src = try ctx.localFile(args.string("src"), kind: "templates")
         let dest = try args.string("dest")
+        // Included templates: beside this one first, then where template files are looked up.
+        let beside = (src as NSString).deletingLastPathComponent
+        let include = { (file: String) throws -> String in
+            let here = (beside as NSString).appendingPathComponent(file)
+            return FileManager.default.fileExists(atPath: here) ? here : try ctx.localFile(file, kind: "templates")
+        }
         var text = try StencilTemplate(path: src).render(lookup: ctx.templater.lookup, trimBlocks: args.bool("trim_blocks", default: true),
-                                                         lstripBlocks: args.bool("lstrip_blocks"))
+                                                         lstripBlocks: args.bool("lstrip_blocks"), include: include)
         // Written as YAML escapes ("\r\n") or as the characters themselves ('\r\n' as typed), as Ansible takes both.
         let newline = try args.choice("newline_sequence", newlines, default: "\n")
             .replacingOccurrences(of: "\\r", with: "\r").replacingOccurrences(of: "\\n", with: "\n")
