@@ -21,38 +21,63 @@ import ProvisionTestSupport
         t.reply("stat -c", stdout: out)
     }
 
+    /// Facts reply for the file module: the path's stat line (`P:`), link target (`T:`), the
+    /// link / hard-link source (`S:`).
+    func pathStat(_ t: RecordingTransport, _ type: String?, mode: String = "644", nlink: Int = 1, inode: Int = 7,
+                  target: String = "", source: String? = nil) {
+        func line(_ type: String?, _ mode: String) -> String {
+            type.map { "\($0)|\(mode)|root|root|0|0|3|\(nlink)|\(inode)|1.000000000|1.000000000" } ?? "__MISSING__"
+        }
+        t.reply("st() { stat -c", stdout: "P:\(line(type, mode))\nT:\(target)\n" + (source.map { "S:\($0)\n" } ?? ""))
+    }
+
     @Test func fileDirectoryCreatesOnceAndHonoursCheck() throws {
-        let missing = RecordingTransport(); missing.reply("stat -c", stdout: "__MISSING__\n")
+        let missing = RecordingTransport(); pathStat(missing, nil)
         let r = try run(FileModule.self, ["path": "/d", "state": "directory", "mode": "0750"], ctx(missing))
-        #expect(r.changed && missing.commands.last == "mkdir -p -- /d && chmod 750 -- /d")
-        let checked = RecordingTransport(); checked.reply("stat -c", stdout: "__MISSING__\n")
+        #expect(r.changed && missing.commands.last?.hasPrefix("mkdir -p -- /d && chmod 750 -- /d && stat -c ") == true)
+        let checked = RecordingTransport(); pathStat(checked, nil)
         let c = try run(FileModule.self, ["path": "/d", "state": "directory"], ctx(checked, check: true, diff: true))
         #expect(c.changed && checked.commands.count == 1 && c.diff?.contains("+state: directory") == true)
-        let present = RecordingTransport(); stat(present, "directory", mode: "750")
+        let present = RecordingTransport(); pathStat(present, "directory", mode: "750")
         let ok = try run(FileModule.self, ["path": "/d", "state": "directory", "mode": "0750"], ctx(present))
         #expect(!ok.changed && present.commands.count == 1)
+        #expect(ok.data["mode"] as? String == "0750" && ok.data["state"] as? String == "directory" && ok.data["uid"] as? Int == 0)
     }
 
     @Test func fileRecurseFixesOwnershipOnlyWhenSomethingDiffers() throws {
         // The owner matches at the top and differs below.
-        let t = RecordingTransport(); stat(t, "directory", mode: "700"); t.reply("find", stdout: "/d/x\n")
+        let t = RecordingTransport(); pathStat(t, "directory", mode: "700"); t.reply("find", stdout: "/d/x\n")
         let r = try run(FileModule.self, ["path": "/d", "state": "directory", "owner": "root", "recurse": true], ctx(t))
-        #expect(r.changed && t.commands.last == "chown -R root -- /d")
-        let ok = RecordingTransport(); stat(ok, "directory", mode: "700")
+        #expect(r.changed && t.commands.last?.hasPrefix("chown -R root -- /d && stat -c ") == true)
+        let ok = RecordingTransport(); pathStat(ok, "directory", mode: "700")
         #expect(try !run(FileModule.self, ["path": "/d", "state": "directory", "owner": "root", "recurse": true], ctx(ok)).changed)
         #expect(ok.commands.count == 2)
     }
 
     @Test func fileLinkAbsentAndTouch() throws {
-        let t = RecordingTransport(); t.reply("stat -c", stdout: "symbolic link|777|root|root\n/a\n\n")
+        let t = RecordingTransport(); pathStat(t, "symbolic link", mode: "777", target: "/a", source: "regular file|644|root|root|0|0|3|1|9|1.0|1.0")
         #expect(try !run(FileModule.self, ["path": "/l", "src": "/a", "state": "link"], ctx(t)).changed)
-        let t2 = RecordingTransport(); t2.reply("stat -c", stdout: "symbolic link|777|root|root\n/old\n\n")
+        let t2 = RecordingTransport(); pathStat(t2, "symbolic link", mode: "777", target: "/old", source: "regular file|644|root|root|0|0|3|1|9|1.0|1.0")
         #expect(try run(FileModule.self, ["path": "/l", "src": "/a", "state": "link"], ctx(t2)).changed)
-        #expect(t2.commands.last == "ln -sfn -- /a /l")
-        let t3 = RecordingTransport(); t3.reply("stat -c", stdout: "__MISSING__\n")
+        #expect(t2.commands.last?.hasPrefix("ln -sfn -- /a /l && stat -c ") == true)
+        let t3 = RecordingTransport(); pathStat(t3, nil)
         #expect(try !run(FileModule.self, ["path": "/x", "state": "absent"], ctx(t3)).changed && t3.commands.count == 1)
-        let t4 = RecordingTransport(); stat(t4, "regular file")
+        let t4 = RecordingTransport(); pathStat(t4, "regular file")
         #expect(try !run(FileModule.self, ["path": "/x", "state": "touch"], ctx(t4)).changed)
+    }
+
+    @Test(arguments: [
+        ("202401020304.05", "%Y%m%d%H%M.%S", "2024-01-02 03:04:05"),
+        ("2024-01-02 3:04 PM", "%Y-%m-%d %I:%M %p", "2024-01-02 15:04:00"),
+        ("02 Jan 2024", "%d %b %Y", "2024-01-02 00:00:00"),
+        ("12:30", "%H:%M", "1900-01-01 12:30:00"),
+    ])
+    func fileTimesParseAsPythonStrptime(_ text: String, _ format: String, _ wall: String) {
+        #expect(TimeSpec.parse(text, format) == wall)
+    }
+
+    @Test func fileTimesRefuseWhatTheFormatDoesNotMatch() {
+        #expect(TimeSpec.parse("2024-01-02", "%Y%m%d%H%M.%S") == nil && TimeSpec.parse("202401020304.05x", "%Y%m%d%H%M.%S") == nil)
     }
 
     @Test func copyComparesChecksumsAndWritesAtomically() throws {

@@ -39,14 +39,30 @@ struct FileFacts {
     }
 
     var modeString: String { String(format: "%04o", mode) }
+
+    /// The facts of what `path` names once links are followed, and that path: lineinfile,
+    /// blockinfile and replace edit the file a link points to and keep the link, as Ansible's
+    /// do (they write to the real path). A second round trip only for a link.
+    static func following(_ ctx: ModuleContext, _ path: String, content: Bool) throws -> (String, FileFacts) {
+        let facts = try gather(ctx, path, content: content)
+        guard facts.type == "link" else { return (path, facts) }
+        let real = try ctx.sh("readlink -f -- \(q(path))").stdout.trimmingCharacters(in: .newlines)
+        guard !real.isEmpty, real != path else { return (path, facts) }
+        return (real, try gather(ctx, real, content: content))
+    }
 }
 
 /// Makes a file hold `data` with the given attributes: one round trip of facts, then a put
 /// and a chown/chmod only when something differs. --check reports, --diff shows content.
 /// `createParents` (lineinfile/blockinfile `create: true`) makes missing parent directories.
+/// `backup` keeps a timestamped copy (`path.PID.YYYY-MM-DD@HH:MM:SS~`, `backup_file` in the
+/// result) of a file about to be replaced; `validate` (a command with `%s`, run without a shell
+/// as Ansible runs it) must accept the new content before it replaces the target.
 enum FileWriter {
     static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode modeSpec: FileMode?, owner: String?, group: String?,
-                       facts known: FileFacts? = nil, checksum: String? = nil, createParents: Bool = false) throws -> ModuleResult {
+                       facts known: FileFacts? = nil, checksum: String? = nil, createParents: Bool = false,
+                       backup: Bool = false, validate: String? = nil) throws -> ModuleResult {
+        if let validate, !validate.contains("%s") { return .fail("validate must contain %s: \(validate)") }
         let facts = try known ?? FileFacts.gather(ctx, path)
         if facts.exists && facts.type == "directory" {
             return .fail("\(path) is a directory")
@@ -98,7 +114,39 @@ enum FileWriter {
                 if r.exitStatus != 0 { return .fail("cannot create \(dir): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
             }
         }
-        if contentChanged { try ctx.put(data, to: path, mode: finalMode) }
+        // The new content is checked first, in a temporary file beside the target, so a refused
+        // edit changes nothing (no backup either); it then replaces the target by a rename.
+        var validated: String?
+        if contentChanged, let validate {
+            let dir = (path as NSString).deletingLastPathComponent
+            let tmp = (dir.isEmpty ? "." : dir) + "/." + (path as NSString).lastPathComponent + ".provision-validate-" + UUID().uuidString.prefix(8)
+            let argv: [String]
+            do { argv = try ShellWords.split(validate).map { ShellWords.format($0, tmp) } } catch {
+                return .fail("validate: \(error): \(validate)")
+            }
+            try ctx.put(data, to: tmp, mode: finalMode)
+            // As Ansible runs it: the words exec'd as they are, no shell expansion (`sh -c '…' %s` sees its $0).
+            let v = try ctx.sh(argv.map(q).joined(separator: " "))
+            guard v.exitStatus == 0 else {
+                _ = try ctx.sh("rm -f -- \(q(tmp))")
+                return .fail("failed to validate", data: ["path": path, "exit_status": Int(v.exitStatus), "stdout": v.stdout, "stderr": v.stderr])
+            }
+            validated = tmp
+        }
+        if contentChanged && facts.exists && backup {
+            let r = try ctx.sh("b=\(q(path)).$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- \(q(path)) \"$b\" && printf %s \"$b\"")
+            guard r.exitStatus == 0 else {
+                if let validated { _ = try ctx.sh("rm -f -- \(q(validated))") }
+                return .fail("cannot back up \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            }
+            result.data["backup_file"] = r.stdout
+        }
+        if let validated {
+            let mv = try ctx.sh("mv -f -- \(q(validated)) \(q(path))")
+            if mv.exitStatus != 0 { return .fail("cannot write \(path): \(mv.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+        } else if contentChanged {
+            try ctx.put(data, to: path, mode: finalMode)
+        }
         if !attrCmds.isEmpty {
             let r = try ctx.sh(attrCmds.joined(separator: " && "))
             if r.exitStatus != 0 { return .fail("cannot set attributes of \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }

@@ -3,19 +3,20 @@ import Foundation
 /// `replace`: every match of `regexp` (Python syntax, multiline: `^`/`$` per line) becomes
 /// `replace` (`\1`, `\g<name>` backreferences), optionally only in the part of the file after
 /// the first match of `after` and/or before the next (alone: the last) match of `before`. Reports Ansible's
-/// "N replacements made"; `backup: true` keeps a timestamped copy and returns `backup_file`.
+/// "N replacements made"; `backup: true` keeps a timestamped copy and returns `backup_file`;
+/// `validate` checks the new content first (FileWriter).
 public struct ReplaceModule: ProvisionModule {
     public static let name = "replace"
     public static let pathOptions: Set<String> = ["path", "dest", "destfile", "name"]
     public static let options = [
         OptionSpec("path", required: true, aliases: ["dest", "destfile", "name"]), OptionSpec("regexp", required: true),
         OptionSpec("replace", .any), OptionSpec("after"), OptionSpec("before"), OptionSpec("backup", .bool),
-        OptionSpec("encoding"), OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"),
+        OptionSpec("validate"), OptionSpec("unsafe_writes", .bool), OptionSpec("encoding"), OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"),
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
-        let path = try args.optionalString("path") ?? args.optionalString("dest") ?? args.optionalString("destfile") ?? args.string("name")
-        let facts = try FileFacts.gather(ctx, path, content: true)
+        let named = try args.optionalString("path") ?? args.optionalString("dest") ?? args.optionalString("destfile") ?? args.string("name")
+        let (path, facts) = try FileFacts.following(ctx, named, content: true)
         guard facts.exists else { return .fail("Path \(path) does not exist !", data: ["rc": 257]) }
         guard facts.type != "directory" else { return .fail("Path \(path) is a directory !", data: ["rc": 256]) }
         let contents = String(decoding: facts.content ?? Data(), as: UTF8.self) as NSString
@@ -39,16 +40,10 @@ public struct ReplaceModule: ProvisionModule {
         guard count > 0, updated != contents as String else {
             return ModuleResult(msg: "", data: ["path": path])
         }
-        var backup: String?
-        if try args.bool("backup"), !ctx.check {
-            let r = try ctx.sh("b=\(q(path)).$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- \(q(path)) \"$b\" && printf %s \"$b\"")
-            guard r.exitStatus == 0 else { return .fail("cannot back up \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
-            backup = r.stdout
-        }
         var result = try FileWriter.ensure(ctx, path: path, data: Data(updated.utf8), mode: args.mode("mode"),
-                                           owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts)
+                                           owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
+                                           backup: args.bool("backup"), validate: args.optionalString("validate"))
         if !result.failed { result.msg = "\(count) replacements made" }
-        if let backup { result.data["backup_file"] = backup }
-        return result
+        return EditedFile.validateFailure(result)
     }
 }

@@ -34,12 +34,38 @@ public struct StencilTemplate {
         try render(lookup: { variables[$0] })
     }
 
-    public func render(lookup: @escaping (String) -> Any?) throws -> String {
-        let (source, raws) = Self.extractRaw(self.source)
+    /// `trimBlocks` / `lstripBlocks` are Jinja's (and the template module's) options of those
+    /// names: the newline after a block tag dropped (the default), the blanks before a block tag
+    /// that starts a line dropped.
+    ///
+    /// `{% include 'name' %}` renders another template with the same variables (loop variables
+    /// included); `include` finds it (the template module: beside this template, then the
+    /// templates/ search path), by default beside this template. As in Jinja, an included
+    /// file's one trailing newline is dropped.
+    public func render(lookup: @escaping (String) -> Any?, trimBlocks: Bool = true, lstripBlocks: Bool = false,
+                       include: ((String) throws -> String)? = nil, depth: Int = 0) throws -> String {
+        var (source, raws) = Self.extractRaw(self.source)
+        if lstripBlocks {
+            source = source.replacingOccurrences(of: #"(?m)^[ \t]+(\{%(?!\+))"#, with: "$1", options: .regularExpression)
+        }
+        // Without trim_blocks the newline after a block tag stays: one more is written for
+        // the parser to drop (`{{ }}` is not rewritten to a tag yet, so only block tags match).
+        if !trimBlocks { source = source.replacingOccurrences(of: #"([^-]%\})\n"#, with: "$1\n\n", options: .regularExpression) }
         let ext = Self.makeExtension(lookup: lookup, name: name)
         ext.registerTag("pvraw") { parser, token in
             StencilTemplate.trimAfterBlock(parser)
             return RawNode(text: raws[Int(StencilTemplate.argument(token, after: "pvraw")) ?? 0])
+        }
+        let dir = (name as NSString).deletingLastPathComponent
+        let resolve = include ?? { (file: String) in
+            let path = file.hasPrefix("/") ? file : (dir as NSString).appendingPathComponent(file)
+            guard FileManager.default.fileExists(atPath: path) else { throw ProvisionError("template '\(file)' not found beside \(dir)") }
+            return path
+        }
+        let options = IncludeNode.Options(resolve: resolve, trimBlocks: trimBlocks, lstripBlocks: lstripBlocks, depth: depth)
+        ext.registerTag("pvinclude") { parser, token in
+            StencilTemplate.trimAfterBlock(parser)
+            return IncludeNode(StencilTemplate.argument(token, after: "pvinclude"), token: token, templateName: name, lookup: lookup, options: options)
         }
         let env = Environment(extensions: [ext])
         do {
@@ -67,11 +93,11 @@ public struct StencilTemplate {
         return (out + s[last...], raws)
     }
 
-    /// `{{ e }}` → `{% pvexpr e %}`; `{% if/elif/endif/for/endfor` → `pv…` (positions kept).
+    /// `{{ e }}` → `{% pvexpr e %}`; `{% if/elif/endif/for/endfor/include` → `pv…` (positions kept).
     static func rewrite(_ s: String) -> String {
         var out = s.replacingOccurrences(of: #"\{\{(-?)((?:(?!\}\}).)*?)(-?)\}\}"#, with: "{%$1 pvexpr $2 $3%}",
                                          options: .regularExpression)
-        out = out.replacingOccurrences(of: #"\{%(-?)(\s*)(if|elif|endif|for|endfor)\b"#, with: "{%$1$2pv$3",
+        out = out.replacingOccurrences(of: #"\{%(-?)(\s*)(if|elif|endif|for|endfor|include)\b"#, with: "{%$1$2pv$3",
                                        options: .regularExpression)
         return out
     }
@@ -233,5 +259,44 @@ private final class ForNode: NodeType {
             out += try context.push(dictionary: scope) { try renderNodes(body, context) }
         }
         return out
+    }
+}
+
+/// `{% include expr [ignore missing] [with context|without context] %}`.
+private final class IncludeNode: NodeType {
+    struct Options {
+        var resolve: (String) throws -> String
+        var trimBlocks: Bool, lstripBlocks: Bool, depth: Int
+    }
+    let source: String, ignoreMissing: Bool, token: Token?, templateName: String
+    let lookup: (String) -> Any?, options: Options
+
+    init(_ argument: String, token: Token, templateName: String, lookup: @escaping (String) -> Any?, options: Options) {
+        var arg = argument
+        for suffix in [" with context", " without context"] where arg.hasSuffix(suffix) { arg.removeLast(suffix.count) }
+        ignoreMissing = arg.hasSuffix(" ignore missing")
+        if ignoreMissing { arg.removeLast(" ignore missing".count) }
+        source = arg; self.token = token; self.templateName = templateName; self.lookup = lookup; self.options = options
+    }
+
+    func render(_ context: Context) throws -> String {
+        let file = Values.string(try evaluate(source, token!, templateName, context, lookup))
+        let location = "\(templateName):\(token!.sourceMap.location.lineNumber)"
+        guard options.depth < 20 else { throw StencilErrorBox.wrap(ProvisionError("\(location): include nested too deeply (\(file))")) }
+        let path: String
+        do { path = try options.resolve(file) } catch {
+            if ignoreMissing { return "" }
+            throw StencilErrorBox.wrap(ProvisionError("\(location): \(error)"))
+        }
+        do {
+            var template = try StencilTemplate(path: path)
+            // Jinja's keep_trailing_newline=False, as Ansible leaves it for included files.
+            if template.source.hasSuffix("\n") { template = StencilTemplate(source: String(template.source.dropLast()), name: path) }
+            let lookup = self.lookup
+            return try template.render(lookup: { context[$0] ?? lookup($0) }, trimBlocks: options.trimBlocks,
+                                       lstripBlocks: options.lstripBlocks, include: options.resolve, depth: options.depth + 1)
+        } catch {
+            throw StencilErrorBox.wrap(error)
+        }
     }
 }
