@@ -44,6 +44,17 @@ import ProvisionTestSupport
         #expect(ok.data["mode"] as? String == "0750" && ok.data["state"] as? String == "directory" && ok.data["uid"] as? Int == 0)
     }
 
+    @Test func fileNewDirectoryGetsItsOwnerAndGroup() throws {
+        // A path still to be made has no owner to compare with: chown and chgrp are always sent
+        // (the etcd data directory of the cluster playbooks, owner etcd, mode 0700).
+        let missing = RecordingTransport(); pathStat(missing, nil)
+        let r = try run(FileModule.self, ["path": "/d", "state": "directory", "owner": "etcd", "group": "etcd", "mode": "0700"], ctx(missing))
+        #expect(r.changed && missing.commands.last?.hasPrefix("mkdir -p -- /d && chmod 700 -- /d && chown etcd -- /d && chgrp etcd -- /d && stat -c ") == true)
+        let present = RecordingTransport(); pathStat(present, "directory", mode: "700")
+        let same = try run(FileModule.self, ["path": "/d", "state": "directory", "owner": "root", "group": "0", "mode": "0700"], ctx(present))
+        #expect(!same.changed && present.commands.count == 1)
+    }
+
     @Test func fileRecurseFixesOwnershipOnlyWhenSomethingDiffers() throws {
         // The owner matches at the top and differs below.
         let t = RecordingTransport(); pathStat(t, "directory", mode: "700"); t.reply("find", stdout: "/d/x\n")

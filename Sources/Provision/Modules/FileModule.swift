@@ -172,10 +172,12 @@ public struct FileModule: ProvisionModule {
         }
 
         mutating func ownership(_ args: ModuleArgs, _ t: String, _ cur: PathStat?, _ h: String) {
-            if let owner = args.optionalString("owner"), !owner.isEmpty, owner != cur?.owner, Int(owner) != cur?.uid {
+            // Nothing there yet (cur nil): always chown. `Int(owner) != cur?.uid` alone would be
+            // `nil != nil` (false) for a name and a path still to be made.
+            if let owner = args.optionalString("owner"), !owner.isEmpty, cur == nil || (owner != cur!.owner && Int(owner) != cur!.uid) {
                 steps.append("chown \(h)\(q(owner)) -- \(t)"); before["owner"] = cur?.owner ?? ""; after["owner"] = owner; planned["owner"] = owner
             }
-            if let group = args.optionalString("group"), !group.isEmpty, group != cur?.group, Int(group) != cur?.gid {
+            if let group = args.optionalString("group"), !group.isEmpty, cur == nil || (group != cur!.group && Int(group) != cur!.gid) {
                 steps.append("chgrp \(h)\(q(group)) -- \(t)"); before["group"] = cur?.group ?? ""; after["group"] = group; planned["group"] = group
             }
         }
