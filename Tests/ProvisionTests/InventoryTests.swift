@@ -78,6 +78,21 @@ import Testing
         #expect(inv.graph().contains("  |--@cluster:\n  |  |--@db:\n  |  |  |--db1"))
     }
 
+    @Test func hostsOnlyINIWithoutSuffixIsINI() throws {
+        // `ansible -i inv`: a file named without .ini holding host lines and no [group] is INI
+        // (Ansible's YAML plugin refuses it, the INI plugin reads it); a YAML file stays YAML.
+        let dir = TempDir(); defer { dir.remove() }
+        let file = dir.write("inv", "localhost ansible_connection=local\nweb1 ansible_host=10.0.0.5\n")
+        let inv = try Inventory.load(path: file)
+        #expect(inv.hostNames == ["localhost", "web1"])
+        #expect(inv.variables(forHost: "localhost")["ansible_connection"] as? String == "local")
+        #expect(inv.variables(forHost: "web1")["ansible_host"] as? String == "10.0.0.5")
+        let yaml = dir.write("inv2", "all:\n  hosts:\n    db1:\n")
+        #expect(try Inventory.load(path: yaml).hostNames == ["db1"])
+        let bad = dir.write("bad.yml", "localhost ansible_connection=local\n")
+        #expect(throws: ProvisionError.self) { try Inventory.load(path: bad) }
+    }
+
     @Test(arguments: [
         ("all", ["solo", "db1", "db2", "web01", "web02", "web03"]),
         ("db", ["db1", "db2"]),

@@ -55,6 +55,16 @@ import ProvisionTestSupport
         #expect(!same.changed && present.commands.count == 1)
     }
 
+    @Test func fileStateFileOnADeviceSetsItsGroup() throws {
+        // The cluster playbooks' /dev/watchdog: a character device is a `file` to Ansible.
+        let dev = RecordingTransport(); pathStat(dev, "character special file", mode: "600")
+        let r = try run(FileModule.self, ["path": "/dev/watchdog", "state": "file", "group": "postgres", "mode": "0660"], ctx(dev))
+        #expect(r.failed == false && r.changed)
+        #expect(dev.commands.last?.hasPrefix("chmod 660 -- /dev/watchdog && chgrp postgres -- /dev/watchdog && stat -c ") == true)
+        let dir = RecordingTransport(); pathStat(dir, "directory", mode: "755")
+        #expect(try run(FileModule.self, ["path": "/d", "state": "file"], ctx(dir)).failed)
+    }
+
     @Test func fileRecurseFixesOwnershipOnlyWhenSomethingDiffers() throws {
         // The owner matches at the top and differs below.
         let t = RecordingTransport(); pathStat(t, "directory", mode: "700"); t.reply("find", stdout: "/d/x\n")

@@ -37,8 +37,15 @@ extension Inventory {
         guard let data = FileManager.default.contents(atPath: file), let text = String(data: data, encoding: .utf8) else {
             throw ProvisionError("cannot read inventory file", at: SourceLocation(file: file))
         }
-        let looksINI = file.hasSuffix(".ini") || (!file.hasSuffix(".yml") && !file.hasSuffix(".yaml")
+        let yamlName = file.hasSuffix(".yml") || file.hasSuffix(".yaml") || file.hasSuffix(".json")
+        var looksINI = file.hasSuffix(".ini") || (!yamlName
             && text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[") })
+        // As Ansible's auto plugin order: a file with another name that is not a YAML mapping
+        // (`localhost ansible_connection=local`, hosts before any [group]) is read as INI.
+        if !looksINI && !yamlName {
+            let root = try? YAMLSource.parse(text, file: file)
+            looksINI = root.map { YAMLSource.pairs($0) == nil } ?? true
+        }
         if looksINI { try INIInventoryParser(file: file, inventory: self).parse(text) } else { try loadYAML(text, file: file) }
     }
 

@@ -54,7 +54,11 @@ public struct FileModule: ProvisionModule {
         case "file":
             // Ansible's words: state=file only checks an existing file (touch creates one).
             guard let current else { return .fail("file (\(target)) is absent, cannot continue", data: ["path": target]) }
-            if current.type != "file" { return .fail("file (\(target)) is \(current.state), cannot continue", data: ["path": target]) }
+            // A device, socket or FIFO is a `file` to Ansible (its get_state); a directory or a
+            // link that is not followed is not.
+            if current.type == "directory" || current.type == "link" {
+                return .fail("file (\(target)) is \(current.state), cannot continue", data: ["path": target])
+            }
         case "touch":
             if current == nil { plan.steps.append("touch -- \(q(target))"); plan.before["state"] = "absent"; plan.after["state"] = "file" }
         case "link":
@@ -251,7 +255,8 @@ struct PathStat {
     }
 
     /// Ansible's name for it: a regular file with more than one name is `hard`.
-    var state: String { type == "file" && nlink > 1 ? "hard" : type }
+    /// Devices, sockets and FIFOs are `file` as in Ansible's get_state.
+    var state: String { type == "file" && nlink > 1 ? "hard" : type == "other" ? "file" : type }
 
     var resultKeys: [String: Any] {
         // Ansible's '0%03o': "0644", "01777".
