@@ -60,7 +60,7 @@ import Drill
     @Test(.enabled(if: runnable), .timeLimit(.minutes(45)))
     func clusterLifecycle() throws {
         let inventory = try Self.inventoryCopy()
-        var keepFailedLab = false
+        var keepFailedLab = false, finished = false
         defer { if !keepFailedLab { try? FileManager.default.removeItem(atPath: (inventory as NSString).deletingLastPathComponent) } }
         let output = CapturingOutput()
         let workflow = try ClusterWorkflow(inventoryPath: inventory, layout: ProjectLayout(root: TemplateHost.root))
@@ -70,8 +70,8 @@ import Drill
         let lab = try Lab(inventory: workflow.inventory, path: inventory, log: { _ in })
         try? lab.destroy()
         defer {
-            // A failed playbook: its end and each agent's last decisions, read before the lab goes.
-            if output.text.contains("failed:") {
+            // A failed run: the playbooks' end and each agent's last decisions, read before the lab goes.
+            if !finished {
                 print(output.text.suffix(6000))
                 Self.printAgentJournals(workflow)
                 // PROVISION_E2E_KEEP_FAILED_LAB=1 leaves the failed lab up for a look (docs/testing.md).
@@ -226,11 +226,38 @@ import Drill
         print(String(format: "[cluster e2e] second up: site.yml %.2f s, changed=%d", rerun.seconds, rerun.changedTotal))
         #expect(rerun.changedTotal == 0)
 
-        // down stops the services (a second down changes nothing); the hosts stay up.
-        _ = try Self.timed("down") { try workflow.runPlaybook("down.yml") }
+        // The DR site on the same lab's bridge (inventories/lab-dr's copy): it follows this
+        // cluster through a switchover and a failover, is refused promotion while this site still
+        // streams to it, and after this site is fenced with `down` becomes a writable cluster.
+        // PROVISION_E2E_DR=0 leaves it out (docs/testing.md).
+        if ProcessInfo.processInfo.environment["PROVISION_E2E_DR"] != "0" {
+            let drInventory = try Self.drInventoryCopy(joining: inventory)
+            defer { try? FileManager.default.removeItem(atPath: (drInventory as NSString).deletingLastPathComponent) }
+            let dr = try ClusterWorkflow(inventoryPath: drInventory, layout: workflow.layout)
+            dr.output = output
+            dr.log = { print("[cluster e2e] dr: \($0)"); logLines.append($0) }
+            let drLab = try Lab(inventory: dr.inventory, path: drInventory, log: { _ in })
+            var drDone = false
+            defer {  // before the main lab's (whose bridge it joined)
+                if !drDone { print(output.text.suffix(4000)) }
+                do { try drLab.destroy() } catch { print("[cluster e2e] DR lab destroy: \(error)") }
+            }
+            _ = try Self.timed("provision up: DR site") { try dr.up() }
+            let ca = try CertificatePlan(inventory: workflow.inventory, inventoryPath: inventory).directory + "/ca.crt"
+            try Self.timed("DR checks (the fence is this site's down)") {
+                try Self.checkDRSite(main: workflow, dr: dr, password: password, ca: ca,
+                                     kill: { try lab.kill(host: $0) }, start: { try lab.start(host: $0) },
+                                     fence: { _ = try Self.timed("down") { try workflow.runPlaybook("down.yml") } })
+            }
+            drDone = true
+        } else {
+            // down stops the services (a second down changes nothing); the hosts stay up.
+            _ = try Self.timed("down") { try workflow.runPlaybook("down.yml") }
+        }
         let again = try workflow.runPlaybook("down.yml")
         #expect(again.changedTotal == 0)
         #expect(throws: WorkflowError.self) { try ClusterStatus.fetch(inventory: workflow.inventory) }
+        finished = true
     }
 }
 
