@@ -217,7 +217,7 @@ func main() throws {
         guard let seconds = run.seconds else { return "—".padding(toLength: 24, withPad: " ", startingAt: 0) }
         return String(format: "%8.2f s  changed=%-5d", seconds, run.changed)
     }
-    let width = 48
+    let width = 56
     print("".padding(toLength: width, withPad: " ", startingAt: 0) + "  first run                re-run")
     func printRow(_ leg: Leg) {
         let rate = leg.rerun.seconds.map { String(format: "   re-run tasks×hosts/s=%.0f", Double(taskCount * hostCount) / $0) } ?? ""
