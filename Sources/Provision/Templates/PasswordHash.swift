@@ -2,9 +2,10 @@ import Crypto
 import Foundation
 
 /// `password_hash`: SHA-crypt (`$5$` / `$6$`) as glibc's crypt(3) computes it (Ulrich Drepper's
-/// "Unix crypt using SHA-256 and SHA-512"), which is what Ansible returns — through passlib or
-/// Python's crypt, both with 5000 rounds when none are given, so `'secret' |
-/// password_hash('sha512', 'mysalt')` is `openssl passwd -6 -salt mysalt secret`.
+/// "Unix crypt using SHA-256 and SHA-512"). Without `rounds`, crypt(3)'s 5000, so `'secret' |
+/// password_hash('sha512', 'mysalt')` is `openssl passwd -6 -salt mysalt secret` (Ansible through
+/// Python's crypt); ansible-core 2.19 through passlib writes passlib's default instead
+/// (`$6$rounds=656000$…`). With `rounds` given, the same string as either.
 enum PasswordHash {
     /// crypt(3)'s default and the count below which no `rounds=` appears in the result.
     static let defaultRounds = 5000
@@ -48,12 +49,22 @@ enum PasswordHash {
         var c = digest(a)
         let p = stretch(digest(Array(repeating: key, count: key.count).flatMap { $0 }), key.count)
         let s = stretch(digest(Array(repeating: salt, count: 16 + Int(c[0])).flatMap { $0 }), salt.count)
+        // The rounds feed the hasher piece by piece: no buffer is built per round (656000 rounds
+        // are what passlib-era Ansible content asks for).
+        func digestParts(_ parts: [UInt8]...) -> [UInt8] {
+            if sha512 {
+                var h = Crypto.SHA512()
+                for part in parts { h.update(data: part) }
+                return Array(h.finalize())
+            }
+            var h = Crypto.SHA256()
+            for part in parts { h.update(data: part) }
+            return Array(h.finalize())
+        }
+        let none: [UInt8] = []
         for i in 0..<rounds {
-            var round: [UInt8] = (i & 1) != 0 ? p : c
-            if i % 3 != 0 { round += s }
-            if i % 7 != 0 { round += p }
-            round += (i & 1) != 0 ? c : p
-            c = digest(round)
+            let odd = (i & 1) != 0
+            c = digestParts(odd ? p : c, i % 3 != 0 ? s : none, i % 7 != 0 ? p : none, odd ? c : p)
         }
         precondition(c.count == size)
 
