@@ -64,12 +64,13 @@ public final class SSHD {
     /// Starts the server and waits (≤ 10 s) until it accepts connections. `directory` defaults
     /// to a fresh temp dir, removed by `stop()` if the fixture made it. `withSFTP: false` leaves
     /// out the `Subsystem sftp` line (hardened servers), so file transfers must use exec channels.
-    public init(withRSAClientKey: Bool = false, withSFTP: Bool = true, directory: String? = nil) throws {
+    /// `port` nil takes a free one; a benchmark gives fixed ports to stay inside its range.
+    public init(withRSAClientKey: Bool = false, withSFTP: Bool = true, directory: String? = nil, port fixedPort: Int? = nil) throws {
         let ownsDirectory = directory == nil
         let dir = try directory ?? makeTempDir("sshd")
         self.directory = dir
         self.removeOnStop = ownsDirectory
-        port = try freePort()
+        port = try fixedPort ?? freePort()
         hostKey = dir + "/ssh_host_ed25519_key"
         clientKey = dir + "/id_ed25519"
         knownHostsFile = dir + "/known_hosts"

@@ -1,7 +1,8 @@
-// provision-bench: the engine over real SSH. Starts N sshd endpoints on 127.0.0.1 (default 6),
-// runs a 30-task playbook twice (first run changes things, the re-run must report changed=0) and
-// prints wall times, SSH handshakes per host and tasks×hosts per second. A benchmark, not a test:
-// nothing is asserted beyond the re-run being a no-op.
+// provision-bench: the engine over real SSH. Starts N sshd endpoints on 127.0.0.1 (default 6; one
+// sshd process per port), runs a 30-task playbook twice (first run changes things, the re-run must
+// report changed=0) with exec channels and/or the long-lived shell, optionally the same with
+// ansible-playbook, and prints the legs side by side. A benchmark, not a test: nothing is asserted
+// beyond the re-run being a no-op. Bounded by --deadline; servers are stopped by PID.
 import Fixtures
 import Foundation
 import Provision
@@ -60,26 +61,88 @@ let playbook = """
     - file: {path: "{{ base }}/tmp", state: directory}
 """
 
-/// `--persistent-shell`: hosts get `provision_persistent_shell: true` (one long-lived shell each).
-nonisolated(unsafe) var persistentShell = false
-
-func arguments() -> (hosts: Int, keep: Bool, commands: Int) {
+/// What the command line asked for.
+struct BenchOptions {
     var hosts = 6
     var keep = false
     var commands = 0
+    /// Transports to run the playbook with, in order: false = an exec channel per command,
+    /// true = one long-lived shell per host (`provision_persistent_shell: true`).
+    var shells: [Bool] = [false]
+    /// sshd ports firstPort, firstPort+1, …; nil: free ports the kernel picks.
+    var firstPort: Int?
+    /// `ansible-playbook` to run the same playbook against the same endpoints, if given.
+    var ansible: String?
+    var ansibleTimeout: Double = 900
+    /// The whole benchmark is stopped (servers and ansible-playbook by PID) after this long.
+    var deadline: Double = 2400
+}
+
+/// `--persistent-shell` for `--commands` (one session).
+nonisolated(unsafe) var persistentShell = false
+
+func arguments() -> BenchOptions {
+    var options = BenchOptions()
     var it = CommandLine.arguments.dropFirst().makeIterator()
     while let a = it.next() {
         switch a {
-        case "--hosts": hosts = it.next().flatMap { Int($0) } ?? hosts
-        case "--keep": keep = true
-        case "--persistent-shell": persistentShell = true
-        case "--commands": commands = it.next().flatMap { Int($0) } ?? 200
+        case "--hosts": options.hosts = it.next().flatMap { Int($0) } ?? options.hosts
+        case "--keep": options.keep = true
+        case "--persistent-shell": persistentShell = true; options.shells = [true]
+        case "--both-transports": options.shells = [false, true]
+        case "--first-port": options.firstPort = it.next().flatMap { Int($0) }
+        case "--ansible": options.ansible = it.next()
+        case "--ansible-timeout": options.ansibleTimeout = it.next().flatMap { Double($0) } ?? options.ansibleTimeout
+        case "--deadline": options.deadline = it.next().flatMap { Double($0) } ?? options.deadline
+        case "--commands": options.commands = it.next().flatMap { Int($0) } ?? 200
         default:
-            FileHandle.standardError.write(Data("usage: provision-bench [--hosts N] [--keep] [--commands N] [--persistent-shell]\n".utf8))
+            FileHandle.standardError.write(Data("""
+                usage: provision-bench [--hosts N] [--first-port P] [--persistent-shell | --both-transports]
+                                       [--ansible PATH/ansible-playbook [--ansible-timeout S]] [--deadline S]
+                                       [--keep] [--commands N]
+
+                """.utf8))
             exit(1)
         }
     }
-    return (max(1, hosts), keep, commands)
+    options.hosts = max(1, options.hosts)
+    return options
+}
+
+/// The servers running now, for the deadline and signal handlers (which stop them by PID and exit).
+nonisolated(unsafe) var runningServers: [SSHD] = []
+
+/// Stops everything this process started and exits: the deadline passed or a signal came.
+func abandon(_ reason: String) -> Never {
+    FileHandle.standardError.write(Data("provision-bench: \(reason); stopping sshd endpoints and exiting\n".utf8))
+    if currentPeerPID > 0 { kill(currentPeerPID, SIGTERM) }
+    currentPeer?.stopControlMasters()
+    for server in runningServers { kill(server.daemon.pid, SIGTERM) }
+    exit(3)
+}
+
+/// Bounds the benchmark in time and stops the servers on SIGINT/SIGTERM.
+func installGuards(deadline: Double) -> [DispatchSourceProtocol] {
+    let queue = DispatchQueue(label: "provision-bench.guards")
+    let timer = DispatchSource.makeTimerSource(queue: queue)
+    timer.schedule(deadline: .now() + deadline)
+    timer.setEventHandler { abandon(String(format: "the %.0f s deadline passed", deadline)) }
+    timer.resume()
+    var sources: [DispatchSourceProtocol] = [timer]
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+        source.setEventHandler { abandon("signal \(sig)") }
+        source.resume()
+        sources.append(source)
+    }
+    return sources
+}
+
+/// /proc/loadavg's three averages.
+func loadAverage() -> String {
+    let text = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").prefix(3).joined(separator: " ")
 }
 
 /// Seconds of CPU this process has used (user + system).
@@ -106,22 +169,32 @@ func commandLatency(_ count: Int) throws {
                  count, seconds, seconds * 1000 / Double(count), (cpuSeconds() - cpu) * 1000 / Double(count)))
 }
 
-func main() throws {
-    let (hostCount, keep, commands) = arguments()
-    if commands > 0 { return try commandLatency(commands) }
-    let work = try makeTempDir("provision-bench")
-    defer { if !keep { removeTree(work) } }
-    var servers: [SSHD] = []
-    defer { servers.forEach { $0.stop() } }
-    for _ in 0..<hostCount { servers.append(try SSHD()) }
+/// One row of the printed table.
+struct Leg {
+    var name: String
+    var first: (seconds: Double?, changed: Int)
+    var rerun: (seconds: Double?, changed: Int)
+    var detail: String
+}
 
-    let inventory = Inventory()
-    for (i, sshd) in servers.enumerated() {
-        var vars: [String: Any] = ["base": "\(work)/hosts/node\(i + 1)"]
-        for (k, v) in sshd.inventoryVariables { vars[k] = v }
-        if persistentShell { vars["provision_persistent_shell"] = "true" }
-        inventory.addHost("node\(i + 1)", group: "bench", vars: vars)
+func main() throws {
+    let options = arguments()
+    if options.commands > 0 { return try commandLatency(options.commands) }
+    setvbuf(stdout, nil, _IOLBF, 0)  // lines reach a log file as they are printed
+    let guards = installGuards(deadline: options.deadline)
+    defer { guards.forEach { $0.cancel() } }
+    let hostCount = options.hosts
+    let work = try makeTempDir("provision-bench")
+    defer { if !options.keep { removeTree(work) } }
+    var servers: [SSHD] = []
+    defer { servers.forEach { $0.stop() }; runningServers = [] }
+    let startup = Date()
+    for i in 0..<hostCount {
+        servers.append(try SSHD(port: options.firstPort.map { $0 + i }))
+        runningServers = servers
     }
+    let startupSeconds = Date().timeIntervalSince(startup)
+
     try FileManager.default.createDirectory(atPath: work + "/play/templates", withIntermediateDirectories: true)
     try playbook.write(toFile: work + "/play/bench.yml", atomically: true, encoding: .utf8)
     try "# {{ inventory_hostname }}\nport = {{ port }}\ngreeting = {{ greeting | upper }}\n"
@@ -129,37 +202,84 @@ func main() throws {
     try "{% for h in groups['bench'] %}127.0.0.1 {{ h }}\n{% endfor %}"
         .write(toFile: work + "/play/templates/hosts.j2", atomically: true, encoding: .utf8)
     let taskCount = 30
+    let forks = max(10, hostCount)
 
     func handshakes() -> [Int] { servers.map { SSHTransport.handshakes(address: $0.address, port: $0.port) } }
     func operations() -> Int { servers.reduce(0) { $0 + SSHTransport.operations(address: $1.address, port: $1.port) } }
 
-    print("provision-bench: \(hostCount) sshd endpoints on 127.0.0.1, \(taskCount)-task playbook"
-          + (persistentShell ? ", one long-lived shell per host" : ", an exec channel per command"))
-    var rows: [(String, Double, Int, [Int], Int)] = []
-    for label in ["first run", "re-run"] {
-        let before = handshakes()
-        let operationsBefore = operations()
-        let runner = PlaybookRunner(inventory: inventory, options: RunOptions(forks: max(10, hostCount)), output: SilentOutput())
-        let start = Date()
-        let summary = runner.run(playbookPath: work + "/play/bench.yml")
-        runner.close()
-        let seconds = Date().timeIntervalSince(start)
-        guard summary.exitCode == 0 else {
-            throw FixtureError("\(label) failed (exit \(summary.exitCode)): \(summary.error ?? "") \(summary.recap)")
+    let ports = "ports \(servers.first!.port)–\(servers.last!.port)"
+    print("provision-bench: \(hostCount) sshd endpoints on 127.0.0.1 (\(ports), started in "
+          + String(format: "%.1f s", startupSeconds) + "), \(taskCount)-task playbook, forks \(forks)")
+    print("load average before: \(loadAverage())")
+    var legs: [Leg] = []
+    // Each leg's row as soon as it is measured (a long ansible-playbook leg may be cut short).
+    func cell(_ run: (seconds: Double?, changed: Int)) -> String {
+        guard let seconds = run.seconds else { return "—".padding(toLength: 24, withPad: " ", startingAt: 0) }
+        return String(format: "%8.2f s  changed=%-5d", seconds, run.changed)
+    }
+    let width = 56
+    print("".padding(toLength: width, withPad: " ", startingAt: 0) + "  first run                re-run")
+    func printRow(_ leg: Leg) {
+        let rate = leg.rerun.seconds.map { String(format: "   re-run tasks×hosts/s=%.0f", Double(taskCount * hostCount) / $0) } ?? ""
+        print(leg.name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + cell(leg.first) + "  " + cell(leg.rerun) + rate)
+    }
+    for shell in options.shells {
+        let inventory = Inventory()
+        let base = work + (shell ? "/shell" : "/exec")
+        for (i, sshd) in servers.enumerated() {
+            var vars: [String: Any] = ["base": "\(base)/node\(i + 1)"]
+            for (k, v) in sshd.inventoryVariables { vars[k] = v }
+            if shell { vars["provision_persistent_shell"] = "true" }
+            inventory.addHost("node\(i + 1)", group: "bench", vars: vars)
         }
-        rows.append((label, seconds, summary.changedTotal, zip(handshakes(), before).map { $0 - $1 },
-                     (operations() - operationsBefore) / hostCount))
+        var runs: [(Double, Int)] = []
+        var details: [String] = []
+        for label in ["first run", "re-run"] {
+            let before = handshakes()
+            let operationsBefore = operations()
+            let runner = PlaybookRunner(inventory: inventory, options: RunOptions(forks: forks), output: SilentOutput())
+            let (start, cpu) = (Date(), cpuSeconds())
+            let summary = runner.run(playbookPath: work + "/play/bench.yml")
+            runner.close()
+            let seconds = Date().timeIntervalSince(start)
+            let clientCPU = cpuSeconds() - cpu
+            guard summary.exitCode == 0 else {
+                throw FixtureError("\(label) failed (exit \(summary.exitCode)): \(summary.error ?? "") \(summary.recap)")
+            }
+            let shakes = zip(handshakes(), before).map { $0 - $1 }
+            let perHost = Set(shakes).count == 1 ? "\(shakes[0])" : shakes.map(String.init).joined(separator: ",")
+            details.append("handshakes/host=\(perHost) commands+files/host=\((operations() - operationsBefore) / hostCount)"
+                           + String(format: " client CPU %.2f s", clientCPU))
+            runs.append((seconds, summary.changedTotal))
+        }
+        legs.append(Leg(name: shell ? "provision, one long-lived shell per host" : "provision, an exec channel per command",
+                        first: runs[0], rerun: runs[1], detail: details.joined(separator: " · ")))
+        printRow(legs[legs.count - 1])
     }
-    for (label, seconds, changed, shakes, perHostOps) in rows {
-        let perHost = Set(shakes).count == 1 ? "\(shakes[0])" : shakes.map(String.init).joined(separator: ",")
-        let rate = Double(taskCount * hostCount) / seconds
-        let name = label.padding(toLength: 10, withPad: " ", startingAt: 0)
-        print(name + String(format: " %7.3f s   changed=%-4d ", seconds, changed)
-              + "handshakes/host=\(perHost)   commands+files/host=\(perHostOps)   "
-              + String(format: "tasks×hosts/s=%.0f", rate))
+    if let executable = options.ansible {
+        let peer = AnsiblePeer(executable: executable, work: work, servers: servers, forks: forks, timeout: options.ansibleTimeout)
+        currentPeer = peer
+        defer { peer.stopControlMasters(); currentPeer = nil }
+        let inventory = try peer.writeInventory(baseDirectory: work + "/ansible")
+        var runs: [(seconds: Double?, changed: Int)] = []
+        var notes: [String] = []
+        for label in ["first", "rerun"] {
+            let result = peer.run(inventory: inventory, playbook: work + "/play/bench.yml", log: work + "/ansible-\(label).log")
+            runs.append((result.seconds, result.changed))
+            if !result.note.isEmpty { notes.append("\(label): \(result.note)") }
+            if result.seconds == nil { break }
+        }
+        if runs.count < 2 { runs.append((nil, 0)) }
+        legs.append(Leg(name: "\(peer.version()), forks \(forks), pipelining", first: runs[0], rerun: runs[1],
+                        detail: notes.joined(separator: "; ")))
+        printRow(legs[legs.count - 1])
     }
-    if rows[1].2 != 0 { print("WARNING: the re-run changed \(rows[1].2) things; it should change nothing") }
-    if keep { print("kept \(work)") }
+    print("load average after:  \(loadAverage())")
+    for leg in legs where !leg.detail.isEmpty { print("  \(leg.name): \(leg.detail)") }
+    for leg in legs where leg.rerun.seconds != nil && leg.rerun.changed != 0 {
+        print("WARNING: \(leg.name): the re-run changed \(leg.rerun.changed) things; it should change nothing")
+    }
+    if options.keep { print("kept \(work)") }
 }
 
 do { try main() } catch {

@@ -62,4 +62,81 @@ import Testing
         }
         #expect(throws: ProvisionError.self) { try t.condition("'text' is changed") }
     }
+
+    // Expected strings from `openssl passwd -6|-5 -salt …` and Python's crypt module (glibc
+    // crypt(3)), never from this code.
+    @Test(arguments: [
+        ("{{ 'secret' | password_hash('sha512', 'mysalt') }}",
+         "$6$mysalt$UX6P1VKOf6dr0s2pg4pLNvIUB6hLXvP6M5f/Yj9hJgMPdAJ4oArvk5YUD9/XWtk1JOpVwt/JTsczMJr8sFVML1"),
+        ("{{ 'secret' | ansible.builtin.password_hash(salt='mysalt') }}",
+         "$6$mysalt$UX6P1VKOf6dr0s2pg4pLNvIUB6hLXvP6M5f/Yj9hJgMPdAJ4oArvk5YUD9/XWtk1JOpVwt/JTsczMJr8sFVML1"),
+        ("{{ 'secret' | password_hash('sha256', 'mysalt') }}", "$5$mysalt$I2SNajjJ3Gc5gIR/tkrLOGngF8wqv59buJCqxh.o9s8"),
+        ("{{ 'secret' | password_hash('sha512_crypt', 'mysalt', rounds=10000) }}",
+         "$6$rounds=10000$mysalt$9XTP7570fxVN/uTspSrH6kRPdR4KKGzGz7.TmJjDYGrKSwZuavW/3YaLur8JX6WP75Czcxa.megIO0lKreY0R."),
+        // What ansible-core 2.19.14 with passlib printed for `'secret' | password_hash('sha512', 'mysalt')`
+        // (passlib's default rounds written out); given as rounds here, the same string.
+        ("{{ 'secret' | password_hash('sha512', 'mysalt', rounds=656000) }}",
+         "$6$rounds=656000$mysalt$cDA0t8lm/qt.LT6DzpoHxJ.NwTpx.WTkOPwhseSva8pRixDSH2./ffedCjAMbTX1Uo1QNT7jJPJ6FIzU2i59K/"),
+        // A salt longer than 16 characters is cut to 16, as crypt(3) cuts it.
+        ("{{ 'secret' | password_hash('sha256', 'abcdefghijklmnopqrst', rounds=1000) }}",
+         "$5$rounds=1000$abcdefghijklmnop$FzYoqjtuN.mjYqssIob4upmoKbZEpkdQMtytZuqNN/6"),
+        // A key longer than the digest (the B-stretching branch).
+        ("{{ 'a much longer password than sixty-four bytes, to cover the stretch of B over the key' | password_hash('sha512', 'saltsalt') }}",
+         "$6$saltsalt$J8CJBDQwj1kxPsG7n4awsYv4QgBJELFcJIo2aQzAoCwaLB99BGMEVYg0ofiAs26lUUEw2wsq7q8eTBYm3MOMK1"),
+    ])
+    func passwordHash(template: String, expected: String) throws {
+        #expect(try t.render(template) as? String == expected)
+    }
+
+    @Test func passwordHashWithoutSaltAndBadInput() throws {
+        let a = try #require(try t.render("{{ 'secret' | password_hash }}") as? String)
+        let b = try #require(try t.render("{{ 'secret' | password_hash('sha512') }}") as? String)
+        #expect(a.hasPrefix("$6$") && a.count == 3 + 16 + 1 + 86)
+        #expect(a != b)  // a fresh random salt each time, as Ansible's
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('md4', 'mysalt') }}") }
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('sha512', 'bad salt!') }}") }
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('sha512', 'mysalt', rounds=10) }}") }
+    }
+
+    // Expected values from Python's ipaddress module (ip_interface: .ip, .network, .netmask,
+    // .network.prefixlen, .network.broadcast_address), never from this code.
+    @Test(arguments: [
+        ("{{ '192.0.2.1/24' | ipaddr('address') }}", #""192.0.2.1""#),
+        ("{{ '192.0.2.1/24' | ipaddr('network') }}", #""192.0.2.0""#),
+        ("{{ '192.0.2.1/24' | ipaddr('netmask') }}", #""255.255.255.0""#),
+        ("{{ '192.0.2.1/24' | ipaddr('prefix') }}", "24"),
+        ("{{ '192.0.2.1/24' | ipaddr('broadcast') }}", #""192.0.2.255""#),
+        ("{{ '192.0.2.1/24' | ipaddr('subnet') }}", #""192.0.2.0/24""#),
+        ("{{ '192.0.2.1/24' | ansible.utils.ipaddr('host') }}", #""192.0.2.1/24""#),
+        ("{{ '192.0.2.1/24' | ipaddr }}", #""192.0.2.1/24""#),
+        ("{{ '10.1.2.3/255.255.0.0' | ipaddr('network') }}", #""10.1.0.0""#),
+        ("{{ '10.1.2.3/255.255.0.0' | ipaddr('prefix') }}", "16"),
+        ("{{ '192.0.2.1' | ipaddr('netmask') }}", #""255.255.255.255""#),
+        ("{{ '192.0.2.1' | ipaddr('prefix') }}", "32"),
+        ("{{ '192.0.2.7/31' | ipaddr('network') }}", #""192.0.2.6""#),
+        ("{{ '192.0.2.7/31' | ipaddr('address') }}", #""192.0.2.7""#),
+        ("{{ '2001:db8:0:0:0:0:0:1/48' | ipaddr('address') }}", #""2001:db8::1""#),
+        ("{{ '2001:db8::1/64' | ipaddr('network') }}", #""2001:db8::""#),
+        ("{{ '2001:db8::1/64' | ipaddr('netmask') }}", #""ffff:ffff:ffff:ffff::""#),
+        ("{{ '2001:db8::1/48' | ipaddr('broadcast') }}", #""2001:db8:0:ffff:ffff:ffff:ffff:ffff""#),
+        // Not addresses (ipaddress raises ValueError for each): false, so the filter is a test.
+        ("{{ '192.0.2.256' | ipaddr }}", "false"),
+        ("{{ 'not an address' | ipaddr('address') }}", "false"),
+        ("{{ '192.0.2.1/33' | ipaddr }}", "false"),
+        ("{{ '' | ipaddr }}", "false"),
+        ("{{ '192.0.2.1/24' | ipaddr | ternary('valid', 'invalid') }}", #""valid""#),
+        // A list keeps what the query returns for its addresses; a network query tests membership.
+        ("{{ ['192.0.2.1', 'nope', '198.51.100.7/24'] | ipaddr('address') }}", #"["192.0.2.1", "198.51.100.7"]"#),
+        ("{{ ['192.0.2.9', '192.0.2.99'] | ipaddr('192.0.2.0/28') }}", #"["192.0.2.9"]"#),
+    ])
+    func ipaddr(template: String, json: String) throws {
+        #expect(try render(template) == json)
+    }
+
+    @Test func ipaddrNetworkItselfIsNoAddress() throws {
+        // Ansible's rule (ansible.utils `_ip_query`): an IPv4 network's own address is not a host
+        // address; the result is None, falsy in a condition.
+        #expect(try t.condition("'192.0.2.0/24' | ipaddr('address')") == false)
+        #expect(throws: ProvisionError.self) { try t.render("{{ '192.0.2.1' | ipaddr('nonsense') }}") }
+    }
 }

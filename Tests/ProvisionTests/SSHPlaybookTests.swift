@@ -241,4 +241,70 @@ struct SSHPlaybookTests {
         #expect(dir.read("bad/a.txt") == nil)
         #expect(try String(contentsOfFile: forged, encoding: .utf8).split(separator: "\n").count == 1)
     }
+
+    static let asyncPlaybook = """
+    - hosts: ssh
+      gather_facts: false
+      tasks:
+        - file: {path: "{{ base }}", state: directory}
+        - command: sleep 1 && echo waited
+          async: 10
+          poll: 2
+          register: waited
+        - assert: {that: ["waited.stdout == 'waited'", "waited.finished == 1", "waited is changed"]}
+        - shell: sleep 1; echo done > {{ base }}/bg; echo out; echo err >&2; exit 3
+          async: 30
+          poll: 0
+          register: job
+        - stat: {path: "{{ base }}/bg"}
+          register: early
+        - copy: {dest: "{{ base }}/jid", content: "{{ job.ansible_job_id }}"}
+        - assert: {that: ["job.ansible_job_id is defined", "job.started == 1", "job.finished == 0", "not early.stat.exists"]}
+        - async_status: {jid: "{{ job.ansible_job_id }}"}
+          register: status
+          until: status.finished
+          retries: 40
+          delay: 0.25
+          failed_when: false
+        - assert: {that: ["status.rc == 3", "status.stdout == 'out'", "status.stderr == 'err'", "status.attempts > 1"]}
+        - async_status: {jid: "{{ job.ansible_job_id }}", mode: cleanup}
+        - command: sleep 5
+          async: 1
+          poll: 1
+          register: slow
+          ignore_errors: true
+        - assert: {that: ["slow is failed", "'async task did not complete within the requested time - 1s' == slow.msg"]}
+    """
+
+    /// async / poll as Ansible documents them: poll > 0 waits (and fails past `async`), poll: 0
+    /// returns at once with a job id that async_status reads until finished; both transports.
+    @Test(arguments: [false, true])
+    func asyncAndPollOverSSH(persistentShell: Bool) throws {
+        let sshd = try SSHD(port: persistentShell ? 26151 : 26150)
+        defer { sshd.stop() }
+        let dir = TempDir()
+        defer { dir.remove() }
+        let inv = inventory([("h1", sshd)], dir: dir, extra: persistentShell ? ["h1": ["provision_persistent_shell": "true"]] : [:])
+        let started = Date()
+        let (summary, out) = run(inv, dir.write("p.yml", Self.asyncPlaybook))
+        #expect(summary.exitCode == 0, "\(out.text) \(summary.error ?? "")")
+        #expect(summary.recap["h1"]?.failed == 0 && summary.recap["h1"]?.ignored == 1, "\(out.text)")
+        #expect(dir.read("h1/bg") == "done\n")
+        #expect(Date().timeIntervalSince(started) < 20)
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: NSHomeDirectory() + "/.ansible_async")) ?? []
+        let jid = try #require(dir.read("h1/jid"))
+        #expect(jid.range(of: #"^[0-9]{12}\.[0-9]+$"#, options: .regularExpression) != nil)
+        #expect(!leftovers.contains { $0.hasPrefix(jid) })  // mode: cleanup removed its files
+
+        let refused = dir.write("bad.yml", """
+            - hosts: ssh
+              tasks:
+                - copy: {dest: /tmp/x, content: x}
+                  async: 5
+                  poll: 0
+            """)
+        let (bad, badOut) = run(inv, refused)
+        #expect(bad.exitCode != 0)
+        #expect((bad.error ?? badOut.text).contains("'poll: 0' (fire and forget) is supported for command and shell"))
+    }
 }

@@ -163,7 +163,10 @@ struct TaskExecutor {
             let useBecome = become.enabled && become.user != host.remoteUser
             var environment: [String: String] = [:]
             for (k, v) in task.environment { environment[k] = Values.string(try t.renderDeep(v, location: location)) }
-            let deadline = task.timeout.map { Date().addingTimeInterval(Double($0)) }
+            // `async` with `poll` > 0 waits at most that long, as a `timeout` would.
+            let waitAsync = task.asyncSeconds.flatMap { task.poll > 0 ? $0 : nil }
+            let limit = [task.timeout, waitAsync].compactMap { $0 }.min()
+            let deadline = limit.map { Date().addingTimeInterval(Double($0)) }
             let ctx = ModuleContext(host: host.name, transport: transport, check: task.checkMode ?? options.check, diff: task.diff ?? options.diff,
                                     becomeUser: useBecome ? become.user : nil, templater: t, playbookDir: playbookDir,
                                     roleDir: task.role?.path, connectedAsRoot: host.remoteUser == "root", environment: environment,
@@ -172,9 +175,19 @@ struct TaskExecutor {
             let result: ModuleResult
             do {
                 for k in module.pathOptions.sorted() { if let p = args[k] as? String { args[k] = try ctx.expandHome(p) } }
-                result = try module.run(ModuleArgs(args, module: task.module), ctx)
+                if let seconds = task.asyncSeconds, task.poll == 0 {
+                    result = try AsyncJob.start(ModuleArgs(args, module: task.module), ctx, seconds: seconds)
+                } else {
+                    result = try module.run(ModuleArgs(args, module: task.module), ctx)
+                }
             } catch { lock.unlock(); throw error }
             lock.unlock()
+            if let deadline, let seconds = waitAsync, seconds == limit, Date() >= deadline {
+                // Ansible's wording for an async task that outran `async:` while polled.
+                let msg = "async task did not complete within the requested time - \(seconds)s"
+                return TaskOutcome(status: .failed, message: msg,
+                                   registered: ["failed": true, "changed": false, "finished": 0, "msg": msg])
+            }
             if let deadline, let seconds = task.timeout, Date() >= deadline {
                 // Ansible's wording for a task that outran `timeout:`.
                 return TaskOutcome(status: .failed, message: "The \(task.module) action failed to execute in the expected time frame (\(seconds)) and was terminated",
@@ -187,6 +200,7 @@ struct TaskExecutor {
             if result.skipped { registered["skipped"] = true }
             if let m = result.msg { registered["msg"] = m }
             if retrying { registered["attempts"] = attempts }
+            if waitAsync != nil, registered["finished"] == nil { registered["finished"] = 1 }
             var status: HostStatus = result.skipped ? .skipped : result.failed ? .failed : result.changed ? .changed : .ok
             // changed_when / failed_when / until see the result under the register name.
             if let r = task.register { scope.locals[r] = registered }

@@ -92,6 +92,13 @@ public struct TaskSpec {
     public var ignoreUnreachable = false
     /// `timeout`: seconds the task may take; a slower one fails (its commands are killed).
     public var timeout: Int?
+    /// `async`: seconds the task may run. With `poll` > 0 the task waits for it (a slower one
+    /// fails, as under `timeout`); with `poll: 0` (command / shell) it starts detached and
+    /// `async_status` reads its result later.
+    public var asyncSeconds: Int?
+    /// `poll`: Ansible's default is 15 s between checks; here a waiting task simply waits, so only
+    /// 0 (fire and forget) against > 0 (wait) matters.
+    public var poll = 15
     /// `remote_user` as written (connections come from the inventory; warned where it differs).
     public var remoteUser: String?
     public var vars: [String: Any] = [:]

@@ -96,6 +96,12 @@ struct TaskParser {
             case "timeout":
                 guard let n = v as? Int, n > 0 else { throw ProvisionError("'timeout' must be a positive number of seconds", at: loc(p.value)) }
                 task.timeout = n
+            case "async":
+                guard let n = v as? Int, n > 0 else { throw ProvisionError("'async' must be a positive number of seconds", at: loc(p.value)) }
+                task.asyncSeconds = n
+            case "poll":
+                guard let n = v as? Int, n >= 0 else { throw ProvisionError("'poll' must be a non-negative number of seconds", at: loc(p.value)) }
+                task.poll = n
             case "become": task.become = try parser.boolean(p.value, p.key, file)
             case "become_user": task.becomeUser = try parser.scalarString(p.value, p.key, file)
             case "become_method": try parser.becomeMethod(p.value, file)
@@ -188,6 +194,9 @@ struct TaskParser {
         }
         guard let m = moduleKey else { throw ProvisionError("task has no module", at: task.location) }
         task.module = m.name
+        if task.asyncSeconds != nil && task.poll == 0 && ![CommandModule.name, ShellModule.name].contains(m.name) {
+            throw ProvisionError("'poll: 0' (fire and forget) is supported for command and shell here, not '\(m.name)'", at: task.location)
+        }
         task.args = try arguments(m.name, m.keyNode, m.value, action: m.action)
         for (k, v) in extraArgs { task.args[k] = v }
         // A handler reached only through `listen` may go without a name, as in Ansible.

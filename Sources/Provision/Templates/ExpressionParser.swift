@@ -188,7 +188,13 @@ struct ExpressionParser {
             } else if case let .name(fn) = e, accept(.op("(")) {
                 let a = try parseArgs(close: ")"); e = .call(.literal(NSNull()), fn, a.positional, a.named)
             } else if accept(.op("|")) {
-                guard case let .ident(name) = next() else { throw error("expected a filter name after '|'") }
+                guard case var .ident(name) = next() else { throw error("expected a filter name after '|'") }
+                // A collection-qualified name (`ansible.utils.ipaddr`) names the same filter.
+                while accept(.op(".")) {
+                    guard case let .ident(part) = next() else { throw error("expected a filter name after '\(name).'") }
+                    name += "." + part
+                }
+                name = Filters.shortName(name)
                 var args = (positional: [Expr](), named: [String: Expr]())
                 if accept(.op("(")) { args = try parseArgs(close: ")") }
                 e = .filter(e, name, args.positional, args.named)

@@ -11,7 +11,16 @@ enum Filters {
         "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
         "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
         "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest", "extract", "format", "type_debug",
+        "password_hash", "ipaddr",
     ]
+
+    /// `ansible.builtin.to_json` → `to_json`: the collections whose filters are built in here.
+    static func shortName(_ name: String) -> String {
+        for prefix in ["ansible.builtin.", "ansible.utils.", "ansible.netcommon."] where name.hasPrefix(prefix) {
+            return String(name.dropFirst(prefix.count))
+        }
+        return name
+    }
 
     static func apply(_ name: String, to v: Any, args: [Any], named: [String: Any] = [:]) throws -> Any {
         func arg(_ i: Int) -> Any? { args.count > i ? args[i] : nil }
@@ -148,6 +157,13 @@ enum Filters {
         case "sha256": return SHA256.hex(Data(Values.string(v).utf8))
         case "sha1", "checksum": return SHA1.hex(Data(Values.string(v).utf8))
         case "mandatory": return v
+        case "password_hash":
+            // Ansible's signature: password_hash(hashtype='sha512', salt=None, salt_size=None, rounds=None, ident=None).
+            func number(_ key: String, _ i: Int) -> Int? { (named[key] ?? arg(i)).flatMap { Values.number($0) }.map { Int($0) } }
+            let salt = (named["salt"] ?? arg(1)).flatMap { $0 is NSNull ? nil : Values.string($0) }
+            return try PasswordHash.hash(Values.string(v), hashtype: Values.string(named["hashtype"] ?? arg(0) ?? "sha512"),
+                                         salt: salt, saltSize: number("salt_size", 2), rounds: number("rounds", 3))
+        case "ipaddr": return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""))
         case "extract":
             // `key | extract(container[, morekeys])`: container[key], then each of morekeys.
             var value: Any? = arg(0)

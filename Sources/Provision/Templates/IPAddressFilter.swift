@@ -1,0 +1,108 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ipaddr` (ansible.utils, formerly ansible.netcommon): the basic queries. Like Ansible's, the
+/// filter returns a value when the query holds and `false` when it does not, so it doubles as a
+/// test (`when: x | ipaddr`); on a list it keeps the items for which the query holds.
+enum IPAddressFilter {
+    /// An address with its prefix: `192.0.2.1/24`, or `192.0.2.1` as /32 (/128 for IPv6).
+    struct Interface {
+        var bytes: [UInt8]
+        var prefix: Int
+        var isV6: Bool { bytes.count == 16 }
+        var bits: Int { bytes.count * 8 }
+
+        /// `address`, `address/prefix` or `address/netmask`, as netaddr's IPNetwork takes them.
+        init?(_ text: String) {
+            let parts = text.trimmingCharacters(in: .whitespaces).split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count <= 2, let address = Interface.parse(String(parts[0])) else { return nil }
+            bytes = address
+            prefix = address.count * 8
+            if parts.count == 2 {
+                let suffix = String(parts[1])
+                if !suffix.isEmpty, suffix.allSatisfy(\.isNumber), let n = Int(suffix), n <= prefix {
+                    prefix = n
+                } else if address.count == 4, let mask = Interface.parse(suffix), mask.count == 4, let n = Interface.prefixLength(mask) {
+                    prefix = n
+                } else { return nil }
+            }
+        }
+
+        static func parse(_ text: String) -> [UInt8]? {
+            var v4 = in_addr()
+            if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
+            var v6 = in6_addr()
+            if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
+            return nil
+        }
+
+        /// The prefix length of a contiguous netmask (`255.255.255.0` → 24), nil for others.
+        static func prefixLength(_ mask: [UInt8]) -> Int? {
+            let bits = mask.flatMap { byte in (0..<8).map { (byte >> (7 - $0)) & 1 } }
+            let ones = bits.prefix { $0 == 1 }.count
+            return bits.dropFirst(ones).allSatisfy { $0 == 0 } ? ones : nil
+        }
+
+        static func format(_ bytes: [UInt8]) -> String {
+            var buffer = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
+            let family = bytes.count == 4 ? AF_INET : AF_INET6
+            _ = bytes.withUnsafeBytes { inet_ntop(family, $0.baseAddress, &buffer, socklen_t(buffer.count)) }
+            return String(cString: buffer)
+        }
+
+        var mask: [UInt8] {
+            (0..<bytes.count).map { i in
+                let ones = min(8, max(0, prefix - i * 8))
+                return ones == 0 ? 0 : UInt8(truncatingIfNeeded: 0xff << (8 - ones))
+            }
+        }
+        var network: [UInt8] { zip(bytes, mask).map { $0 & $1 } }
+        var broadcast: [UInt8] { zip(bytes, mask).map { $0 | ~$1 } }
+    }
+
+    /// `value | ipaddr(query)`. nil where Ansible's query function returns None (falsy, as there).
+    static func apply(_ value: Any, query: String) throws -> Any {
+        if let list = value as? [Any] {
+            return try list.compactMap { item -> Any? in
+                // Python's `if item`: False, None, 0 and "" drop out.
+                switch try apply(item, query: query) {
+                case is NSNull: return nil
+                case let b as Bool: return b ? b : nil
+                case let i as Int: return i == 0 ? nil : i
+                case let s as String: return s.isEmpty ? nil : s
+                case let other: return other
+                }
+            }
+        }
+        // Only strings are addresses here (Ansible also reads integers as addresses).
+        guard let text = value as? String, let v = Interface(text) else { return false }
+        let address = Interface.format(v.bytes)
+        let isNetwork = text.contains("/")
+        // netaddr's sizes: one address (/32, /128), a pair without broadcast (/31, /127), a network.
+        let single = v.prefix == v.bits, pair = v.prefix == v.bits - 1
+        let isNetworkAddress = !single && !pair && v.bytes == v.network
+        switch query {
+        case "": return isNetwork ? "\(address)/\(v.prefix)" : address
+        case "bool": return true
+        case "address", "ip": return isNetworkAddress && !v.isV6 ? NSNull() : address
+        case "host": return isNetworkAddress ? NSNull() : "\(address)/\(v.prefix)"
+        case "network", "network_id": return Interface.format(v.network)
+        case "netmask": return Interface.format(v.mask)
+        case "prefix": return v.prefix
+        case "broadcast": return single || pair ? NSNull() : Interface.format(v.broadcast)
+        case "subnet", "cidr", "network/prefix": return "\(Interface.format(v.network))/\(v.prefix)"
+        case "type": return single || pair || !isNetworkAddress ? "address" : "network"
+        case "version": return v.isV6 ? 6 : 4
+        default:
+            // A network as the query: the value if it lies inside it (Ansible's cidr_lookup).
+            guard query.contains("/"), let network = Interface(query) else {
+                throw ProvisionError("ipaddr: unknown filter type: \(query) (supported: address, host, network, netmask, prefix, broadcast, subnet, type, version, bool, a network to test membership)")
+            }
+            let inside = network.bytes.count == v.bytes.count && v.prefix >= network.prefix
+                && Interface(address + "/\(network.prefix)")?.network == network.network
+            return inside ? value : false
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import Crypto
+import Foundation
+
+/// `password_hash`: SHA-crypt (`$5$` / `$6$`) as glibc's crypt(3) computes it (Ulrich Drepper's
+/// "Unix crypt using SHA-256 and SHA-512"). Without `rounds`, crypt(3)'s 5000, so `'secret' |
+/// password_hash('sha512', 'mysalt')` is `openssl passwd -6 -salt mysalt secret` (Ansible through
+/// Python's crypt); ansible-core 2.19 through passlib writes passlib's default instead
+/// (`$6$rounds=656000$…`). With `rounds` given, the same string as either.
+enum PasswordHash {
+    /// crypt(3)'s default and the count below which no `rounds=` appears in the result.
+    static let defaultRounds = 5000
+    static let alphabet = Array("./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+
+    /// The filter: `hashtype` as Ansible names it (`sha512` default, `sha256`, or passlib's
+    /// `sha512_crypt` / `sha256_crypt`), `salt` (random, `saltSize` or 16 characters, when nil, as Ansible does),
+    /// `rounds` (nil: 5000, written nowhere).
+    static func hash(_ password: String, hashtype: String, salt: String?, saltSize: Int? = nil, rounds: Int?) throws -> String {
+        let sha512: Bool
+        switch hashtype {
+        case "sha512", "sha512_crypt": sha512 = true
+        case "sha256", "sha256_crypt": sha512 = false
+        default:
+            throw ProvisionError("password_hash: hashtype '\(hashtype)' is not supported (sha512, sha256)")
+        }
+        let saltText = salt ?? String(decoding: (0..<min(16, max(1, saltSize ?? 16))).map { _ in alphabet.randomElement()! }, as: UTF8.self)
+        guard !saltText.isEmpty, saltText.utf8.allSatisfy({ alphabet.contains($0) }) else {
+            throw ProvisionError("password_hash: the salt '\(saltText)' must be characters of [./0-9A-Za-z]")
+        }
+        if let rounds, rounds < 1000 || rounds > 999_999_999 {
+            throw ProvisionError("password_hash: rounds \(rounds) is outside 1000–999999999")
+        }
+        return shaCrypt(Array(password.utf8), salt: Array(saltText.utf8.prefix(16)), rounds: rounds, sha512: sha512)
+    }
+
+    /// The algorithm itself; `salt` at most 16 bytes.
+    static func shaCrypt(_ key: [UInt8], salt: [UInt8], rounds explicitRounds: Int?, sha512: Bool) -> String {
+        let digest: ([UInt8]) -> [UInt8] = sha512 ? { Array(Crypto.SHA512.hash(data: $0)) } : { Array(Crypto.SHA256.hash(data: $0)) }
+        let size = sha512 ? 64 : 32
+        let rounds = explicitRounds ?? defaultRounds
+        /// `bytes` repeated, then cut, to `count` bytes.
+        func stretch(_ bytes: [UInt8], _ count: Int) -> [UInt8] {
+            (0..<count).map { bytes[$0 % bytes.count] }
+        }
+
+        let b = digest(key + salt + key)
+        var a = key + salt + stretch(b, key.count)
+        var n = key.count
+        while n > 0 { a += (n & 1) != 0 ? b : key; n >>= 1 }
+        var c = digest(a)
+        let p = stretch(digest(Array(repeating: key, count: key.count).flatMap { $0 }), key.count)
+        let s = stretch(digest(Array(repeating: salt, count: 16 + Int(c[0])).flatMap { $0 }), salt.count)
+        // The rounds feed the hasher piece by piece: no buffer is built per round (656000 rounds
+        // are what passlib-era Ansible content asks for).
+        func digestParts(_ parts: [UInt8]...) -> [UInt8] {
+            if sha512 {
+                var h = Crypto.SHA512()
+                for part in parts { h.update(data: part) }
+                return Array(h.finalize())
+            }
+            var h = Crypto.SHA256()
+            for part in parts { h.update(data: part) }
+            return Array(h.finalize())
+        }
+        let none: [UInt8] = []
+        for i in 0..<rounds {
+            let odd = (i & 1) != 0
+            c = digestParts(odd ? p : c, i % 3 != 0 ? s : none, i % 7 != 0 ? p : none, odd ? c : p)
+        }
+        precondition(c.count == size)
+
+        var out = sha512 ? "$6$" : "$5$"
+        if let explicitRounds, explicitRounds != defaultRounds { out += "rounds=\(explicitRounds)$" }
+        out += String(decoding: salt, as: UTF8.self) + "$"
+        func encode(_ b2: UInt8, _ b1: UInt8, _ b0: UInt8, _ count: Int) {
+            var w = (Int(b2) << 16) | (Int(b1) << 8) | Int(b0)
+            for _ in 0..<count { out.append(Character(UnicodeScalar(alphabet[w & 0x3f]))); w >>= 6 }
+        }
+        if sha512 {
+            // Byte triples (k, k+21, k+42) rotated left by k mod 3 (right for SHA-256), as glibc orders them.
+            for k in 0..<21 {
+                let t = [k, k + 21, k + 42]
+                let r = k % 3
+                encode(c[t[r]], c[t[(r + 1) % 3]], c[t[(r + 2) % 3]], 4)
+            }
+            encode(0, 0, c[63], 2)
+        } else {
+            for k in 0..<10 {
+                let t = [k, k + 10, k + 20]
+                let r = (3 - k % 3) % 3
+                encode(c[t[r]], c[t[(r + 1) % 3]], c[t[(r + 2) % 3]], 4)
+            }
+            encode(0, c[31], c[30], 3)
+        }
+        return out
+    }
+}
