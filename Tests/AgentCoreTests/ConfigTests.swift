@@ -128,7 +128,7 @@ import Testing
         #expect(DynamicConfig.parse(seeded.raw, base: c).standbyCluster == s)
         // The key's own section, never bootstrap.dcs's: a config key without it is a primary cluster.
         #expect(DynamicConfig.parse(#"{"ttl": 30}"#, base: c).standbyCluster == nil)
-        #expect(UpstreamServer(remote: s).conninfo == "host=10.1.0.1,10.1.0.2 port=5432,5433 target_session_attrs=read-write")
+        #expect(UpstreamServer(remote: s).conninfo == "host=10.1.0.1,10.1.0.2 port=5432,5433 target_session_attrs=read-write tcp_user_timeout=5000")
         for (bad, at, says) in [("      port: lots\n", "p.yml:20:", "bootstrap.dcs.standby_cluster.port: expected a port"),
                                 ("      primary_slot_name: dr\n", "p.yml:", "bootstrap.dcs.standby_cluster: needs host or restore_command")] {
             let text = yaml.replacingOccurrences(of: "    failsafe_mode: false\n", with: "    failsafe_mode: false\n    standby_cluster:\n" + (bad.contains("port") ? "      host: h\n" : "") + bad)

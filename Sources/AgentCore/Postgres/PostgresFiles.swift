@@ -24,8 +24,12 @@ public struct UpstreamServer: Equatable, Sendable {
     }
 
     /// libpq's host, port (and target_session_attrs for a host list) for a connection string.
+    /// A host list also gets tcp_user_timeout: the walreceiver connects asynchronously and does
+    /// not apply connect_timeout, so a dead host in the list (its address silent) held every
+    /// attempt for the kernel's SYN retries, about 65 s on the DR lab; TCP_USER_TIMEOUT bounds
+    /// the connect (and unacknowledged data later) to 5 s.
     public var conninfo: String {
-        host.contains(",") ? "host=\(host) port=\(port) target_session_attrs=read-write" : "host=\(host) port=\(port)"
+        host.contains(",") ? "host=\(host) port=\(port) target_session_attrs=read-write tcp_user_timeout=5000" : "host=\(host) port=\(port)"
     }
 }
 
