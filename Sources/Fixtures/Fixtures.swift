@@ -59,6 +59,21 @@ public func waitUntil(timeout: Double, interval: Double = 0.05, _ condition: () 
     return try condition()
 }
 
+/// Polls `body` every `interval` seconds until it gives a value or `timeout` passes; the failure
+/// is a FixtureError naming `what` and how long it waited, followed by `context()` (logs, say).
+public func eventually<T>(_ timeout: Double, _ what: String, interval: Double = 0.2,
+                          context: () -> String = { "" }, _ body: () throws -> T?) throws -> T {
+    let deadline = Date().addingTimeInterval(timeout)
+    while true {
+        if let value = try body() { return value }
+        if Date() >= deadline {
+            let more = context()
+            throw FixtureError("timed out after \(Int(timeout)) s waiting for \(what)" + (more.isEmpty ? "" : "\n" + more))
+        }
+        Thread.sleep(forTimeInterval: interval)
+    }
+}
+
 /// A fresh directory under /tmp, removed by `removeTree`.
 public func makeTempDir(_ prefix: String) throws -> String {
     var template = Array("/tmp/\(prefix).XXXXXX".utf8CString)

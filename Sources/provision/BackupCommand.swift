@@ -7,15 +7,11 @@ struct BackupCommand: ParsableCommand {
         abstract: "Take a pgBackRest backup on the backup host (from the current primary); done once `pgbackrest info` lists it.")
     @OptionGroup var cluster: ClusterArguments
     @Option(help: "full, diff or incr (a diff or incr without a prior full becomes a full, as pgBackRest does).")
-    var type = "full"
-
-    func validate() throws {
-        guard BackupType(rawValue: type) != nil else { throw ValidationError("--type must be one of full, diff, incr; got '\(type)'") }
-    }
+    var type: BackupType = .full
 
     func run() throws {
         let workflow = try cluster.workflow()
-        let made = try clusterCall { try workflow.backup(type: BackupType(rawValue: type)!) }
+        let made = try clusterCall { try workflow.backup(type: type) }
         print("backup \(made.label) (\(made.type)) done: \(BackupInfoText.line(made))")
     }
 }
@@ -39,3 +35,5 @@ enum BackupInfoText {
         "stopped \(b.stop), \(b.databaseBytes) bytes of database, \(b.repositoryBytes) in the repository, WAL \(b.walStart) - \(b.walStop)"
     }
 }
+
+extension BackupType: ExpressibleByArgument {}

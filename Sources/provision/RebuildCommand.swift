@@ -10,14 +10,12 @@ struct RebuildCommand: ParsableCommand {
     @Flag(name: .customLong("force-failover"), help: "Allow rebuilding the current primary: it is switched over first.")
     var forceFailover = false
     @Option(help: "primary (pg_basebackup) or backup (restore from the pgBackRest repository, then stream).")
-    var from = "primary"
-
-    func validate() throws {
-        guard RebuildSource(rawValue: from) != nil else { throw ValidationError("--from must be primary or backup; got '\(from)'") }
-    }
+    var from: RebuildSource = .primary
 
     func run() throws {
         let workflow = try cluster.workflow()
-        try clusterCall { try workflow.rebuild(host: host, forceFailover: forceFailover, from: RebuildSource(rawValue: from)!) }
+        try clusterCall { try workflow.rebuild(host: host, forceFailover: forceFailover, from: from) }
     }
 }
+
+extension RebuildSource: ExpressibleByArgument {}

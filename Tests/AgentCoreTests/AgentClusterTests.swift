@@ -6,12 +6,9 @@ import PQ
 import Testing
 
 @Suite(.serialized) struct AgentClusterTests {
-    /// Waits (bounded) until `body` returns a value.
+    /// Waits (bounded) until `body` returns a value; the failure shows the cluster's logs.
     func eventually<T>(_ timeout: Double, _ what: String, _ cluster: AgentCluster, _ body: () -> T?) throws -> T {
-        var result: T?
-        _ = waitUntil(timeout: timeout, interval: 0.2) { result = body(); return result != nil }
-        guard let result else { throw FixtureError("timed out after \(timeout) s waiting for \(what)\n\(cluster.logs())") }
-        return result
+        try Fixtures.eventually(timeout, what, context: { cluster.logs() }, body)
     }
 
     func streamingReplicas(_ cluster: AgentCluster, on primary: String) -> Set<String> {

@@ -50,10 +50,7 @@ extension AgentCluster {
 
     /// Waits (bounded) until `body` returns a value; the failure names `what` and shows the logs.
     func eventually<T>(_ timeout: Double, _ what: String, _ body: () -> T?) throws -> T {
-        var result: T?
-        _ = waitUntil(timeout: timeout, interval: 0.2) { result = body(); return result != nil }
-        guard let result else { throw FixtureError("timed out after \(timeout) s waiting for \(what)\n\(logs())") }
-        return result
+        try Fixtures.eventually(timeout, what, context: { logs() }, body)
     }
 
     func streaming(on primary: String) -> Set<String> {

@@ -17,12 +17,23 @@ extension AgentOpsClusters { @Suite(.serialized) struct StandbyClusterTests {
         _ = try main.connect(mainPrimary).query("CREATE TABLE dr_rows (id int PRIMARY KEY, at text)")
         _ = try main.connect(mainPrimary).query("INSERT INTO dr_rows VALUES (1, 'before the standby cluster')")
 
-        // Both main members as one libpq host list: the standby leader finds the read-write one.
-        let ports = main.members.map { "\($0.pgPort)" }.joined(separator: ",")
+        // Both main members as one libpq host list, main's replica first: the standby leader's
+        // copy and its stream come from the read-write one. The replica's postgresql.auto.conf
+        // carries a marker (a copy of it would too); the primary's a restore_command that cannot
+        // run, as a replica restored by pgBackRest has one: pgha removes it from the copies, or
+        // the standby leader would stop at its first archive fetch ("command not found").
+        let mainReplica = try #require(main.members.first { $0.name != mainPrimary })
+        let ordered = [mainReplica] + main.members.filter { $0.name == mainPrimary }
+        let marker = "# the main replica's own line (\(mainReplica.name))"
+        let autoConf = { (m: AgentCluster.Member) in m.dataDir + "/postgresql.auto.conf" }
+        for (m, line) in [(mainReplica, marker), (ordered[1], "restore_command = '/nonexistent/pgha-test-restore %f \"%p\"'")] {
+            let h = try #require(FileHandle(forWritingAtPath: autoConf(m)))
+            h.seekToEndOfFile(); h.write(Data((line + "\n").utf8)); h.closeFile()
+        }
         let dr = try AgentCluster(size: 2, scope: "dr", dcsYAML: """
                 standby_cluster:
-                  host: \(main.members.map { _ in "127.0.0.1" }.joined(separator: ","))
-                  port: "\(ports)"
+                  host: \(ordered.map { _ in "127.0.0.1" }.joined(separator: ","))
+                  port: "\(ordered.map { "\($0.pgPort)" }.joined(separator: ","))"
             """, etcd: etcd, memberPrefix: "d")
         defer { dr.shutdown() }
         let t0 = Date()
@@ -35,6 +46,11 @@ extension AgentOpsClusters { @Suite(.serialized) struct StandbyClusterTests {
         _ = try dr.eventually(120, "\(follower) cascading from \(standbyLeader)") { dr.streaming(on: standbyLeader).contains(follower) ? true : nil }
         print("standby cluster: standby leader \(standbyLeader) and \(follower) cascading \(String(format: "%.1f", Date().timeIntervalSince(t0))) s after the agents started")
         #expect(main.streaming(on: mainPrimary).contains(standbyLeader), "the standby leader streams from main's primary")
+        for m in dr.members {
+            let copied = try String(contentsOfFile: autoConf(m), encoding: .utf8)
+            #expect(!copied.contains(marker), "\(m.name) is a copy of main's replica, not of its primary:\n\(copied)")
+            #expect(!copied.contains("restore_command"), "\(m.name) kept the primary's restore_command:\n\(copied)")
+        }
         for m in dr.members {
             #expect(dr.status(m.name, "/primary") == 503, "\(m.name) is no primary")
             #expect(try rows(dr, m.name).contains(1), "\(m.name) has main's row")

@@ -8,6 +8,7 @@
 // (`provision check`, and a write through its floating address, verify-full) holding every row; a
 // second promote changes nothing. `ClusterDRTests` runs it on two fresh labs
 // (PROVISION_DR_E2E=1; docs/testing.md).
+import Fixtures
 import Foundation
 import PQ
 import Testing
@@ -45,16 +46,6 @@ extension ClusterEndToEndTests {
     /// The addresses of a workflow's database hosts, by name.
     static func databaseAddresses(_ workflow: ClusterWorkflow) -> [(name: String, address: String)] {
         workflow.inventory.hosts(inGroup: "postgres").map { ($0, workflow.inventory.variables(forHost: $0)["ansible_host"] as? String ?? $0) }
-    }
-
-    /// Waits (up to `timeout`, polling) until `body` gives a value; throws naming `what` otherwise.
-    static func eventually<T>(_ timeout: Double, _ what: String, _ body: () -> T?) throws -> T {
-        let deadline = Date().addingTimeInterval(timeout)
-        while true {
-            if let v = body() { return v }
-            if Date() > deadline { throw WorkflowError("timed out after \(Int(timeout)) s: \(what)") }
-            Thread.sleep(forTimeInterval: 0.5)
-        }
     }
 
     /// `kill` pulls the plug of a main-site host and `start` boots it again (the lab's

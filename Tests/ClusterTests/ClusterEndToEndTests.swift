@@ -232,15 +232,27 @@ import Drill
         // PROVISION_E2E_DR=0 leaves it out (docs/testing.md).
         if ProcessInfo.processInfo.environment["PROVISION_E2E_DR"] != "0" {
             let drInventory = try Self.drInventoryCopy(joining: inventory)
-            defer { try? FileManager.default.removeItem(atPath: (drInventory as NSString).deletingLastPathComponent) }
+            var drDone = false
+            defer {
+                if drDone || ProcessInfo.processInfo.environment["PROVISION_E2E_KEEP_FAILED_LAB"] != "1" {
+                    try? FileManager.default.removeItem(atPath: (drInventory as NSString).deletingLastPathComponent)
+                }
+            }
             let dr = try ClusterWorkflow(inventoryPath: drInventory, layout: workflow.layout)
             dr.output = output
             dr.log = { print("[cluster e2e] dr: \($0)"); logLines.append($0) }
             let drLab = try Lab(inventory: dr.inventory, path: drInventory, log: { _ in })
-            var drDone = false
             defer {  // before the main lab's (whose bridge it joined)
-                if !drDone { print(output.text.suffix(4000)) }
-                do { try drLab.destroy() } catch { print("[cluster e2e] DR lab destroy: \(error)") }
+                let keep = !drDone && ProcessInfo.processInfo.environment["PROVISION_E2E_KEEP_FAILED_LAB"] == "1"
+                if !drDone {
+                    print(output.text.suffix(4000))
+                    Self.printAgentJournals(dr)
+                }
+                if keep {
+                    print("[cluster e2e] the failed DR lab stays up: provision lab destroy \(drInventory) (before the main lab)")
+                } else {
+                    do { try drLab.destroy() } catch { print("[cluster e2e] DR lab destroy: \(error)") }
+                }
             }
             _ = try Self.timed("provision up: DR site") { try dr.up() }
             let ca = try CertificatePlan(inventory: workflow.inventory, inventoryPath: inventory).directory + "/ca.crt"
@@ -262,13 +274,19 @@ import Drill
 }
 
 extension ClusterEndToEndTests {
-    /// The last lines of every database host's pgha journal (what the agents decided and did).
+    /// The last lines of every database host's pgha journal (what the agents decided and did)
+    /// and of its Postgres log (`<data_dir>.log`: why a server did not start or stream).
     static func printAgentJournals(_ workflow: ClusterWorkflow, lines: Int = 80) {
         for host in workflow.inventory.hosts(inGroup: "postgres") {
-            guard let t = try? Connector.transport(forHost: host, variables: workflow.inventory.variables(forHost: host)) else { continue }
+            let vars = workflow.inventory.variables(forHost: host)
+            guard let t = try? Connector.transport(forHost: host, variables: vars) else { continue }
             defer { t.close() }
             let r = try? t.run("journalctl -u pgha -n \(lines) -o short-precise --no-pager -q")
             print("[cluster e2e] \(host): journalctl -u pgha -n \(lines)\n\(r?.stdout ?? "(unreachable)")")
+            if let dataDir = try? NestedVariables(vars).templater.render("{{ postgres_data_dir }}") {
+                let log = try? t.run("tail -n 30 \(dataDir).log")
+                print("[cluster e2e] \(host): tail -n 30 \(dataDir).log\n\(log?.stdout ?? "(unreachable)")")
+            }
         }
     }
 

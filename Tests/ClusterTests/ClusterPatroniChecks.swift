@@ -3,6 +3,7 @@
 // data_dir's missing parent made by the agent, a renamed parameter in the dynamic config, a parameter PostgreSQL 15 does not know refused, a
 // PATCH with a tight ttl accepted and adjusted, synchronous_node_count 2 with both standbys in
 // the sync key, and a second agent under a running member's name refused.
+import Fixtures
 import Foundation
 import Testing
 @testable import Provision
@@ -17,12 +18,6 @@ extension ClusterEndToEndTests {
             return try t.run(command)
         }
         func patch(_ body: String) throws -> CommandResult { try on(dbs[0], "pgha-api PATCH /config '\(body)'") }
-        func eventually(_ seconds: Double, _ what: String, _ check: () throws -> Bool) rethrows -> Bool {
-            let deadline = Date().addingTimeInterval(seconds)
-            while Date() < deadline { if try check() { return true }; Thread.sleep(forTimeInterval: 0.5) }
-            print("[cluster e2e] patroni scenarios: not within \(Int(seconds)) s: \(what)")
-            return false
-        }
         func show(_ host: String, _ name: String) throws -> String {
             try on(host, "runuser -u postgres -- psql -qAtc 'show \(name)'").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         }
@@ -38,7 +33,7 @@ extension ClusterEndToEndTests {
 
         // An older config's wal_keep_segments: written as wal_keep_size for 15 on every member.
         #expect(try patch(#"{"postgresql": {"parameters": {"wal_keep_size": null, "wal_keep_segments": 64}}}"#).exitStatus == 0)
-        #expect(try eventually(20, "wal_keep_size 1GB everywhere") { try dbs.allSatisfy { try show($0, "wal_keep_size") == "1GB" } },
+        #expect(try waitUntil(timeout: 20, interval: 0.5) { try dbs.allSatisfy { try show($0, "wal_keep_size") == "1GB" } },
                 "wal_keep_segments 64 did not become wal_keep_size 1GB on every member")
         #expect(try patch(#"{"postgresql": {"parameters": {"wal_keep_segments": null, "wal_keep_size": "\#(keepSize)"}}}"#).exitStatus == 0)
 
@@ -53,7 +48,7 @@ extension ClusterEndToEndTests {
         // Patroni's PATCH with a tight ttl: accepted; the agents derive timeouts that keep the rule.
         let since = try on(dbs[0], "date -u '+%Y-%m-%d %H:%M:%S'").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try patch(#"{"ttl": 20, "loop_wait": 2, "retry_timeout": 10}"#).exitStatus == 0)
-        #expect(try eventually(20, "the adjusted timeouts logged") {
+        #expect(try waitUntil(timeout: 20, interval: 0.5) {
             try on(dbs[0], "journalctl -u pgha --since '\(since)' -o cat --no-pager | grep -c 'using loop_wait 2.0 → 1.0, retry_timeout 10.0 → 9.5'").exitStatus == 0
         }, "no member logged the adjusted timeouts")
         let timing = ["ttl", "loop_wait", "retry_timeout"].map { "\"\($0)\": \(original[$0].map { "\($0)" } ?? "null")" }.joined(separator: ", ")
@@ -62,7 +57,7 @@ extension ClusterEndToEndTests {
         // synchronous_node_count 2: both standbys in the sync key, both sync_standby in /cluster.
         #expect(try patch(#"{"synchronous_mode": true, "synchronous_node_count": 2}"#).exitStatus == 0)
         var sync = 0
-        #expect(try eventually(30, "two sync standbys") {
+        #expect(try waitUntil(timeout: 30, interval: 0.5) {
             let cluster = try JSONSerialization.jsonObject(with: Data(try on(dbs[0], "pgha-api GET /cluster").stdout.utf8)) as? [String: Any]
             sync = ((cluster?["members"] as? [[String: Any]]) ?? []).filter { $0["role"] as? String == "sync_standby" }.count
             return sync == 2

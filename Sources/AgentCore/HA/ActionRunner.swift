@@ -219,6 +219,7 @@ public final class ActionRunner: @unchecked Sendable {
             while Date() < deadline {
                 state = await postgres.probe()
                 if state.isReplica { break }
+                if state.run == .stopped { throw ActionFailure(Self.stoppedWhileStarting("the standby leader", postgres.files)) }
                 try await Task.sleep(nanoseconds: 200_000_000)
             }
             guard state.isReplica else { throw ActionFailure("the standby leader did not accept connections within 120 s; see \(postgres.files.logPath)") }
@@ -243,9 +244,15 @@ public final class ActionRunner: @unchecked Sendable {
         while Date() < deadline {
             state = await postgres.probe()
             if state.isPrimary { return state }
+            if state.run == .stopped { throw ActionFailure(Self.stoppedWhileStarting("the primary", postgres.files)) }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
         throw ActionFailure("the primary did not accept connections within 60 s; see \(postgres.files.logPath)")
+    }
+
+    /// Postgres exited while the agent waited for it to come up: say so at once, with its log's reason.
+    static func stoppedWhileStarting(_ what: String, _ files: PostgresFiles) -> String {
+        "\(what) stopped while starting" + (files.lastLogProblem().map { " (\($0))" } ?? "") + "; see \(files.logPath)"
     }
 
     /// `initialize` = the data directory's system identifier (the race), `config` seeded from

@@ -245,6 +245,13 @@ public final class PostgresControl: @unchecked Sendable {
     /// the signal files and settings the method wrote; settings: written, with recovery.signal.
     public func start(dynamic: [String: String], upstream: UpstreamServer?, standby: Bool, recovery: [String: String]? = nil) async throws {
         try writeFiles(dynamic: dynamic, upstream: upstream, standby: standby, recovery: recovery ?? [:])
+        if recovery?.isEmpty != true {
+            let removed = try files.sanitizeAutoConf()
+            if !removed.isEmpty {
+                warn("postgresql.auto.conf: removed \(removed.joined(separator: ", ")) (recovery settings are this member's, written by pgha to pgha.conf; "
+                     + "left in postgresql.auto.conf they would override them)")
+            }
+        }
         let signal = files.dataDir + "/recovery.signal"
         if recovery == nil { try? FileManager.default.removeItem(atPath: signal) }
         else if recovery?.isEmpty == false { FileManager.default.createFile(atPath: signal, contents: Data()) }
@@ -306,7 +313,7 @@ public final class PostgresControl: @unchecked Sendable {
         // to start if its last primary run had, say, more max_connections than it has now.
         try writeFiles(dynamic: dynamic, upstream: nil, standby: false)
         let rewinder = pg.rewind ?? pg.superuser
-        let source = "host=\(upstream.host) port=\(upstream.port) user=\(rewinder.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3" + rewinder.conninfoSuffix
+        let source = "\(upstream.conninfo) user=\(rewinder.username) dbname=postgres passfile=\(pg.pgpass) connect_timeout=3" + rewinder.conninfoSuffix
         // pg_rewind copies the source's files, its identity file too: a rewound directory keeps its own.
         let identity = files.dataIdentity
         let r = await Command.run(bin("pg_rewind"), ["-D", files.dataDir, "--source-server=\(source)", "--no-sync"], environment: env, timeout: 600)

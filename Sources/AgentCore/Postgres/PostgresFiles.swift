@@ -170,6 +170,49 @@ public struct PostgresFiles: Sendable {
         else { try? FileManager.default.removeItem(atPath: signal) }
     }
 
+    /// The last FATAL or PANIC line of the server log (its last 64 KiB), for an error saying why
+    /// Postgres stopped; nil when there is none.
+    public func lastLogProblem() -> String? {
+        guard let h = FileHandle(forReadingAtPath: logPath) else { return nil }
+        defer { try? h.close() }
+        let size = (try? h.seekToEnd()) ?? 0
+        try? h.seek(toOffset: size > 65536 ? size - 65536 : 0)
+        guard let data = try? h.readToEnd(), let text = String(data: data, encoding: .utf8) else { return nil }
+        return text.split(separator: "\n").last { $0.contains("FATAL:") || $0.contains("PANIC:") }.map(String.init)
+    }
+
+    /// Postgres's recovery parameters (with the names before version 12): this member's are
+    /// pgha's to write (pgha.conf), as Patroni treats them.
+    public static let recoveryParameters: Set<String> = [
+        "archive_cleanup_command", "pause_at_recovery_target", "primary_conninfo", "primary_slot_name",
+        "promote_trigger_file", "recovery_end_command", "recovery_min_apply_delay", "recovery_target",
+        "recovery_target_action", "recovery_target_inclusive", "recovery_target_lsn", "recovery_target_name",
+        "recovery_target_time", "recovery_target_timeline", "recovery_target_xid", "restore_command",
+        "standby_mode", "trigger_file",
+    ]
+
+    /// Removes recovery parameters from postgresql.auto.conf (ALTER SYSTEM's file, read after
+    /// postgresql.conf and so over pgha.conf); returns the names removed. A copy of another server
+    /// brings that server's: a replica restored by pgBackRest its restore_command, a restored
+    /// primary its recovery target. Every other line stays as it is.
+    public func sanitizeAutoConf() throws -> [String] {
+        let path = dataDir + "/postgresql.auto.conf"
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        var kept: [Substring] = [], removed: [String] = []
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            let name = trimmed.prefix { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }.lowercased()
+            let rest = trimmed.dropFirst(name.count).drop { $0 == " " || $0 == "\t" }
+            if Self.recoveryParameters.contains(name), !rest.isEmpty {
+                removed.append(name)
+            } else {
+                kept.append(line)
+            }
+        }
+        if !removed.isEmpty { try atomicWrite(path, kept.joined(separator: "\n")) }
+        return removed
+    }
+
     /// The pgpass file (0600) with the superuser's and the replication user's passwords.
     public func writePgpass() throws {
         func esc(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:") }

@@ -47,10 +47,12 @@ extension PostgresControl {
             }
         } else {
             what = "pg_basebackup from \(upstream.name)"
-            let args = ["-D", fresh, "-h", upstream.host, "-p", "\(upstream.port)", "-U", pg.replication.username,
+            // The upstream as a connection string, never -h/-p: a standby cluster's host list then
+            // carries target_session_attrs=read-write, so the copy is the remote primary's (with -h
+            // alone libpq took the first host that answered, a replica, and its settings with it).
+            // sslmode, sslrootcert, … (authentication.replication's libpq keys) follow.
+            let args = ["-D", fresh, "-d", upstream.conninfo + pg.replication.conninfoSuffix, "-U", pg.replication.username,
                         "-X", "stream", "-c", "fast", "--no-password"]
-                // sslmode, sslrootcert, … (authentication.replication's libpq keys) as a connection string.
-                + (pg.replication.libpqOptions.isEmpty ? [] : ["-d", String(pg.replication.conninfoSuffix.dropFirst())])
                 + pg.basebackupOptions  // later options win (checkpoint)
             let r = await Command.run(bin("pg_basebackup"), args, environment: env, timeout: 3600)
             if !r.ok { try? FileManager.default.removeItem(atPath: fresh) }

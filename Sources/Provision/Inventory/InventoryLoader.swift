@@ -38,21 +38,23 @@ extension Inventory {
             throw ProvisionError("cannot read inventory file", at: SourceLocation(file: file))
         }
         let yamlName = file.hasSuffix(".yml") || file.hasSuffix(".yaml") || file.hasSuffix(".json")
-        var looksINI = file.hasSuffix(".ini") || (!yamlName
+        let looksINI = file.hasSuffix(".ini") || (!yamlName
             && text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces).hasPrefix("[") })
         // As Ansible's auto plugin order: a file with another name that is not a YAML mapping
-        // (`localhost ansible_connection=local`, hosts before any [group]) is read as INI.
-        if !looksINI && !yamlName {
-            let root = try? YAMLSource.parse(text, file: file)
-            looksINI = root.map { YAMLSource.pairs($0) == nil } ?? true
+        // (`localhost ansible_connection=local`, hosts before any [group]) is read as INI. The
+        // document parsed to decide is the one loaded: parsed once.
+        if looksINI { try INIInventoryParser(file: file, inventory: self).parse(text); return }
+        if yamlName { try loadYAML(try YAMLSource.parse(text, file: file), file: file); return }
+        guard let root = try? YAMLSource.parse(text, file: file), YAMLSource.pairs(root) != nil else {
+            try INIInventoryParser(file: file, inventory: self).parse(text); return
         }
-        if looksINI { try INIInventoryParser(file: file, inventory: self).parse(text) } else { try loadYAML(text, file: file) }
+        try loadYAML(root, file: file)
     }
 
     // MARK: YAML format
 
-    func loadYAML(_ text: String, file: String) throws {
-        guard let root = try YAMLSource.parse(text, file: file) else { return }
+    func loadYAML(_ root: Node?, file: String) throws {
+        guard let root else { return }
         guard let pairs = YAMLSource.pairs(root) else {
             throw ProvisionError("inventory must be a mapping of groups (e.g. `all:`)", at: YAMLSource.location(root, file: file))
         }
