@@ -173,6 +173,17 @@ import Testing
         #expect(try files.sanitizeAutoConf() == [], "a second pass finds nothing")
         removeTree(dir + "/postgresql.auto.conf")
         #expect(try files.sanitizeAutoConf() == [], "no file: nothing to do")
+
+        // Why a server stopped while starting: the last FATAL (or PANIC) line of its log.
+        #expect(files.lastLogProblem() == nil, "no log yet")
+        let log = (0..<2000).map { "2026-12-07 15:11:23.\($0) UTC [2047] LOG:  line \($0)" }.joined(separator: "\n") + """
+
+            2026-12-07 15:11:23.131 UTC [2047] FATAL:  could not restore file "0000000A.history" from archive: command not found
+            2026-12-07 15:11:23.135 UTC [2042] LOG:  startup process (PID 2047) exited with exit code 1
+            """
+        try log.write(toFile: files.logPath, atomically: true, encoding: .utf8)
+        defer { removeTree(files.logPath) }
+        #expect(files.lastLogProblem() == #"2026-12-07 15:11:23.131 UTC [2047] FATAL:  could not restore file "0000000A.history" from archive: command not found"#)
     }
 
     /// Patroni's custom bootstrap: bootstrap.method names a bootstrap.NAME section with its command.

@@ -83,6 +83,10 @@ import Testing
         // A key longer than the digest (the B-stretching branch).
         ("{{ 'a much longer password than sixty-four bytes, to cover the stretch of B over the key' | password_hash('sha512', 'saltsalt') }}",
          "$6$saltsalt$J8CJBDQwj1kxPsG7n4awsYv4QgBJELFcJIo2aQzAoCwaLB99BGMEVYg0ofiAs26lUUEw2wsq7q8eTBYm3MOMK1"),
+        // MD5-crypt, from `openssl passwd -1 -salt …`: a salt cut to 8, a key longer than 16, an empty key.
+        ("{{ 'secret' | password_hash('md5', 'mysalt') }}", "$1$mysalt$n/EfEiV74OYgBdqhKQzSW/"),
+        ("{{ 'a much longer password than sixteen' | password_hash('md5_crypt', 'abcdefghXYZ') }}", "$1$abcdefgh$pNtzgD73cLx/23VZhZirk1"),
+        ("{{ '' | password_hash('md5', './09AZaz') }}", "$1$./09AZaz$q2aGV9jPrRUXhC8maI.w10"),
     ])
     func passwordHash(template: String, expected: String) throws {
         #expect(try t.render(template) as? String == expected)
@@ -96,6 +100,9 @@ import Testing
         #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('md4', 'mysalt') }}") }
         #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('sha512', 'bad salt!') }}") }
         #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('sha512', 'mysalt', rounds=10) }}") }
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('md5', 'mysalt', rounds=5000) }}") }
+        let md5 = try #require(try t.render("{{ 'secret' | password_hash('md5') }}") as? String)
+        #expect(md5.hasPrefix("$1$") && md5.split(separator: "$")[1].count == 8, "\(md5): a random 8-character salt")
     }
 
     // Expected values from Python's ipaddress module (ip_interface: .ip, .network, .netmask,
@@ -130,6 +137,24 @@ import Testing
         ("{{ ['192.0.2.9', '192.0.2.99'] | ipaddr('192.0.2.0/28') }}", #"["192.0.2.9"]"#),
     ])
     func ipaddr(template: String, json: String) throws {
+        #expect(try render(template) == json)
+    }
+
+    // ipv4 / ipv6: ipaddr for one version; ipwrap: brackets around IPv6 only. Expected values
+    // from ansible.utils' documented examples (its ipwrap page) and Python's ipaddress.
+    @Test(arguments: [
+        ("{{ ['192.168.0.1', '192.168.32.0/24', 'fe80::100/10', 'localhost'] | ipv4 }}", #"["192.168.0.1", "192.168.32.0/24"]"#),
+        ("{{ ['192.168.0.1', '192.168.32.0/24', 'fe80::100/10', 'localhost'] | ipv6 }}", #"["fe80::100/10"]"#),
+        ("{{ '2001:db8::1/64' | ipv6('network') }}", #""2001:db8::""#),
+        ("{{ '2001:db8::1/64' | ipv4('network') }}", "false"),
+        ("{{ '192.0.2.1/24' | ansible.utils.ipv4('address') }}", #""192.0.2.1""#),
+        ("{{ ['192.24.2.1', 'host.fqdn', '::1', '', '192.168.32.0/24', 'fe80::100/10', true] | ipwrap }}",
+         #"["192.24.2.1", "host.fqdn", "[::1]", "", "192.168.32.0/24", "[fe80::100]/10", "True"]"#),
+        ("{{ ['192.24.2.1', 'host.fqdn', '::1', '', '192.168.32.0/24', 'fe80::100/10', true] | ipaddr | ipwrap }}",
+         #"["192.24.2.1", "[::1]", "192.168.32.0/24", "[fe80::100]/10"]"#),
+        ("{{ '2001:0db8:0000::0001' | ipwrap }}", #""[2001:db8::1]""#),
+    ])
+    func ipVersionAndWrap(template: String, json: String) throws {
         #expect(try render(template) == json)
     }
 

@@ -173,11 +173,15 @@ public struct PostgresFiles: Sendable {
     /// The last FATAL or PANIC line of the server log (its last 64 KiB), for an error saying why
     /// Postgres stopped; nil when there is none.
     public func lastLogProblem() -> String? {
-        guard let h = FileHandle(forReadingAtPath: logPath) else { return nil }
-        defer { try? h.close() }
-        let size = (try? h.seekToEnd()) ?? 0
-        try? h.seek(toOffset: size > 65536 ? size - 65536 : 0)
-        guard let data = try? h.readToEnd(), let text = String(data: data, encoding: .utf8) else { return nil }
+        let fd = open(logPath, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let size = lseek(fd, 0, SEEK_END)
+        guard size > 0, lseek(fd, max(0, size - 65536), SEEK_SET) >= 0 else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Int(min(size, 65536)))
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n > 0 else { return nil }
+        let text = String(decoding: bytes[0..<n], as: UTF8.self)
         return text.split(separator: "\n").last { $0.contains("FATAL:") || $0.contains("PANIC:") }.map(String.init)
     }
 

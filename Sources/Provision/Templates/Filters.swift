@@ -11,7 +11,7 @@ enum Filters {
         "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
         "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
         "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest", "extract", "format", "type_debug",
-        "password_hash", "ipaddr",
+        "password_hash", "ipaddr", "ipv4", "ipv6", "ipwrap",
     ]
 
     /// `ansible.builtin.to_json` → `to_json`: the collections whose filters are built in here.
@@ -164,6 +164,9 @@ enum Filters {
             return try PasswordHash.hash(Values.string(v), hashtype: Values.string(named["hashtype"] ?? arg(0) ?? "sha512"),
                                          salt: salt, saltSize: number("salt_size", 2), rounds: number("rounds", 3))
         case "ipaddr": return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""))
+        case "ipv4", "ipv6":
+            return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""), version: name == "ipv4" ? 4 : 6)
+        case "ipwrap": return IPAddressFilter.wrap(v)
         case "extract":
             // `key | extract(container[, morekeys])`: container[key], then each of morekeys.
             var value: Any? = arg(0)

@@ -62,20 +62,40 @@ enum IPAddressFilter {
         var broadcast: [UInt8] { zip(bytes, mask).map { $0 | ~$1 } }
     }
 
-    /// `value | ipaddr(query)`. nil where Ansible's query function returns None (falsy, as there).
-    static func apply(_ value: Any, query: String) throws -> Any {
-        if let list = value as? [Any] {
-            return try list.compactMap { item -> Any? in
-                // Python's `if item`: False, None, 0 and "" drop out.
-                switch try apply(item, query: query) {
-                case is NSNull: return nil
-                case let b as Bool: return b ? b : nil
-                case let i as Int: return i == 0 ? nil : i
-                case let s as String: return s.isEmpty ? nil : s
-                case let other: return other
-                }
+    /// A list's items for which `query` gives something true (Python's `if item`: False, None,
+    /// 0 and "" drop out), each as the query gave it.
+    static func kept(_ list: [Any], _ query: (Any) throws -> Any) rethrows -> [Any] {
+        try list.compactMap { item -> Any? in
+            switch try query(item) {
+            case is NSNull: return nil
+            case let b as Bool: return b ? b : nil
+            case let i as Int: return i == 0 ? nil : i
+            case let s as String: return s.isEmpty ? nil : s
+            case let other: return other
             }
         }
+    }
+
+    /// `value | ipv4(query)` / `ipv6(query)`: ipaddr for addresses of that version only; others
+    /// are false (dropped from a list).
+    static func apply(_ value: Any, query: String, version: Int) throws -> Any {
+        if let list = value as? [Any] { return try kept(list) { try apply($0, query: query, version: version) } }
+        guard let text = value as? String, let v = Interface(text), (v.isV6 ? 6 : 4) == version else { return false }
+        return try apply(text, query: query)
+    }
+
+    /// `value | ipwrap`: an IPv6 address in brackets (`[::1]`, `[fe80::100]/10`); every other
+    /// value intact, as a string (host names stay: `ipaddr | ipwrap` drops them first).
+    static func wrap(_ value: Any) -> Any {
+        if let list = value as? [Any] { return list.map(wrap) }
+        let text = Values.string(value)
+        guard value is String, let v = Interface(text), v.isV6 else { return text }
+        return "[\(Interface.format(v.bytes))]" + (text.contains("/") ? "/\(v.prefix)" : "")
+    }
+
+    /// `value | ipaddr(query)`. nil where Ansible's query function returns None (falsy, as there).
+    static func apply(_ value: Any, query: String) throws -> Any {
+        if let list = value as? [Any] { return try kept(list) { try apply($0, query: query) } }
         // Only strings are addresses here (Ansible also reads integers as addresses).
         guard let text = value as? String, let v = Interface(text) else { return false }
         let address = Interface.format(v.bytes)

@@ -15,21 +15,57 @@ enum PasswordHash {
     /// `sha512_crypt` / `sha256_crypt`), `salt` (random, `saltSize` or 16 characters, when nil, as Ansible does),
     /// `rounds` (nil: 5000, written nowhere).
     static func hash(_ password: String, hashtype: String, salt: String?, saltSize: Int? = nil, rounds: Int?) throws -> String {
-        let sha512: Bool
+        let sha512: Bool, md5 = hashtype == "md5" || hashtype == "md5_crypt"
         switch hashtype {
         case "sha512", "sha512_crypt": sha512 = true
-        case "sha256", "sha256_crypt": sha512 = false
+        case "sha256", "sha256_crypt", "md5", "md5_crypt": sha512 = false
         default:
-            throw ProvisionError("password_hash: hashtype '\(hashtype)' is not supported (sha512, sha256)")
+            throw ProvisionError("password_hash: hashtype '\(hashtype)' is not supported (sha512, sha256, md5)")
         }
-        let saltText = salt ?? String(decoding: (0..<min(16, max(1, saltSize ?? 16))).map { _ in alphabet.randomElement()! }, as: UTF8.self)
+        let most = md5 ? 8 : 16
+        let saltText = salt ?? String(decoding: (0..<min(most, max(1, saltSize ?? most))).map { _ in alphabet.randomElement()! }, as: UTF8.self)
         guard !saltText.isEmpty, saltText.utf8.allSatisfy({ alphabet.contains($0) }) else {
             throw ProvisionError("password_hash: the salt '\(saltText)' must be characters of [./0-9A-Za-z]")
+        }
+        if md5 {
+            if rounds != nil { throw ProvisionError("password_hash: md5 has no rounds (its 1000 are fixed)") }
+            return md5Crypt(Array(password.utf8), salt: Array(saltText.utf8.prefix(8)))
         }
         if let rounds, rounds < 1000 || rounds > 999_999_999 {
             throw ProvisionError("password_hash: rounds \(rounds) is outside 1000–999999999")
         }
         return shaCrypt(Array(password.utf8), salt: Array(saltText.utf8.prefix(16)), rounds: rounds, sha512: sha512)
+    }
+
+    /// MD5-crypt (`$1$`, Poul-Henning Kamp's, as glibc's crypt(3) and `openssl passwd -1`); `salt`
+    /// at most 8 bytes. Weak (fixed 1000 rounds of MD5): for systems that take nothing else.
+    static func md5Crypt(_ key: [UInt8], salt: [UInt8]) -> String {
+        func md5(_ parts: [UInt8]...) -> [UInt8] {
+            var h = Insecure.MD5()
+            for part in parts { h.update(data: part) }
+            return Array(h.finalize())
+        }
+        let magic = Array("$1$".utf8)
+        let alternate = md5(key, salt, key)
+        var a = key + magic + salt
+        var n = key.count
+        while n > 0 { a += alternate.prefix(min(16, n)); n -= 16 }
+        n = key.count
+        while n > 0 { a.append((n & 1) != 0 ? 0 : (key.first ?? 0)); n >>= 1 }
+        var c = md5(a)
+        let none: [UInt8] = []
+        for i in 0..<1000 {
+            let odd = (i & 1) != 0
+            c = md5(odd ? key : c, i % 3 != 0 ? salt : none, i % 7 != 0 ? key : none, odd ? c : key)
+        }
+        var out = "$1$" + String(decoding: salt, as: UTF8.self) + "$"
+        func encode(_ b2: UInt8, _ b1: UInt8, _ b0: UInt8, _ count: Int) {
+            var w = (Int(b2) << 16) | (Int(b1) << 8) | Int(b0)
+            for _ in 0..<count { out.append(Character(UnicodeScalar(alphabet[w & 0x3f]))); w >>= 6 }
+        }
+        for (x, y, z) in [(0, 6, 12), (1, 7, 13), (2, 8, 14), (3, 9, 15), (4, 10, 5)] { encode(c[x], c[y], c[z], 4) }
+        encode(0, 0, c[11], 2)
+        return out
     }
 
     /// The algorithm itself; `salt` at most 16 bytes.
