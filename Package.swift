@@ -33,8 +33,8 @@ let package = Package(
         // C behind one door each: only `SSH` imports CLibSSH2, only `PQ` imports CLibPQ.
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // libyaml from its static archive (see shim.h), for the agent's YAML without Yams.
-        .systemLibrary(name: "CLibYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // libyaml from its static archive (no pkgConfig: its flags would link libyaml.so), for the agent's YAML without Yams.
+        .systemLibrary(name: "CLibYAML", providers: [.apt(["libyaml-dev"])]),
         .target(name: "SSH", dependencies: ["CLibSSH2"]),
         .target(name: "PQ", dependencies: ["CLibPQ"]),
         // YAML trees with positions, YAML ↔ plain values: the agent's YAML (Yams needs full Foundation).
@@ -92,8 +92,10 @@ let package = Package(
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ", "Spawn"]),
 
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "ProvisionTestSupport", "Fixtures", "Spawn"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision",
-                                                        .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision", "YAML",
+                                                        .product(name: "Logging", package: "swift-log"),
+                                                        // FoundationParityTests: our JSON and YAML against what they replace.
+                                                        .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures", "Spawn"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),
     ],
