@@ -8,6 +8,7 @@ public struct YAMLMark: Sendable, Equatable, CustomStringConvertible {
     public let line: Int
     public let column: Int
     public var description: String { "\(line):\(column)" }
+    public init(line: Int, column: Int) { self.line = line; self.column = column }
 }
 
 public struct YAMLScalar: Sendable {
