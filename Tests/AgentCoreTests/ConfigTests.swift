@@ -138,7 +138,7 @@ import Testing
             }
         }
         #expect(ConfigEdit.problem(["standby_cluster": ["port": 5432]]) == "standby_cluster: needs host or restore_command")
-        #expect(ConfigEdit.problem(["standby_cluster": NSNull()]) == nil)
+        #expect(ConfigEdit.problem(["standby_cluster": JSONNull()]) == nil)
     }
 
     /// Patroni's custom bootstrap: bootstrap.method names a bootstrap.NAME section with its command.
