@@ -19,7 +19,8 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/stencilproject/Stencil", from: "0.15.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // No default traits: FullFoundation would link full Foundation (ICU) into the agent (issue 14).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -32,8 +33,12 @@ let package = Package(
         // C behind one door each: only `SSH` imports CLibSSH2, only `PQ` imports CLibPQ.
         .systemLibrary(name: "CLibSSH2", pkgConfig: "libssh2", providers: [.apt(["libssh2-1-dev"])]),
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // libyaml from its static archive (no pkgConfig: its flags would link libyaml.so), for the agent's YAML without Yams.
+        .systemLibrary(name: "CLibYAML", providers: [.apt(["libyaml-dev"])]),
         .target(name: "SSH", dependencies: ["CLibSSH2"]),
         .target(name: "PQ", dependencies: ["CLibPQ"]),
+        // YAML trees with positions, YAML ↔ plain values: the agent's YAML (Yams needs full Foundation).
+        .target(name: "YAML", dependencies: ["CLibYAML"]),
         // posix_spawn + waitpid with every inherited descriptor closed, for all three below.
         .target(name: "Spawn"),
         // The one line diff (LCS): provision's --diff and pgha edit-config.
@@ -65,8 +70,7 @@ let package = Package(
 
         // pgha: the HA agent (DCS, Postgres, HA decision, REST API) and its control CLI.
         .target(name: "AgentCore", dependencies: [
-            "PQ", "Spawn", "LineDiff",
-            .product(name: "Yams", package: "Yams"),
+            "PQ", "Spawn", "LineDiff", "YAML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -88,8 +92,10 @@ let package = Package(
         .executableTarget(name: "pgha-bench", dependencies: ["AgentCore", "Fixtures", "PQ", "Spawn"]),
 
         .testTarget(name: "ProvisionTests", dependencies: ["Provision", "ProvisionTestSupport", "Fixtures", "Spawn"]),
-        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision",
-                                                        .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "AgentCoreTests", dependencies: ["AgentCore", "Fixtures", "PQ", "EmulatedWatchdog", "Spawn", "Provision", "YAML",
+                                                        .product(name: "Logging", package: "swift-log"),
+                                                        // FoundationParityTests: our JSON and YAML against what they replace.
+                                                        .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "LabTests", dependencies: ["Provision", "Fixtures", "Spawn"]),
         .testTarget(name: "ClusterTests", dependencies: ["Provision", "Drill", "AgentCore", "Fixtures", "PQ", "Spawn"]),
     ],

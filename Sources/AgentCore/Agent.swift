@@ -1,7 +1,15 @@
 // The pgha agent: a ServiceGroup of [DCS watch, HA loop, HTTP API]; SIGTERM shuts down in reverse.
 // Config/ (patroni.yml subset), DCS/ (etcd v3), Postgres/, HA/ (the pure decision), API/ (REST), Control/ (CLI ops).
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import NIOCore

@@ -1,7 +1,14 @@
 // The one error path of both command-line tools: a command that fails throws a `CommandFailure`;
 // the tool's `main` prints it as one line, "<tool>: error: <message>", on stderr and exits with its code.
 // The codes are documented in docs/operations.md (provision) and docs/agent.md (pgha).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     public enum Code: Int32, Sendable {
@@ -27,7 +34,7 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
     /// Prints the error line for `tool` (after whatever stdout holds) and returns the exit status.
     public func report(tool: String) -> Int32 {
         fflush(stdout)
-        FileHandle.standardError.write(Data("\(tool): error: \(message)\n".utf8))
+        fputs("\(tool): error: \(message)\n", stderr)
         return code.rawValue
     }
 }

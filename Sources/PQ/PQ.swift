@@ -1,13 +1,23 @@
 // The only importer of CLibPQ: a connection class owning the PGconn handle, results as plain values.
 import CLibPQ
-import Foundation
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// An error from libpq, carrying its own text (PQerrorMessage / PQresultErrorMessage) and SQLSTATE.
 public struct PQError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
     public var sqlState: String?
     public init(_ message: String, sqlState: String? = nil) {
-        self.message = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        // libpq's text ends with a newline (what trimmingCharacters(in: .whitespacesAndNewlines) removed).
+        let blank: (Unicode.Scalar) -> Bool = { $0.properties.isWhitespace }
+        let scalars = message.unicodeScalars
+        if let first = scalars.firstIndex(where: { !blank($0) }), let last = scalars.lastIndex(where: { !blank($0) }) {
+            self.message = String(scalars[first...last])
+        } else { self.message = "" }
         self.sqlState = sqlState
     }
     public var description: String { sqlState.map { "\(message) (SQLSTATE \($0))" } ?? message }

@@ -6,7 +6,12 @@
 // keeps that open, so the wait would last as long as the daemon — and can miss SIGCHLD under
 // swift-testing. The package's only way to start a process (docs/architecture.md: why not
 // swift-subprocess either): `run` for a command whose output we want, `start` + `wait` for the rest.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif

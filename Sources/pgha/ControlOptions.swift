@@ -1,7 +1,14 @@
 import AgentCore
 import ArgumentParser
 import CLI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Flags every control command shares: where the cluster's configuration is.
 struct ControlOptions: ParsableArguments {

@@ -1,6 +1,13 @@
 import AgentCore
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pgha edit-config`: change the dynamic configuration in $EDITOR or with -s / -p.
 struct EditConfig: AsyncParsableCommand {

@@ -1,6 +1,13 @@
 import AgentCore
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `pgha remove NAME` (patronictl remove): every key of the cluster in etcd, after two questions.
 struct Remove: AsyncParsableCommand {
@@ -16,7 +23,7 @@ struct Remove: AsyncParsableCommand {
         let ask: ((String) -> String?)? = yes ? nil : { question in
             print("\(question): ", terminator: "")
             fflush(stdout)
-            return readLine()?.trimmingCharacters(in: .whitespaces)
+            return readLine()?.trimmingSpaces()
         }
         try await Control.run(options) { a in try await a.remove(cluster: name, force: force, ask: ask) }
     }

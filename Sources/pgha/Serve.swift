@@ -1,7 +1,14 @@
 import AgentCore
 import ArgumentParser
 import CLI
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// `pgha serve --config FILE`: runs the agent in the foreground until SIGTERM.

@@ -139,7 +139,7 @@ import Testing
             }
         }
         #expect(ConfigEdit.problem(["standby_cluster": ["port": 5432]]) == "standby_cluster: needs host or restore_command")
-        #expect(ConfigEdit.problem(["standby_cluster": NSNull()]) == nil)
+        #expect(ConfigEdit.problem(["standby_cluster": JSONNull()]) == nil)
     }
 
     /// postgresql.auto.conf loses the recovery settings a copy brought (they would override

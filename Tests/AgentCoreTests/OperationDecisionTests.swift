@@ -144,7 +144,7 @@ let opsTable: [DecisionCase] = [
 
     @Test func mergePatchRemovesWithNull() {
         let merged = ConfigEdit.mergePatch(["ttl": 6, "postgresql": ["parameters": ["a": 1, "b": 2]]],
-                                           ["postgresql": ["parameters": ["a": NSNull(), "c": 3]], "pause": true]) as? [String: Any]
+                                           ["postgresql": ["parameters": ["a": JSONNull(), "c": 3]], "pause": true]) as? [String: Any]
         let params = (merged?["postgresql"] as? [String: Any])?["parameters"] as? [String: Any]
         #expect(params?["a"] == nil && params?["b"] as? Int == 2 && params?["c"] as? Int == 3)
         #expect(merged?["pause"] as? Bool == true && merged?["ttl"] as? Int == 6)

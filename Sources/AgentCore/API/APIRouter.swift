@@ -1,5 +1,12 @@
 // The REST API: Patroni's paths on a Hummingbird router that later work extends with more routes.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Prometheus
 

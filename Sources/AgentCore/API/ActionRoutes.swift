@@ -1,7 +1,14 @@
 // Patroni's action endpoints: switchover, failover, restart, reload, reinitialize, config, failsafe.
 // Unsafe methods need the configured basic auth (401); bad JSON is 400; unmet preconditions 412/503
 // with the reason; a request either lands whole (one etcd write, or one loop request) or not at all.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 
 public struct ActionContext: Sendable {
@@ -45,9 +52,8 @@ public enum ActionRoutes {
             let buffer = try await r.collectBody(upTo: 1 << 20)
             var object: [String: Any]?
             if buffer.readableBytes > 0 {
-                let data = Data(buffer: buffer)
-                do { object = try JSONSerialization.jsonObject(with: data) as? [String: Any] } catch {
-                    throw Refusal(400, "malformed JSON: \((error as NSError).userInfo[NSDebugDescriptionErrorKey] ?? error.localizedDescription)")
+                do { object = try JSONText.parse(buffer.readableBytesView) as? [String: Any] } catch {
+                    throw Refusal(400, "malformed JSON: \(error)")
                 }
                 if object == nil { throw Refusal(400, "malformed JSON: expected an object") }
             }
@@ -64,7 +70,7 @@ public enum ActionRoutes {
     }
 
     static func string(_ o: [String: Any]?, _ key: String) throws -> String? {
-        guard let v = o?[key], !(v is NSNull) else { return nil }
+        guard let v = o?[key], !(v is JSONNull) else { return nil }
         guard let s = v as? String else { throw Refusal(400, "\(key): expected a string") }
         return s.isEmpty ? nil : s
     }
@@ -111,8 +117,8 @@ public enum ActionRoutes {
     static func restart(_ ctx: ActionContext, _ o: [String: Any]?) async throws -> Response {
         let role = try string(o, "role")
         if let role, !["primary", "master", "replica", "any"].contains(role) { throw Refusal(400, "role: expected primary, replica or any, got \(role)") }
-        let pending = o?["restart_pending"] as? Bool ?? false
-        let timeout = (o?["timeout"] as? NSNumber)?.doubleValue ?? 90
+        let pending = JSONNumber.bool(o?["restart_pending"]) ?? false
+        let timeout = JSONNumber.double(o?["timeout"]) ?? 90
         if let schedule = try string(o, "schedule") {
             guard let at = scheduledTime(schedule) else { throw Refusal(400, "schedule: not an ISO 8601 time: \(schedule)") }
             if ctx.snapshot.get().cluster?.paused == true { throw Refusal(412, "cluster is paused: can not schedule a restart") }
@@ -160,7 +166,7 @@ public enum ActionRoutes {
         if !failover { body["leader"] = v.leader ?? "" }
         if let candidate { body["member"] = candidate }
         if let scheduled { body["scheduled_at"] = scheduled }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
+        let json = String(decoding: try JSONText.bytes(body, sortedKeys: true), as: UTF8.self)
         guard try await ctx.store.requestFailover(json) else {
             throw Refusal(412, "a switchover or failover is already pending; DELETE /switchover cancels a scheduled one")
         }

@@ -1,5 +1,12 @@
 // Patroni's health-check semantics: path + query → 200 or 503, judged from the cached snapshot only.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum HealthChecks {
     /// Every path answered with a status code (GET, HEAD and OPTIONS).
@@ -9,10 +16,10 @@ public enum HealthChecks {
 
     /// Parses "16MB", "1024", "1 kB" into bytes.
     public static func bytes(_ s: String) -> Int64? {
-        let t = s.trimmingCharacters(in: .whitespaces).lowercased()
+        let t = s.trimmingSpaces().lowercased()
         let units: [(String, Int64)] = [("tb", 1 << 40), ("gb", 1 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("b", 1)]
         for (u, m) in units where t.hasSuffix(u) {
-            return Int64(t.dropLast(u.count).trimmingCharacters(in: .whitespaces)).map { $0 * m }
+            return Int64(t.dropLast(u.count).trimmingSpaces()).map { $0 * m }
         }
         return Int64(t)
     }

@@ -1,9 +1,16 @@
 // The JSON bodies of /patroni, /cluster, /history and /config, in Patroni's field names.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum StatusJSON {
     static func encode(_ object: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? JSONText.bytes(object, sortedKeys: true, escapeSlashes: false)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     public static func patroni(_ s: AgentSnapshot) -> [String: Any] {
@@ -54,7 +61,7 @@ public enum StatusJSON {
                 "state": m.state == "running" && m.role == "replica" ? (m.replicationState ?? m.state) : m.state,
                 "api_url": m.apiURL, "host": m.host, "port": m.port, "timeline": m.timeline,
             ]
-            if m.tagsJSON != "{}", let tags = try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8)) { d["tags"] = tags }
+            if m.tagsJSON != "{}", let tags = try? JSONText.parse(m.tagsJSON) { d["tags"] = tags }
             if m.pendingRestart { d["pending_restart"] = true }
             if let at = m.scheduledRestart { d["scheduled_restart"] = ["schedule": at] }
             if m.name != view.leader {

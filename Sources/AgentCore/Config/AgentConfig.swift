@@ -1,5 +1,12 @@
 // The agent's configuration (the common subset of patroni.yml) and every default, with the why.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// host:port as written in patroni.yml (`listen`, `connect_address`).
 public struct HostPort: Equatable, Sendable, CustomStringConvertible {
@@ -26,7 +33,7 @@ public struct Credentials: Equatable, Sendable {
     /// ` key=value …` for a conninfo string (empty without options); values quoted as libpq wants.
     public var conninfoSuffix: String {
         libpqOptions.map { o in
-            let v = o.value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'")
+            let v = o.value.replacing("\\", with: "\\\\").replacing("'", with: "\\'")
             return " \(o.key)='\(v)'"
         }.joined()
     }

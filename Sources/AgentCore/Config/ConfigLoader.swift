@@ -1,6 +1,13 @@
 // Reads patroni.yml-style YAML into AgentConfig: unknown keys become warnings, bad values errors at file:line:column.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import YAML
 
 /// A configuration error naming the file, line, column and key.
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
@@ -23,11 +30,11 @@ public enum ConfigLoader {
     }
 
     public static func parse(_ text: String, file: String) throws -> LoadedConfig {
-        let root: Node
+        let root: YAMLNode
         do {
-            guard let node = try Yams.compose(yaml: text) else { throw ConfigError("\(file): empty configuration") }
+            guard let node = try YAMLText.compose(text) else { throw ConfigError("\(file): empty configuration") }
             root = node
-        } catch let error as YamlError {
+        } catch let error as YAMLError {
             throw ConfigError("\(file): invalid YAML: \(error)")
         }
         var reader = Reader(file: file)
@@ -45,13 +52,13 @@ struct Reader {
     var restConnectSet = false
     var pgConnectSet = false
 
-    func at(_ node: Node) -> String { "\(file):\(node.mark?.line ?? 0):\(node.mark?.column ?? 0)" }
+    func at(_ node: YAMLNode) -> String { "\(file):\(node.mark?.line ?? 0):\(node.mark?.column ?? 0)" }
 
-    func fail(_ node: Node, _ key: String, _ problem: String) -> ConfigError {
+    func fail(_ node: YAMLNode, _ key: String, _ problem: String) -> ConfigError {
         ConfigError("\(at(node)): \(key): \(problem)")
     }
 
-    func entries(_ node: Node, _ key: String) throws -> [(String, Node, Node)] {
+    func entries(_ node: YAMLNode, _ key: String) throws -> [(String, YAMLNode, YAMLNode)] {
         guard let mapping = node.mapping else { throw fail(node, key, "expected a mapping") }
         return try mapping.map { k, v in
             guard let name = k.scalar?.string else { throw fail(k, key, "keys must be plain strings") }
@@ -59,22 +66,22 @@ struct Reader {
         }
     }
 
-    func string(_ node: Node, _ key: String) throws -> String {
+    func string(_ node: YAMLNode, _ key: String) throws -> String {
         guard let s = node.scalar?.string else { throw fail(node, key, "expected a string") }
         return s
     }
 
-    func double(_ node: Node, _ key: String) throws -> Double {
+    func double(_ node: YAMLNode, _ key: String) throws -> Double {
         guard let s = node.scalar?.string, let d = Double(s), d.isFinite else { throw fail(node, key, "expected a number, got \(node.scalar?.string ?? "a collection")") }
         return d
     }
 
-    func int(_ node: Node, _ key: String) throws -> Int {
+    func int(_ node: YAMLNode, _ key: String) throws -> Int {
         guard let s = node.scalar?.string, let i = Int(s) else { throw fail(node, key, "expected an integer, got \(node.scalar?.string ?? "a collection")") }
         return i
     }
 
-    func bool(_ node: Node, _ key: String) throws -> Bool {
+    func bool(_ node: YAMLNode, _ key: String) throws -> Bool {
         switch node.scalar?.string.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -83,7 +90,7 @@ struct Reader {
     }
 
     /// `host:port`; `defaultHost` fills a bare `:port`. Multiple listen hosts (`a,b:5432`) keep the first.
-    func hostPort(_ node: Node, _ key: String, defaultHost: String = "127.0.0.1") throws -> HostPort {
+    func hostPort(_ node: YAMLNode, _ key: String, defaultHost: String = "127.0.0.1") throws -> HostPort {
         let s = try string(node, key)
         guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (1...65535).contains(port) else {
             throw fail(node, key, "expected host:port, got \(s)")
@@ -95,17 +102,17 @@ struct Reader {
     }
 
     /// Scalar parameter values as Postgres expects them in a .conf file (strings stay strings).
-    func parameters(_ node: Node, _ key: String) throws -> [String: String] {
+    func parameters(_ node: YAMLNode, _ key: String) throws -> [String: String] {
         var out: [String: String] = [:]
         for (k, v, _) in try entries(node, key) { out[k] = try string(v, "\(key).\(k)") }
         return out
     }
 
-    mutating func unknown(_ keyNode: Node, _ path: String) {
+    mutating func unknown(_ keyNode: YAMLNode, _ path: String) {
         warnings.append("\(at(keyNode)): unknown key \(path) (ignored)")
     }
 
-    mutating func read(_ root: Node, into c: inout AgentConfig) throws {
+    mutating func read(_ root: YAMLNode, into c: inout AgentConfig) throws {
         for (k, v, kn) in try entries(root, "(top level)") {
             switch k {
             case "scope": c.scope = try string(v, k)
@@ -131,7 +138,7 @@ struct Reader {
         }
     }
 
-    mutating func readRestAPI(_ node: Node, _ c: inout AgentConfig) throws {
+    mutating func readRestAPI(_ node: YAMLNode, _ c: inout AgentConfig) throws {
         var files: [String: String] = [:]
         var verify = VerifyClient.none
         for (k, v, kn) in try entries(node, "restapi") {
@@ -158,7 +165,7 @@ struct Reader {
         c.restTLS = ServerTLS(certfile: certfile, keyfile: files["keyfile"] ?? certfile, cafile: files["cafile"], verifyClient: verify)
     }
 
-    mutating func readCtl(_ node: Node, _ c: inout AgentConfig) throws {
+    mutating func readCtl(_ node: YAMLNode, _ c: inout AgentConfig) throws {
         for (k, v, kn) in try entries(node, "ctl") {
             let key = "ctl.\(k)"
             switch k {
@@ -175,13 +182,13 @@ struct Reader {
     }
 
     /// An absolute file path (relative paths would depend on the agent's working directory).
-    func path(_ node: Node, _ key: String) throws -> String {
+    func path(_ node: YAMLNode, _ key: String) throws -> String {
         let p = try string(node, key)
         guard p.hasPrefix("/") else { throw fail(node, key, "expected an absolute path, got \(p)") }
         return p
     }
 
-    mutating func readEtcd(_ node: Node, _ section: String, _ c: inout AgentConfig) throws {
+    mutating func readEtcd(_ node: YAMLNode, _ section: String, _ c: inout AgentConfig) throws {
         var scheme = "http"
         var hosts: [String] = []
         var username: String?, password: String?
@@ -190,7 +197,7 @@ struct Reader {
             switch k {
             case "hosts":
                 if let seq = v.sequence { hosts = try seq.map { try string($0, key) } }
-                else { hosts = try string(v, key).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                else { hosts = try string(v, key).split(separator: ",").map { $0.trimmingSpaces() } }
             case "host": hosts = [try string(v, key)]
             case "protocol":
                 scheme = try string(v, key)
@@ -214,7 +221,7 @@ struct Reader {
         default: throw fail(node, "\(section).\(username == nil ? "username" : "password")", "needed together with \(section).\(username == nil ? "password" : "username")")
         }
         c.etcdEndpoints = try hosts.map { h in
-            let hp = h.replacingOccurrences(of: "https://", with: "").replacingOccurrences(of: "http://", with: "")
+            let hp = h.replacing("https://", with: "").replacing("http://", with: "")
             guard let colon = hp.lastIndex(of: ":"), Int(hp[hp.index(after: colon)...]) != nil else {
                 throw fail(node, "\(section).hosts", "expected host:port, got \(h)")
             }
@@ -222,9 +229,9 @@ struct Reader {
         }
     }
 
-    mutating func readBootstrap(_ node: Node, _ c: inout AgentConfig) throws {
-        var sections: [String: (Node, Node)] = [:]  // perhaps the section of bootstrap.method
-        var method: (String, Node)?
+    mutating func readBootstrap(_ node: YAMLNode, _ c: inout AgentConfig) throws {
+        var sections: [String: (YAMLNode, YAMLNode)] = [:]  // perhaps the section of bootstrap.method
+        var method: (String, YAMLNode)?
         for (k, v, kn) in try entries(node, "bootstrap") {
             switch k {
             case "method": method = (try string(v, "bootstrap.method"), v)
@@ -266,7 +273,7 @@ struct Reader {
     }
 
     /// Patroni's option lists (initdb, basebackup): `- flag` or `- name: value`, as `--flag` / `--name=value`.
-    func options(_ node: Node, _ key: String) throws -> [String] {
+    func options(_ node: YAMLNode, _ key: String) throws -> [String] {
         if node.mapping != nil { return try entries(node, key).map { k, v, _ in "--\(k)=\(try string(v, "\(key).\(k)"))" } }
         guard let seq = node.sequence else { throw fail(node, key, "expected a list") }
         var out: [String] = []
@@ -277,7 +284,7 @@ struct Reader {
         return out
     }
 
-    mutating func readDCS(_ node: Node, _ c: inout AgentConfig) throws {
+    mutating func readDCS(_ node: YAMLNode, _ c: inout AgentConfig) throws {
         for (k, v, kn) in try entries(node, "bootstrap.dcs") {
             let key = "bootstrap.dcs.\(k)"
             switch k {
@@ -315,7 +322,7 @@ struct Reader {
     }
 
     /// bootstrap.dcs.standby_cluster: Patroni's keys, each checked where it is written.
-    mutating func standbyCluster(_ node: Node, _ key: String) throws -> StandbyCluster {
+    mutating func standbyCluster(_ node: YAMLNode, _ key: String) throws -> StandbyCluster {
         var s = StandbyCluster()
         for (k, v, kn) in try entries(node, key) {
             switch k {
@@ -338,7 +345,7 @@ struct Reader {
         return s
     }
 
-    func credentials(_ node: Node, _ key: String) throws -> Credentials {
+    func credentials(_ node: YAMLNode, _ key: String) throws -> Credentials {
         var cred = Credentials(username: "")
         for (k, v, _) in try entries(node, key) {
             switch k {
@@ -353,7 +360,7 @@ struct Reader {
         return cred
     }
 
-    mutating func readTags(_ node: Node, _ c: inout AgentConfig) throws {
+    mutating func readTags(_ node: YAMLNode, _ c: inout AgentConfig) throws {
         for (k, v, _) in try entries(node, "tags") {
             let key = "tags.\(k)"
             switch k {
@@ -370,7 +377,7 @@ struct Reader {
     }
 
     /// Patroni's spellings: require(d), auto(matic), off / false / disable(d).
-    mutating func readWatchdog(_ node: Node, _ c: inout AgentConfig) throws {
+    mutating func readWatchdog(_ node: YAMLNode, _ c: inout AgentConfig) throws {
         for (k, v, kn) in try entries(node, "watchdog") {
             let key = "watchdog.\(k)"
             switch k {
@@ -396,12 +403,12 @@ struct Reader {
     }
 
     /// Required keys and derived defaults, checked once everything is read.
-    func finish(_ c: inout AgentConfig, root: Node) throws {
+    func finish(_ c: inout AgentConfig, root: YAMLNode) throws {
         for (value, key) in [(c.scope, "scope"), (c.name, "name"), (c.postgres.dataDir, "postgresql.data_dir")] where value.isEmpty {
             throw ConfigError("\(at(root)): \(key): required key missing")
         }
         if c.postgres.pgpass.isEmpty {
-            c.postgres.pgpass = (c.postgres.dataDir as NSString).deletingLastPathComponent + "/.pgpass-pgha-\(c.name)"
+            c.postgres.pgpass = parentPath(c.postgres.dataDir) + "/.pgpass-pgha-\(c.name)"
         }
         // Without connect_address, peers reach us where we listen (0.0.0.0 means loopback).
         if !pgConnectSet { c.postgres.connectAddress = c.postgres.listen }

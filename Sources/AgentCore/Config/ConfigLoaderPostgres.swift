@@ -1,11 +1,18 @@
 // The `postgresql:` section of patroni.yml, with the replica methods' own sections.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import YAML
 
 extension Reader {
-    mutating func readPostgres(_ node: Node, _ c: inout AgentConfig) throws {
-        var sections: [String: (Node, Node)] = [:]  // keys pgha does not know: perhaps a replica method's section
-        var methods: [(String, Node)] = []
+    mutating func readPostgres(_ node: YAMLNode, _ c: inout AgentConfig) throws {
+        var sections: [String: (YAMLNode, YAMLNode)] = [:]  // keys pgha does not know: perhaps a replica method's section
+        var methods: [(String, YAMLNode)] = []
         for (k, v, kn) in try entries(node, "postgresql") {
             let key = "postgresql.\(k)"
             switch k {

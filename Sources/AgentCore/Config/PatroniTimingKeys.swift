@@ -1,6 +1,13 @@
 // The Patroni dynamic-configuration keys that set `Timing`, written once: the patroni.yml loader
 // (bootstrap.dcs), the `config` key's writer and reader, and edit-config's check all walk this list.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum PatroniTimingKeys {
     /// Which `Timing` field a key sets, and in what unit.
@@ -39,14 +46,14 @@ public enum PatroniTimingKeys {
         var problem: String?
         for (key, field) in all {
             guard let v = object[key] else { continue }
-            guard ConfigEdit.isNumber(v), let n = v as? NSNumber else {
+            guard ConfigEdit.isNumber(v), let seconds = JSONNumber.double(v), let bytes = JSONNumber.truncatedInt64(v) else {
                 let unit = if case .bytes = field { "a number of bytes" } else { "a number" }
                 problem = problem ?? "\(key): expected \(unit), got \(v)"
                 continue
             }
             switch field {
-            case let .seconds(path): t[keyPath: path] = n.doubleValue
-            case let .bytes(path): t[keyPath: path] = n.int64Value
+            case let .seconds(path): t[keyPath: path] = seconds
+            case let .bytes(path): t[keyPath: path] = bytes
             }
         }
         return problem

@@ -1,7 +1,14 @@
 // TLS settings under Patroni's key names (restapi.certfile/keyfile/cafile/verify_client, ctl.*,
 // etcd3.cacert/cert/key) and the NIOSSL configurations built from them. Files are read when the
 // agent or CLI starts, so a bad path is one error naming its key, not a failed handshake later.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOSSL
 
 /// Patroni's restapi.verify_client: whether the REST API asks callers for a certificate from `cafile`.

@@ -1,6 +1,13 @@
 // What the control commands do: check the request against etcd, ask the right member's REST API,
 // wait for the outcome, and say it in one line. Output goes through `say`; questions through `confirm`.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct ClusterActions: Sendable {
     public let client: ControlClient
@@ -59,7 +66,7 @@ public struct ClusterActions: Sendable {
             let now = try await client.view()
             say("Successfully switched over to \(now.leader ?? candidate ?? "?")")
             try await settle(expected: now.leader, old: current.name)
-        case 412: throw ControlError("switchover refused: \(answer.text.trimmingCharacters(in: .whitespacesAndNewlines))")
+        case 412: throw ControlError("switchover refused: \(answer.text.trimmingSpacesAndNewlines())")
         default: throw ControlError("switchover failed: \(answer.text)")
         }
     }
@@ -179,7 +186,7 @@ public struct ClusterActions: Sendable {
     /// The member's own /patroni answer (nil when it does not answer).
     func status(_ m: MemberInfo) async throws -> [String: Any]? {
         guard let a = try? await client.call(m, "GET", "/patroni", timeout: 2), a.status == 200 else { return nil }
-        return (try? JSONSerialization.jsonObject(with: Data(a.body.utf8))) as? [String: Any]
+        return JSONText.object(a.body)
     }
 
     // MARK: pause / resume
@@ -204,8 +211,8 @@ public struct ClusterActions: Sendable {
                 var left: [MemberInfo] = []
                 for m in pendingMembers {
                     let a = try? await client.call(m, "GET", "/patroni", timeout: 2)
-                    let d = a.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.body.utf8))) as? [String: Any] }
-                    if (d?["pause"] as? Bool ?? false) != paused { left.append(m) }
+                    let d = a.flatMap { JSONText.object($0.body) }
+                    if (JSONNumber.bool(d?["pause"]) ?? false) != paused { left.append(m) }
                 }
                 pendingMembers = left
                 if !left.isEmpty { try await Task.sleep(nanoseconds: 200_000_000) }

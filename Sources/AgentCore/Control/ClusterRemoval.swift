@@ -1,6 +1,13 @@
 // `pgha remove` (patronictl remove): wipe a cluster's keys from etcd, after the questions patronictl
 // asks, refused while a member holds the leader key unless forced.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension ClusterActions {
     /// patronictl's confirmation phrase.

@@ -1,6 +1,13 @@
 // What `pgha list`, `topology` and `history` print: Patroni's table, or JSON / YAML rows.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
-import Yams
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import YAML
 
 public enum OutputFormat: String, CaseIterable, Sendable { case pretty, json, yaml }
 
@@ -19,8 +26,8 @@ public enum ClusterTable {
     }
 
     static func tags(_ m: MemberInfo) -> String {
-        guard m.tagsJSON != "{}", let d = (try? JSONSerialization.jsonObject(with: Data(m.tagsJSON.utf8))) as? [String: Any] else { return "" }
-        return d.keys.sorted().map { "\($0): \(d[$0]!)" }.joined(separator: ", ")
+        guard m.tagsJSON != "{}", let d = JSONText.object(m.tagsJSON) else { return "" }
+        return d.keys.sorted().map { "\($0): \(JSONNumber.text(d[$0]) ?? "\(d[$0]!)")" }.joined(separator: ", ")
     }
 
     /// One row per member (the leader first, then by name), `indent` for topology.
@@ -47,7 +54,7 @@ public enum ClusterTable {
         let rows = rows(v, scope: scope, topology: topology)
         switch format {
         case .json: return ConfigEdit.encode(rows)
-        case .yaml: return (try? Yams.dump(object: rows.map(plain))) ?? ""
+        case .yaml: return (try? YAMLText.dump(rows.map(plain))) ?? ""
         case .pretty:
             var text = table(columns, rows.map { r in columns.map { "\(r[$0] ?? "")" } }, title: "Cluster: \(scope) (\(v.initialize ?? "uninitialized"))")
             if v.paused { text += "\n Maintenance mode: on" }
@@ -58,7 +65,7 @@ public enum ClusterTable {
         }
     }
 
-    /// Values Yams can dump (numbers stay numbers, the rest strings).
+    /// Values to dump as YAML (numbers stay numbers, the rest strings).
     static func plain(_ r: [String: Any]) -> [String: Any] {
         r.mapValues { v -> Any in (v as? Int) ?? "\(v)" }
     }
@@ -68,7 +75,7 @@ public enum ClusterTable {
         let rows: [[String: Any]] = v.history.map { ["TL": $0.timeline, "LSN": $0.lsn, "Reason": $0.reason, "Timestamp": $0.timestamp, "New Leader": $0.newLeader] }
         switch format {
         case .json: return ConfigEdit.encode(rows)
-        case .yaml: return (try? Yams.dump(object: rows.map(plain))) ?? ""
+        case .yaml: return (try? YAMLText.dump(rows.map(plain))) ?? ""
         case .pretty: return table(cols, rows.map { r in cols.map { "\(r[$0] ?? "")" } }, title: nil)
         }
     }

@@ -1,47 +1,44 @@
 // `pgha edit-config` / `show-config`: the `config` key as YAML, changed with -s / -p or in $EDITOR,
 // shown as a diff, written with compare-and-swap so a concurrent change is never overwritten.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import LineDiff
 import Spawn
-import Yams
+import YAML
 
 public enum ConfigEditor {
-    /// JSON values as plain Swift values (Yams dumps those; booleans stay booleans).
+    /// JSON numbers as people write them: an integral Double (1.0, 1e3) as an Int.
     static func native(_ v: Any) -> Any {
         switch v {
         case let d as [String: Any]: return d.mapValues(native)
         case let a as [Any]: return a.map(native)
-        case let n as NSNumber:
-            let t = String(cString: n.objCType)
-            if t == "c" || t == "B" { return n.boolValue }
-            if t == "d" || t == "f" { return n.doubleValue == n.doubleValue.rounded() && abs(n.doubleValue) < 1e15 ? Int(n.doubleValue) as Any : n.doubleValue }
-            return n.int64Value
+        case let d as Double: return d == d.rounded() && abs(d) < 1e15 ? Int(d) as Any : d
         default: return v
         }
     }
 
+    /// YAML as people write it: keys sorted, 2.5 (not 2.5e+0), strings quoted only where needed.
     public static func yaml(_ json: String) -> String {
-        let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) ?? [String: Any]()
-        let text = (try? Yams.dump(object: native(object), sortKeys: true)) ?? json
-        // Yams writes 2.5 as 2.5e+0; people write 2.5.
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            guard let colon = line.range(of: ": ", options: .backwards) else { return String(line) }
-            let value = line[colon.upperBound...]
-            guard value.contains("e"), let d = Double(value), !value.hasPrefix("'") else { return String(line) }
-            return line[..<colon.upperBound] + "\(d)"
-        }.joined(separator: "\n")
+        let object = (try? JSONText.parse(json)) ?? [String: Any]()
+        return (try? YAMLText.dump(native(object), isNull: { $0 is JSONNull })) ?? json
     }
 
     /// "a.b.c=value": the value read as a YAML scalar (numbers, true/false; null removes the key).
     public static func set(_ object: [String: Any], path: String, value: String) throws -> [String: Any] {
         let keys = path.split(separator: ".").map(String.init)
         guard !keys.isEmpty else { throw ControlError("-s \(path)=\(value): empty key") }
-        let parsed: Any = (try? Yams.load(yaml: value)).flatMap { $0 } ?? NSNull()
+        let parsed: Any = (try? YAMLText.load(value, null: JSONNull())).flatMap { $0 } ?? JSONNull()
         if parsed is [Any] || parsed is [String: Any] { throw ControlError("-s \(path)=\(value): expected a scalar value") }
         func assign(_ o: [String: Any], _ rest: ArraySlice<String>) -> [String: Any] {
             var o = o
             let k = rest.first!
-            if rest.count == 1 { o[k] = parsed is NSNull ? nil : parsed } else {
+            if rest.count == 1 { o[k] = parsed is JSONNull ? nil : parsed } else {
                 o[k] = assign(o[k] as? [String: Any] ?? [:], rest.dropFirst())
             }
             return o
@@ -59,7 +56,7 @@ public enum ConfigEditor {
 
     /// Opens `editor` on `text` in a temp file and returns what was saved.
     public static func runEditor(_ editor: String, text: String) throws -> String {
-        let path = NSTemporaryDirectory() + "pgha-config-\(UUID().uuidString).yaml"
+        let path = temporaryDirectory() + "pgha-config-\(UUID().uuidString).yaml"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         // The editor needs the terminal: stdin, stdout and stderr are ours.
@@ -81,11 +78,11 @@ public enum ConfigEditor {
             throw ControlError.unreachable("etcd unreachable at \(client.config.etcdEndpoints.joined(separator: ",")): \(error)")
         }
         let beforeJSON = kv?.value ?? "{}"
-        var object = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
+        var object = JSONText.object(beforeJSON) ?? [:]
         let beforeYAML = yaml(beforeJSON)
         if sets.isEmpty && pgParams.isEmpty {
             let edited = try runEditor(editor ?? "vi", text: beforeYAML)
-            guard let parsed = try? Yams.load(yaml: edited), let d = parsed as? [String: Any] else {
+            guard let parsed = try? YAMLText.load(edited, null: JSONNull()), let d = parsed as? [String: Any] else {
                 throw ControlError("the edited configuration is not a YAML mapping; nothing changed")
             }
             object = d
@@ -98,7 +95,7 @@ public enum ConfigEditor {
             guard let eq = p.firstIndex(of: "=") else { throw ControlError("-p \(p): expected name=value") }
             object = try set(object, path: "postgresql.parameters." + p[..<eq], value: String(p[p.index(after: eq)...]))
         }
-        let before = (try? JSONSerialization.jsonObject(with: Data(beforeJSON.utf8))) as? [String: Any] ?? [:]
+        let before = JSONText.object(beforeJSON) ?? [:]
         // The parameters the server here knows (the cluster runs the same bin_dir; a host without it is not checked).
         let server = await ServerParameters.load(binDir: client.config.postgres.binDir)
         if let problem = ConfigEdit.problem(object, before: before, server: server) { throw ControlError("config: \(problem); nothing changed") }

@@ -1,7 +1,14 @@
 // The control CLI's connection to a cluster: etcd (read the view, edit keys) and the members' REST
 // APIs (actions, with the basic auth from the same patroni.yml the agent reads).
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 /// A control-command failure: one line a user can act on; the CLI prints it and exits with the
@@ -24,7 +31,7 @@ public struct ControlError: Error, CustomStringConvertible, Sendable {
 public struct HTTPAnswer: Sendable {
     public var status: Int
     public var body: String
-    public var text: String { body.trimmingCharacters(in: .whitespacesAndNewlines) }
+    public var text: String { body.trimmingSpacesAndNewlines() }
 }
 
 public final class ControlClient: @unchecked Sendable {
@@ -89,7 +96,7 @@ public final class ControlClient: @unchecked Sendable {
         }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+            request.body = .bytes(ByteBuffer(bytes: try JSONText.bytes(body)))
         }
         do {
             let r = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))

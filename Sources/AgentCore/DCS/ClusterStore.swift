@@ -1,12 +1,19 @@
 // Patroni's etcd3 layout under /<namespace>/<scope>/: our lease, the leader lock, members, config, history, status.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public final class ClusterStore: @unchecked Sendable {
     public let etcd: EtcdClient
     public let prefix: String
     public let me: String
     let base: AgentConfig
-    private let lock = NSLock()
+    private let lock = Lock()
     private var _lease: Int64 = 0  // guarded by lock
 
     public init(config: AgentConfig, etcd: EtcdClient) {
@@ -70,12 +77,12 @@ public final class ClusterStore: @unchecked Sendable {
     }
 
     public func writeHistory(_ history: [HistoryEntry]) async throws {
-        let data = try JSONSerialization.data(withJSONObject: history.map(\.json), options: [.withoutEscapingSlashes])
+        let data = try JSONText.bytes(history.map(\.json), escapeSlashes: false)
         try await etcd.put(key("history"), String(decoding: data, as: UTF8.self))
     }
 
     public func publishStatus(optime: Int64, slots: [String: Int64]) async throws {
-        let data = try JSONSerialization.data(withJSONObject: ["optime": optime, "slots": slots, "retain_slots": Array(slots.keys).sorted()], options: [.sortedKeys, .withoutEscapingSlashes])
+        let data = try JSONText.bytes(["optime": optime, "slots": slots, "retain_slots": Array(slots.keys).sorted()], sortedKeys: true, escapeSlashes: false)
         try await etcd.put(key("status"), String(decoding: data, as: UTF8.self))
     }
 

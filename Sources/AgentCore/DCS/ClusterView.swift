@@ -1,5 +1,12 @@
 // What etcd says about the cluster, in Patroni's etcd3 layout, as plain values the decision reads.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// members/<name>: Patroni's member JSON.
 public struct MemberInfo: Equatable, Sendable {
@@ -29,22 +36,22 @@ public struct MemberInfo: Equatable, Sendable {
 
     public static func parse(name: String, json: String) -> MemberInfo {
         var m = MemberInfo(name: name)
-        guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return m }
+        guard let d = JSONText.object(json) else { return m }
         m.role = (d["role"] as? String).map { $0 == "master" ? "primary" : $0 } ?? m.role
         m.state = d["state"] as? String ?? m.state
         m.apiURL = d["api_url"] as? String ?? ""
         m.connURL = d["conn_url"] as? String ?? ""
-        m.timeline = (d["timeline"] as? NSNumber)?.intValue ?? 0
-        m.xlogLocation = (d["xlog_location"] as? NSNumber)?.int64Value ?? 0
-        m.pendingRestart = d["pending_restart"] as? Bool ?? false
+        m.timeline = JSONNumber.truncatedInt(d["timeline"]) ?? 0
+        m.xlogLocation = JSONNumber.truncatedInt64(d["xlog_location"]) ?? 0
+        m.pendingRestart = JSONNumber.bool(d["pending_restart"]) ?? false
         m.replicationState = d["replication_state"] as? String
         m.scheduledRestart = (d["scheduled_restart"] as? [String: Any])?["schedule"] as? String
         if let tags = d["tags"] as? [String: Any] {
-            m.nofailover = tags["nofailover"] as? Bool ?? false
-            m.noloadbalance = tags["noloadbalance"] as? Bool ?? false
-            m.clonefrom = tags["clonefrom"] as? Bool ?? false
-            m.failoverPriority = (tags["failover_priority"] as? NSNumber)?.intValue ?? 1
-            m.tagsJSON = (try? JSONSerialization.data(withJSONObject: tags, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            m.nofailover = JSONNumber.bool(tags["nofailover"]) ?? false
+            m.noloadbalance = JSONNumber.bool(tags["noloadbalance"]) ?? false
+            m.clonefrom = JSONNumber.bool(tags["clonefrom"]) ?? false
+            m.failoverPriority = JSONNumber.truncatedInt(tags["failover_priority"]) ?? 1
+            m.tagsJSON = (try? JSONText.bytes(tags, sortedKeys: true, escapeSlashes: false)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         }
         return m
     }
@@ -68,7 +75,7 @@ public struct HistoryEntry: Equatable, Sendable {
     public static func parseHistoryFile(_ text: String) -> [HistoryEntry] {
         text.split(separator: "\n").compactMap { line in
             guard !line.hasPrefix("#") else { return nil }
-            let cols = line.split(separator: "\t", maxSplits: 2).map { $0.trimmingCharacters(in: .whitespaces) }
+            let cols = line.split(separator: "\t", maxSplits: 2).map { $0.trimmingSpaces() }
             guard cols.count >= 2, let tl = Int(cols[0]), let lsn = parseLSN(cols[1]) else { return nil }
             return HistoryEntry(timeline: tl, lsn: lsn, reason: cols.count > 2 ? cols[2] : "", timestamp: "", newLeader: "")
         }
@@ -96,7 +103,7 @@ public struct DynamicConfig: Equatable, Sendable {
         for (k, v) in c.dcsSwitches { object[k] = v }
         if let n = c.dcsSynchronousNodeCount { object["synchronous_node_count"] = n }
         if let standby = c.dcsStandbyCluster { object["standby_cluster"] = standby.json }
-        let raw = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let raw = (try? JSONText.bytes(object, sortedKeys: true, escapeSlashes: false)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return DynamicConfig(timing: t, usePgRewind: c.usePgRewind, parameters: c.dcsParameters,
                              pgHBA: c.dcsPgHBA.isEmpty ? nil : c.dcsPgHBA, standbyCluster: c.dcsStandbyCluster, raw: raw)
     }
@@ -104,17 +111,17 @@ public struct DynamicConfig: Equatable, Sendable {
     /// Reads the stored JSON over `base` (values missing or malformed keep the base's).
     public static func parse(_ json: String, base: AgentConfig) -> DynamicConfig {
         var dc = from(base)
-        guard let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return dc }
+        guard let d = JSONText.object(json) else { return dc }
         dc.raw = json
         dc.standbyCluster = StandbyCluster.parse(d["standby_cluster"])  // the key's own, never bootstrap.dcs's
         var t = dc.timing
         PatroniTimingKeys.apply(d, to: &t)
         if t.invalid == nil { dc.timing = t.adjusted.timing }  // Patroni's way: unsafe timing adjusted, not obeyed
         if let pg = d["postgresql"] as? [String: Any] {
-            if let v = pg["use_pg_rewind"] as? Bool { dc.usePgRewind = v }
+            if let v = JSONNumber.bool(pg["use_pg_rewind"]) { dc.usePgRewind = v }
             dc.pgHBA = (pg["pg_hba"] as? [Any])?.compactMap { $0 as? String }
             if let p = pg["parameters"] as? [String: Any] {
-                dc.parameters = p.mapValues { v in (v as? NSNumber).map { "\($0)" } ?? "\(v)" }
+                dc.parameters = p.mapValues { v in JSONNumber.text(v) ?? "\(v)" }
             }
         }
         return dc
@@ -164,11 +171,11 @@ public struct ClusterView: Equatable, Sendable {
             case "config": view.config = DynamicConfig.parse(kv.value, base: base); view.configModRevision = kv.modRevision
             case "history": view.history = parseHistory(kv.value)
             case "status", "optime/leader":
-                if let d = (try? JSONSerialization.jsonObject(with: Data(kv.value.utf8))) as? [String: Any] {
-                    view.leaderOptime = (d["optime"] as? NSNumber)?.int64Value
+                if let d = JSONText.object(kv.value) {
+                    view.leaderOptime = JSONNumber.truncatedInt64(d["optime"])
                 } else if let v = Int64(kv.value) { view.leaderOptime = v }
             case "failover":
-                let d = (try? JSONSerialization.jsonObject(with: Data(kv.value.utf8))) as? [String: Any] ?? [:]
+                let d = JSONText.object(kv.value) ?? [:]
                 view.failover = FailoverRequest(leader: d["leader"] as? String, member: d["member"] as? String,
                                                 scheduledAt: d["scheduled_at"] as? String, modRevision: kv.modRevision)
             case "sync": view.syncJSON = kv.value
@@ -184,9 +191,9 @@ public struct ClusterView: Equatable, Sendable {
     }
 
     static func parseHistory(_ json: String) -> [HistoryEntry] {
-        guard let rows = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [[Any]] else { return [] }
+        guard let rows = (try? JSONText.parse(json)) as? [[Any]] else { return [] }
         return rows.compactMap { r in
-            guard r.count >= 2, let tl = (r[0] as? NSNumber)?.intValue, let lsn = (r[1] as? NSNumber)?.int64Value else { return nil }
+            guard r.count >= 2, let tl = JSONNumber.truncatedInt(r[0]), let lsn = JSONNumber.truncatedInt64(r[1]) else { return nil }
             return HistoryEntry(timeline: tl, lsn: lsn, reason: r.count > 2 ? "\(r[2])" : "",
                                 timestamp: r.count > 3 ? "\(r[3])" : "", newLeader: r.count > 4 ? "\(r[4])" : "")
         }

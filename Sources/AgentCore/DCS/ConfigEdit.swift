@@ -1,6 +1,13 @@
 // Changing the dynamic configuration (`config` key): JSON merge patch (RFC 7386, null removes),
 // validation, and one compare-and-swap write, shared by PATCH/PUT /config and `pgha edit-config`.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public enum ConfigEdit {
     /// RFC 7386: objects merge recursively, null deletes, anything else replaces.
@@ -8,19 +15,15 @@ public enum ConfigEdit {
         guard let p = patch as? [String: Any] else { return patch }
         var out = base as? [String: Any] ?? [:]
         for (k, v) in p {
-            if v is NSNull { out[k] = nil } else { out[k] = mergePatch(out[k], v) }
+            if v is JSONNull { out[k] = nil } else { out[k] = mergePatch(out[k], v) }
         }
         return out
     }
 
-    /// JSON true/false (Foundation hands them out as NSNumber, which also casts 0/1 to Bool).
-    public static func isBool(_ v: Any) -> Bool {
-        if type(of: v) == Bool.self { return true }
-        guard type(of: v) != Int.self, type(of: v) != Double.self, let n = v as? NSNumber else { return false }
-        return String(cString: n.objCType) == "c"
-    }
+    /// JSON true/false (not 0 or 1).
+    public static func isBool(_ v: Any) -> Bool { v is Bool }
 
-    static func isNumber(_ v: Any) -> Bool { (v as? NSNumber) != nil && !isBool(v) && !(v is String) }
+    static func isNumber(_ v: Any) -> Bool { JSONNumber.isNumber(v) }
 
     /// The problem with a new dynamic config, in words naming the key; nil when it is acceptable.
     /// Timing that breaks the safety rule is accepted (the values used are adjusted, `timingNote`);
@@ -31,13 +34,13 @@ public enum ConfigEdit {
         if let problem = PatroniTimingKeys.apply(c, to: &t) { return problem }
         if let problem = t.invalid { return problem }
         for key in ["pause", "synchronous_mode", "synchronous_mode_strict", "failsafe_mode", "check_timeline"] {
-            if let v = c[key], !isBool(v) && !(v is NSNull) { return "\(key): expected true or false, got \(v)" }
+            if let v = c[key], !isBool(v) && !(v is JSONNull) { return "\(key): expected true or false, got \(v)" }
         }
-        if let v = c["standby_cluster"], !(v is NSNull) {
+        if let v = c["standby_cluster"], !(v is JSONNull) {
             guard let d = v as? [String: Any] else { return "standby_cluster: expected an object (or null to promote the cluster)" }
             if let problem = StandbyCluster.problem(d) { return problem }
         }
-        if let v = c["synchronous_node_count"], ((v as? NSNumber)?.intValue ?? 0) < 1 { return "synchronous_node_count: expected an integer ≥ 1, got \(v)" }
+        if let v = c["synchronous_node_count"], (JSONNumber.truncatedInt(v) ?? 0) < 1 { return "synchronous_node_count: expected an integer ≥ 1, got \(v)" }
         if let pg = c["postgresql"] {
             guard let pgd = pg as? [String: Any] else { return "postgresql: expected an object" }
             if let params = pgd["parameters"] {
@@ -47,7 +50,7 @@ public enum ConfigEdit {
                 if let server {
                     for k in pd.keys.sorted() where old[k].map({ "\($0)" }) != pd[k].map({ "\($0)" }) {
                         if let why = ParameterFit.refusal(k, server: server) { return "postgresql.parameters.\(k): \(why)" }
-                        if let v = pd[k].map({ ($0 as? NSNumber).map { "\($0)" } ?? "\($0)" }),
+                        if let v = pd[k].map({ JSONNumber.text($0) ?? "\($0)" }),
                            let why = ParameterFit.valueProblem(k, v, server: server) { return "postgresql.parameters.\(k): \(why)" }
                     }
                 }
@@ -76,7 +79,7 @@ public enum ConfigEdit {
     }
 
     public static func encode(_ object: Any) -> String {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        (try? JSONText.bytes(object, sortedKeys: true)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     /// Reads `config`, applies `change` to its object, validates, writes it back if nobody changed it
@@ -85,7 +88,7 @@ public enum ConfigEdit {
                               _ change: ([String: Any]) throws -> [String: Any]) async throws -> (String, String) {
         let kv = try await store.readConfig()
         let before = kv?.value ?? "{}"
-        let object = (try? JSONSerialization.jsonObject(with: Data(before.utf8))) as? [String: Any] ?? [:]
+        let object = JSONText.object(before) ?? [:]
         let after = try change(object)
         if let problem = problem(after, before: object, server: server) { throw ConfigError("config: \(problem); nothing changed") }
         let text = encode(after)

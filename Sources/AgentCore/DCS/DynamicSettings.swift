@@ -1,6 +1,13 @@
 // The operations' dynamic settings read from the `config` key (pause, synchronous mode, failsafe) and
 // the `sync` / `failsafe` keys, as plain values for the decision.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Settings from the `config` key beyond timing and parameters, with Patroni's names and our defaults.
 public struct DynamicSettings: Equatable, Sendable {
@@ -19,13 +26,13 @@ public struct DynamicSettings: Equatable, Sendable {
 
     public static func parse(_ raw: String?) -> DynamicSettings {
         var s = DynamicSettings()
-        guard let raw, let d = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any] else { return s }
-        s.pause = d["pause"] as? Bool ?? false
-        s.synchronousMode = d["synchronous_mode"] as? Bool ?? (d["synchronous_mode"] as? String == "on")
-        s.synchronousModeStrict = d["synchronous_mode_strict"] as? Bool ?? false
-        if let n = (d["synchronous_node_count"] as? NSNumber)?.intValue, n >= 1 { s.synchronousNodeCount = n }
-        if let f = d["failsafe_mode"] as? Bool { s.failsafeMode = f }
-        s.checkTimeline = d["check_timeline"] as? Bool ?? false
+        guard let raw, let d = JSONText.object(raw) else { return s }
+        s.pause = JSONNumber.bool(d["pause"]) ?? false
+        s.synchronousMode = JSONNumber.bool(d["synchronous_mode"]) ?? (d["synchronous_mode"] as? String == "on")
+        s.synchronousModeStrict = JSONNumber.bool(d["synchronous_mode_strict"]) ?? false
+        if let n = JSONNumber.truncatedInt(d["synchronous_node_count"]), n >= 1 { s.synchronousNodeCount = n }
+        if let f = JSONNumber.bool(d["failsafe_mode"]) { s.failsafeMode = f }
+        s.checkTimeline = JSONNumber.bool(d["check_timeline"]) ?? false
         return s
     }
 }
@@ -37,15 +44,15 @@ extension ClusterView {
     /// Members named in the `sync` key's sync_standby (comma separated when several).
     public var syncStandbys: [String] {
         guard let json = syncJSON,
-              let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any],
+              let d = JSONText.object(json),
               let s = d["sync_standby"] as? String else { return [] }
-        return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        return s.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
     }
 
     /// The `failsafe` key: member name → api_url.
     public var failsafeMembers: [String: String] {
         guard let json = failsafeJSON,
-              let d = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return [:] }
+              let d = JSONText.object(json) else { return [:] }
         return d.compactMapValues { $0 as? String }
     }
 
@@ -88,16 +95,13 @@ extension ClusterView {
 
 extension MemberInfo {
     public var nosync: Bool {
-        let d = (try? JSONSerialization.jsonObject(with: Data(tagsJSON.utf8))) as? [String: Any]
-        return d?["nosync"] as? Bool ?? false
+        let d = JSONText.object(tagsJSON)
+        return JSONNumber.bool(d?["nosync"]) ?? false
     }
 }
 
 /// A switchover is due when it has no time or its time has come (ISO 8601; unparsable counts as now).
 public func scheduledTime(_ s: String?) -> Date? {
     guard let s, !s.isEmpty else { return nil }
-    let f = ISO8601DateFormatter()
-    if let d = f.date(from: s) { return d }
-    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return f.date(from: s)
+    return parseISO8601(s)
 }

@@ -1,6 +1,13 @@
 // etcd v3 through its HTTP/JSON gateway over AsyncHTTPClient, with fail-over across endpoints.
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOSSL
 
@@ -36,7 +43,7 @@ public struct WatchEvent: Equatable, Sendable {
 public final class EtcdClient: @unchecked Sendable {
     public let endpoints: [String]
     private let http: HTTPClient
-    private let lock = NSLock()
+    private let lock = Lock()
     private var current = 0  // guarded by lock
     private let credentials: Credentials?
     private(set) var token: String?  // guarded by lock (read by tests)
@@ -69,7 +76,7 @@ public final class EtcdClient: @unchecked Sendable {
     /// The plain-HTTP shared client (peer /patroni calls without TLS use it too).
     static let sharedHTTP: HTTPClient = makeHTTP(nil)
 
-    private static let clientsLock = NSLock()
+    private static let clientsLock = Lock()
     nonisolated(unsafe) private static var clients: [ClientTLS: HTTPClient] = [:]  // guarded by clientsLock
 
     /// One process-wide client per TLS setting, never deallocated (a client dropped without shutdown traps
@@ -141,10 +148,10 @@ public final class EtcdClient: @unchecked Sendable {
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 if let token { request.headers.add(name: "Authorization", value: token) }
-                request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
+                request.body = .bytes(ByteBuffer(bytes: try JSONText.bytes(body)))
                 let response = try await http.execute(request, timeout: .milliseconds(Int64(remaining * 1000)))
                 let bytes = try await response.body.collect(upTo: 64 << 20)
-                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: bytes))) as? [String: Any] ?? [:]
+                let object = (try? JSONText.parse(bytes.readableBytesView)) as? [String: Any] ?? [:]
                 guard response.status == .ok else {
                     let message = "\(object["message"] ?? object["error"] ?? String(buffer: bytes).prefix(200))"
                     var error = EtcdError("etcd \(endpoints[index])\(path): HTTP \(response.status.code) \(message)")
@@ -253,14 +260,14 @@ public final class EtcdClient: @unchecked Sendable {
         guard let key else { return Self.int64(try await call("/v3/kv/deleterange", range)["deleted"]) }
         let r = try await call("/v3/kv/txn", ["compare": [["key": Self.b64(key), "target": "CREATE", "create_revision": "0"]],
                                               "success": [["request_delete_range": range]]])
-        guard r["succeeded"] as? Bool ?? false else { return nil }
+        guard JSONNumber.bool(r["succeeded"]) ?? false else { return nil }
         let first = (r["responses"] as? [[String: Any]])?.first?["response_delete_range"] as? [String: Any]
         return Self.int64(first?["deleted"])
     }
 
     func txn(compare: [String: Any], success: [String: Any]) async throws -> Bool {
         let r = try await call("/v3/kv/txn", ["compare": [compare], "success": [success]])
-        return r["succeeded"] as? Bool ?? false
+        return JSONNumber.bool(r["succeeded"]) ?? false
     }
 
     // MARK: Leases
@@ -301,7 +308,7 @@ public final class EtcdClient: @unchecked Sendable {
             }
             var create: [String: Any] = ["key": Self.b64(prefix), "range_end": Self.prefixEnd(prefix)]
             if startRevision > 0 { create["start_revision"] = String(startRevision) }
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: ["create_request": create])))
+            request.body = .bytes(ByteBuffer(bytes: try JSONText.bytes(["create_request": create])))
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(request, timeout: .hours(1))
@@ -309,15 +316,15 @@ public final class EtcdClient: @unchecked Sendable {
                 lastError = "\(endpoint): \(error)"
                 continue
             }
-            var pending = Data()
+            var pending: [UInt8] = []
             for try await chunk in response.body {
-                pending.append(Data(buffer: chunk))
+                pending.append(contentsOf: chunk.readableBytesView)
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                     let line = pending[pending.startIndex..<newline]
-                    pending = Data(pending[pending.index(after: newline)...])
-                    guard let object = try? JSONSerialization.jsonObject(with: line) as? [String: Any],
+                    pending = Array(pending[pending.index(after: newline)...])
+                    guard let object = (try? JSONText.parse(line)) as? [String: Any],
                           let result = object["result"] as? [String: Any] else { continue }
-                    if result["canceled"] as? Bool == true { throw EtcdError("etcd watch canceled: \(result["cancel_reason"] ?? "")") }
+                    if JSONNumber.bool(result["canceled"]) == true { throw EtcdError("etcd watch canceled: \(result["cancel_reason"] ?? "")") }
                     for e in result["events"] as? [[String: Any]] ?? [] {
                         let kv = Self.keyValue(e["kv"] as? [String: Any] ?? [:])
                         await onEvent(WatchEvent(kind: (e["type"] as? String) == "DELETE" ? .delete : .put,

@@ -1,5 +1,12 @@
 // The DCS client service: watches the leader key and wakes the HA loop the moment it changes.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import ServiceLifecycle
 

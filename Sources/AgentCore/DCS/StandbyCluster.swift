@@ -1,6 +1,13 @@
 // Patroni's standby_cluster (bootstrap.dcs and the `config` key): this cluster replicates from a
 // remote primary; its leader is a standby leader that never promotes while the section is there.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct StandbyCluster: Equatable, Sendable {
     /// libpq host list: "10.0.0.1" or "a,b" (tried in order; with several, the read-write one is used).
@@ -41,7 +48,7 @@ public struct StandbyCluster: Equatable, Sendable {
     /// Reads the section from the `config` key (nil: absent, null, or neither host nor restore_command).
     public static func parse(_ any: Any?) -> StandbyCluster? {
         guard let d = any as? [String: Any], problem(d) == nil else { return nil }
-        func text(_ k: String) -> String? { d[k].map { v in (v as? NSNumber).map { "\($0)" } ?? "\(v)" } }
+        func text(_ k: String) -> String? { d[k].map { v in JSONNumber.text(v) ?? "\(v)" } }
         var s = StandbyCluster(host: text("host"), port: text("port"))
         s.primarySlotName = text("primary_slot_name")
         s.restoreCommand = text("restore_command")
@@ -58,7 +65,7 @@ public struct StandbyCluster: Equatable, Sendable {
             return "standby_cluster.\(k): expected a string"
         }
         if let p = d["port"] {
-            let ports = (p as? NSNumber).map { ["\($0)"] } ?? (p as? String)?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } ?? []
+            let ports = JSONNumber.text(p).map { [$0] } ?? (p as? String)?.split(separator: ",").map { $0.trimmingSpaces() } ?? []
             if ports.isEmpty || !ports.allSatisfy({ Int($0).map { (1...65535).contains($0) } ?? false }) {
                 return "standby_cluster.port: expected a port or a comma-separated list of ports, got \(p)"
             }
@@ -66,7 +73,7 @@ public struct StandbyCluster: Equatable, Sendable {
         if let m = d["create_replica_methods"], !((m as? [Any])?.allSatisfy { $0 is String } ?? false) {
             return "standby_cluster.create_replica_methods: expected a list of method names"
         }
-        if let v = d["recovery_min_apply_delay"], !(v is NSNumber || v is String) || ConfigEdit.isBool(v) {
+        if let v = d["recovery_min_apply_delay"], !(JSONNumber.isNumber(v) || v is Bool || v is String) || ConfigEdit.isBool(v) {
             return "standby_cluster.recovery_min_apply_delay: expected a time (\"1h\", 3600000)"
         }
         return nil

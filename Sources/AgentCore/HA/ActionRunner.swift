@@ -1,5 +1,12 @@
 // Carries out the decision's actions against etcd and Postgres, in order, stopping at the first failure.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 public struct ActionFailure: Error, CustomStringConvertible {
@@ -305,7 +312,7 @@ public final class ActionRunner: @unchecked Sendable {
         guard state.isPrimary, let (oldTimeline, lsn) = postgres.lastTimelineSwitch(timeline: state.timeline) else { return }
         var history = cluster?.history ?? []
         guard !history.contains(where: { $0.timeline == oldTimeline }) else { return }
-        let stamp = ISO8601DateFormatter().string(from: Date())
+        let stamp = iso8601(Date())
         history.append(HistoryEntry(timeline: oldTimeline, lsn: lsn, reason: "no recovery target specified", timestamp: stamp, newLeader: config.name))
         try await store.writeHistory(history)
     }

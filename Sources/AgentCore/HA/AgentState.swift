@@ -1,5 +1,12 @@
 // The agent's cached state (read by the REST API without waiting on anything) and the loop's wake-up.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public let pghaVersion = "0.3.0"
 
@@ -54,7 +61,7 @@ public struct AgentSnapshot: Sendable {
 
 /// A lock-protected box: writers replace the value, readers copy it out at once.
 public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var value: Value
     public init(_ value: Value) { self.value = value }
     public func get() -> Value { lock.withLock { value } }
@@ -64,7 +71,7 @@ public final class Locked<Value>: @unchecked Sendable {
 
 /// Wakes the HA loop early (leader key changed, a long action finished, shutdown).
 public final class Wakeup: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?
 

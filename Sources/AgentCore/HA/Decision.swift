@@ -1,5 +1,12 @@
 // The agent's whole judgement: one pure function from (cluster view, local Postgres, config, time) to actions.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a peer's REST API (/patroni) said when asked during a leader race.
 public struct PeerStatus: Equatable, Sendable {
@@ -188,7 +195,7 @@ public enum HADecision {
         return "my data directory belongs to another cluster (system identifier \(mine), initialize is \(cluster)): not joining; remove it or reinitialize this member"
     }
 
-    static func secs(_ d: Double) -> String { String(format: "%.1f s", d) }
+    static func secs(_ d: Double) -> String { formatted("%.1f s", d) }
 
     /// etcd unreachable: a primary keeps serving only while its lease certainly still holds.
     /// The moment a primary that cannot renew must have begun demoting: loop_wait + retry_timeout

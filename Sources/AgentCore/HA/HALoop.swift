@@ -1,6 +1,13 @@
 // The HA loop service: every loop_wait (or when woken) read etcd and Postgres, decide, act, publish.
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -88,7 +95,7 @@ public final class HALoop: Service, @unchecked Sendable {
         }
         if let dynamic = cluster?.config?.timing {
             if dynamic != timing, let raw = cluster?.config?.raw,
-               let object = (try? JSONSerialization.jsonObject(with: Data(raw.utf8))) as? [String: Any],
+               let object = JSONText.object(raw),
                let note = ConfigEdit.timingNote(object) {
                 logger.warning("config: \(note)")
             }
@@ -236,7 +243,7 @@ public final class HALoop: Service, @unchecked Sendable {
             }
             if local.pendingRestart { d["pending_restart"] = true }
         }
-        return (try? JSONSerialization.data(withJSONObject: d, options: [.sortedKeys, .withoutEscapingSlashes])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return (try? JSONText.bytes(d, sortedKeys: true, escapeSlashes: false)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
     }
 
     func publishMember(_ local: LocalPostgres, cluster: ClusterView) async {
@@ -266,15 +273,15 @@ public final class HALoop: Service, @unchecked Sendable {
 extension PeerStatus {
     /// Reads a peer's /patroni answer (Patroni's or ours).
     static func parse(name: String, json: Data) -> PeerStatus? {
-        guard let d = (try? JSONSerialization.jsonObject(with: json)) as? [String: Any] else { return nil }
+        guard let d = (try? JSONText.parse(json)) as? [String: Any] else { return nil }
         let role = d["role"] as? String ?? ""
         let xlog = d["xlog"] as? [String: Any] ?? [:]
         let lsn = [xlog["location"], xlog["received_location"], xlog["replayed_location"]]
-            .compactMap { ($0 as? NSNumber)?.int64Value }.max() ?? 0
+            .compactMap { JSONNumber.truncatedInt64($0) }.max() ?? 0
         let tags = d["tags"] as? [String: Any] ?? [:]
         return PeerStatus(name: name, isPrimary: role == "primary" || role == "master", running: (d["state"] as? String) == "running",
-                          lsn: lsn, timeline: (d["timeline"] as? NSNumber)?.intValue ?? 0,
-                          nofailover: tags["nofailover"] as? Bool ?? false,
-                          failoverPriority: (tags["failover_priority"] as? NSNumber)?.intValue ?? 1)
+                          lsn: lsn, timeline: JSONNumber.truncatedInt(d["timeline"]) ?? 0,
+                          nofailover: JSONNumber.bool(tags["nofailover"]) ?? false,
+                          failoverPriority: JSONNumber.truncatedInt(tags["failover_priority"]) ?? 1)
     }
 }

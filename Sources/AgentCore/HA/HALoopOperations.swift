@@ -1,7 +1,14 @@
 // What the HA loop adds to the decision's input for the operations (requests, stale config,
 // failsafe answers) and how it reports a request's outcome back to the REST API.
 import AsyncHTTPClient
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 
 extension HALoop {
@@ -32,7 +39,7 @@ extension HALoop {
         if others.isEmpty { return false }
         let body: [String: Any] = ["name": config.name, "api_url": config.apiURL,
                                    "conn_url": "postgres://\(config.postgres.connectAddress)/postgres"]
-        let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
+        let payload = (try? JSONText.bytes(body)) ?? []
         // A peer slow to answer would demote a healthy primary; none may hold it past its deadline.
         let timeout = min(2.0, etcdBudget)
         let auth = (config.ctlAuth ?? config.restAuth).map { "Basic " + Data("\($0.username):\($0.password ?? "")".utf8).base64EncodedString() }
@@ -73,7 +80,7 @@ public enum ConfigSync {
         for line in text.split(separator: "\n") {
             if line == PostgresFiles.replicationMarker { sawMarker = true; break }
             guard !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
-            written[line[..<eq].trimmingCharacters(in: .whitespaces)] = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            written[line[..<eq].trimmingSpaces()] = line[line.index(after: eq)...].trimmingSpaces()
         }
         return !sawMarker || written != files.parameters(dynamic: dynamic)
     }

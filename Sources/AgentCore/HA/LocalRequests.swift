@@ -1,6 +1,13 @@
 // Requests made to this member's REST API (restart, reinitialize, reload, scheduled restart), handed
 // to the HA loop, which carries them out through the decision; the API waits for the outcome.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 public struct RequestOutcome: Equatable, Sendable {
     public var ok: Bool
@@ -13,14 +20,14 @@ public struct ScheduledRestart: Equatable, Sendable {
     public var role: String?
     public var pendingOnly: Bool
     public var json: [String: Any] {
-        var d: [String: Any] = ["schedule": ISO8601DateFormatter().string(from: at), "restart_pending": pendingOnly]
+        var d: [String: Any] = ["schedule": iso8601(at), "restart_pending": pendingOnly]
         if let role { d["role"] = role }
         return d
     }
 }
 
 public final class LocalRequests: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = Lock()
     private var nextID = 1
     private var pending: (id: Int, request: LocalRequest)?
     private var outcomes: [Int: RequestOutcome] = [:]

@@ -1,5 +1,12 @@
 // The I/O of the operations' actions: graceful switchover, restart, config apply, sync and failsafe keys.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import PQ
 
 extension ActionRunner {
@@ -23,7 +30,7 @@ extension ActionRunner {
         case .publishFailsafe:
             guard let cluster else { return }
             if cluster.settings.failsafeMode {
-                let data = try JSONSerialization.data(withJSONObject: cluster.failsafeWanted, options: [.sortedKeys])
+                let data = try JSONText.bytes(cluster.failsafeWanted, sortedKeys: true)
                 try await store.writeFailsafe(String(decoding: data, as: UTF8.self))
             } else {
                 try await store.writeFailsafe(nil)
@@ -61,7 +68,7 @@ extension ActionRunner {
             // Name the candidate we picked, so it (and only it) takes the key we release.
             var body: [String: Any] = ["member": candidate]
             if let l = f.leader { body["leader"] = l }
-            let json = String(decoding: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), as: UTF8.self)
+            let json = String(decoding: try JSONText.bytes(body, sortedKeys: true), as: UTF8.self)
             guard try await store.replaceFailover(json, ifRevision: f.modRevision) else {
                 throw ActionFailure("the switchover request changed meanwhile")
             }
@@ -85,7 +92,7 @@ extension ActionRunner {
                 try await Task.sleep(nanoseconds: 50_000_000)
             }
             guard try await store.releaseLeader() else { throw ActionFailure("the leader key no longer names me") }
-            logger.info("switchover: \(candidate) has the shutdown checkpoint; leader lock released after \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+            logger.info("switchover: \(candidate) has the shutdown checkpoint; leader lock released after \(formatted("%.2f", Date().timeIntervalSince(started))) s")
         } catch {
             logger.warning("switchover to \(candidate) aborted: \(error); staying primary")
             try? await clearFailover(cluster)
@@ -112,7 +119,7 @@ extension PostgresControl {
         let r = await Command.run(bin("pg_controldata"), ["-D", files.dataDir], environment: ["LC_ALL": "C"], timeout: 10)
         guard r.ok else { return nil }
         for line in r.output.split(separator: "\n") where line.hasPrefix("Latest checkpoint location:") {
-            return parseLSN(line.dropFirst("Latest checkpoint location:".count).trimmingCharacters(in: .whitespaces))
+            return parseLSN(line.dropFirst("Latest checkpoint location:".count).trimmingSpaces())
         }
         return nil
     }

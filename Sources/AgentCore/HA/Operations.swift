@@ -1,6 +1,13 @@
 // The operations' rules inside the one decision: switchover / failover requests, local requests
 // (restart, reinitialize, reload), pause, synchronous mode, failsafe, and dynamic config duties.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A request made to this member's REST API, carried out by its HA loop.
 public enum LocalRequest: Equatable, Sendable {

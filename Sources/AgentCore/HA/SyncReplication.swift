@@ -1,6 +1,13 @@
 // Synchronous mode on the leader: synchronous_standby_names names synchronous_node_count healthy
 // standbys and the `sync` key lists only standbys that have every acknowledged commit.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct SyncReplication {
     let runner: ActionRunner
@@ -45,13 +52,13 @@ struct SyncReplication {
 
     func setSSN(_ value: String) async throws {
         let pg = runner.postgres
-        _ = try await pg.query("ALTER SYSTEM SET synchronous_standby_names = '\(value.replacingOccurrences(of: "'", with: "''"))'")
+        _ = try await pg.query("ALTER SYSTEM SET synchronous_standby_names = '\(value.replacing("'", with: "''"))'")
         _ = try await pg.query("SELECT pg_reload_conf()")
     }
 
     func writeSync(_ names: [String]) async throws {
-        let object: [String: Any] = ["leader": runner.config.name, "sync_standby": names.isEmpty ? NSNull() : names.sorted().joined(separator: ","), "quorum": 0]
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        let object: [String: Any] = ["leader": runner.config.name, "sync_standby": names.isEmpty ? JSONNull() : names.sorted().joined(separator: ","), "quorum": 0]
+        let data = try JSONText.bytes(object, sortedKeys: true)
         try await runner.store.writeSync(String(decoding: data, as: UTF8.self))
         runner.logger.info("sync key: synchronous standby \(names.isEmpty ? "none" : names.joined(separator: ","))")
     }

@@ -1,6 +1,10 @@
 // The leader's watchdog device: armed while this member holds the leader key, fed after each lease
 // renewal, disarmed (magic close) when it stops leading.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -29,7 +33,7 @@ public final class Watchdog: @unchecked Sendable {
 
     let config: WatchdogConfig
     let logger: Logger
-    private let lock = NSLock()
+    private let lock = Lock()
     private var fd: Int32 = -1
     private var isFIFO = false
     private var timeout = 0

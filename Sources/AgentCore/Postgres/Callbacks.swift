@@ -1,6 +1,13 @@
 // postgresql.callbacks as Patroni runs them: `<script> <action> <role> <scope>` after Postgres started,
 // stopped, restarted, reloaded or changed role, in the background so the HA loop never waits on one.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 public enum CallbackAction: String, CaseIterable, Sendable {

@@ -1,7 +1,12 @@
 // Runs a program off the cooperative pool and returns its exit status and output (bounded wait),
 // through `Spawn` (posix_spawn + waitpid, every inherited descriptor closed: see there why not
 // Foundation's Process — pg_ctl would never seem to finish).
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+import Dispatch
 import Spawn
 #if canImport(Glibc)
 import Glibc
@@ -17,7 +22,7 @@ public enum Command {
     /// Runs `path args` with output to a temp file; after `timeout` seconds the process is killed.
     public static func run(_ path: String, _ args: [String], environment: [String: String] = [:],
                            timeout: Double = 120) async -> CommandResult {
-        let outPath = NSTemporaryDirectory() + "pgha-cmd-\(UUID().uuidString)"
+        let outPath = temporaryDirectory() + "pgha-cmd-\(UUID().uuidString)"
         defer { unlink(outPath) }
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         return await withCheckedContinuation { (cont: CheckedContinuation<CommandResult, Never>) in
@@ -40,7 +45,7 @@ public enum Command {
                 killer.cancel()
                 Reaper.active.withLock { _ = Reaper.running.remove(pid) }
                 let text = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-                cont.resume(returning: CommandResult(status: code, output: text.trimmingCharacters(in: .whitespacesAndNewlines)))
+                cont.resume(returning: CommandResult(status: code, output: text.trimmingSpacesAndNewlines()))
             }
         }
     }
@@ -49,7 +54,7 @@ public enum Command {
 /// The agent adopts orphaned descendants (the postmaster pg_ctl leaves behind) and reaps them, so a
 /// crashed postmaster does not linger as a zombie whose PID in postmaster.pid blocks a restart.
 public enum Reaper {
-    static let active = NSLock()
+    static let active = Lock()
     nonisolated(unsafe) static var running: Set<pid_t> = []  // pids Command.run waits for itself
 
     /// Makes this process the subreaper of its descendants (Linux prctl).

@@ -1,5 +1,12 @@
 // Postgres as the agent drives it: initdb, start/stop/promote, clone, rewind, slots, and the state probe.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import PQ
 
 /// What the agent sees of its own Postgres in one probe.
@@ -121,12 +128,12 @@ public final class PostgresControl: @unchecked Sendable {
     /// Whether the postmaster in postmaster.pid is alive (what `pg_ctl status` checks).
     public var postmasterPID: Int32? {
         guard let text = try? String(contentsOfFile: files.dataDir + "/postmaster.pid", encoding: .utf8),
-              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingCharacters(in: .whitespaces)), pid > 0
+              let first = text.split(separator: "\n").first, let pid = Int32(first.trimmingSpaces()), pid > 0
         else { return nil }
         guard kill(pid, 0) == 0 || errno == EPERM else { return nil }
         // A SIGKILLed postmaster stays a zombie until its parent (us, as subreaper) reaps it: dead too.
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-           let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z") {
+           let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].trimmingSpaces().hasPrefix("Z") {
             var status: Int32 = 0
             waitpid(pid, &status, WNOHANG)
             return nil
@@ -195,7 +202,7 @@ public final class PostgresControl: @unchecked Sendable {
         var fields: [String: String] = [:]
         for line in r.output.split(separator: "\n") {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            fields[String(line[..<colon])] = line[line.index(after: colon)...].trimmingSpaces()
         }
         return fields
     }
@@ -354,8 +361,7 @@ public final class PostgresControl: @unchecked Sendable {
     /// postgres://user@host:port/postgres, a socket directory percent-encoded as libpq reads it.
     public var postBootstrapURL: String {
         let host = pg.useUnixSocket ? files.socketDir : (pg.listen.host == "0.0.0.0" ? "127.0.0.1" : pg.listen.host)
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        func enc(_ s: String) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+        func enc(_ s: String) -> String { percentEncoded(s, keeping: "-._~") }
         return "postgres://\(enc(pg.superuser.username))@\(enc(host)):\(pg.listen.port)/postgres"
     }
 
@@ -374,7 +380,7 @@ public final class PostgresControl: @unchecked Sendable {
 
     /// The switch point of the newest timeline from its .history file: (previous timeline, lsn).
     public func lastTimelineSwitch(timeline: Int) -> (Int, Int64)? {
-        let path = files.dataDir + "/pg_wal/" + String(format: "%08X.history", timeline)
+        let path = files.dataDir + "/pg_wal/" + formatted("%08X.history", UInt32(truncatingIfNeeded: timeline))
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), let last = HistoryEntry.parseHistoryFile(text).last else { return nil }
         return (last.timeline, last.lsn)
     }
@@ -393,14 +399,14 @@ public final class PostgresControl: @unchecked Sendable {
         var entries = HistoryEntry.parseHistoryFile(text)
         if let last = entries.indices.last, entries[last].timeline == timeline - 1 {
             let modified = (try? FileManager.default.attributesOfItem(atPath: walDir + "/" + name))?[.modificationDate] as? Date
-            entries[last].timestamp = ISO8601DateFormatter().string(from: modified ?? Date())
+            entries[last].timestamp = iso8601(modified ?? Date())
             entries[last].newLeader = files.config.name
         }
         return entries
     }
 
-    func ident(_ s: String) -> String { "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-    func literal(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "''") + "'" }
+    func ident(_ s: String) -> String { "\"" + s.replacing("\"", with: "\"\"") + "\"" }
+    func literal(_ s: String) -> String { "'" + s.replacing("'", with: "''") + "'" }
 }
 
 /// "16/B374D848" → byte position.

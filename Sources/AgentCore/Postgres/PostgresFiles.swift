@@ -1,6 +1,13 @@
 // The files the agent owns in a data directory: pgha.conf (included by postgresql.conf), pg_hba.conf,
 // standby.signal, and the pgpass file that keeps passwords out of argv.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where a replica streams from: a member of this cluster, or a standby cluster's remote primary.
 public struct UpstreamServer: Equatable, Sendable {
@@ -46,7 +53,7 @@ public struct PostgresFiles: Sendable {
     /// data dir: pg_rewind would try to copy the socket file from the source and fail.
     public var socketDir: String {
         let configured = pg.parameters["unix_socket_directories"] ?? ""
-        return configured.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? dataDir + ".sock"
+        return configured.split(separator: ",").first.map { $0.trimmingSpaces() } ?? dataDir + ".sock"
     }
 
     /// Physical slot name for a member (Patroni's rule: lower case, [a-z0-9_]).
@@ -99,7 +106,7 @@ public struct PostgresFiles: Sendable {
 
     func quote(_ v: String) -> String {
         if v.hasPrefix("'") || Double(v) != nil || v.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { return v }
-        return "'" + v.replacingOccurrences(of: "'", with: "''") + "'"
+        return "'" + v.replacing("'", with: "''") + "'"
     }
 
     /// The line of pgha.conf after which only replication and recovery settings follow.
@@ -116,8 +123,8 @@ public struct PostgresFiles: Sendable {
         lines.append(Self.replicationMarker)
         if let upstream, !upstream.host.isEmpty {
             let conninfo = "\(upstream.conninfo) user=\(pg.replication.username) passfile=\(pg.pgpass) application_name=\(config.name) connect_timeout=2" + pg.replication.conninfoSuffix
-            lines.append("primary_conninfo = '\(conninfo.replacingOccurrences(of: "'", with: "''"))'")
-            lines.append("primary_slot_name = '\((upstream.slot ?? Self.slotName(config.name)).replacingOccurrences(of: "'", with: "''"))'")
+            lines.append("primary_conninfo = '\(conninfo.replacing("'", with: "''"))'")
+            lines.append("primary_slot_name = '\((upstream.slot ?? Self.slotName(config.name)).replacing("'", with: "''"))'")
         } else {
             lines.append("primary_conninfo = ''")
             lines.append("primary_slot_name = ''")
@@ -127,9 +134,9 @@ public struct PostgresFiles: Sendable {
         lines.append("recovery_target_timeline = 'latest'")
         for (k, v) in [("restore_command", upstream?.restoreCommand), ("archive_cleanup_command", upstream?.archiveCleanupCommand),
                        ("recovery_min_apply_delay", upstream?.applyDelay)] {
-            if let v { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }
+            if let v { lines.append("\(k) = '\(v.replacing("'", with: "''"))'") }
         }
-        for (k, v) in recovery.sorted(by: { $0.key < $1.key }) { lines.append("\(k) = '\(v.replacingOccurrences(of: "'", with: "''"))'") }
+        for (k, v) in recovery.sorted(by: { $0.key < $1.key }) { lines.append("\(k) = '\(v.replacing("'", with: "''"))'") }
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -137,7 +144,7 @@ public struct PostgresFiles: Sendable {
     public func following() -> String? {
         guard let text = try? String(contentsOfFile: confPath, encoding: .utf8) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("# pgha-following:") {
-            let name = line.dropFirst("# pgha-following:".count).trimmingCharacters(in: .whitespaces)
+            let name = line.dropFirst("# pgha-following:".count).trimmingSpaces()
             return name.isEmpty ? nil : name
         }
         return nil
@@ -219,7 +226,7 @@ public struct PostgresFiles: Sendable {
 
     /// The pgpass file (0600) with the superuser's and the replication user's passwords.
     public func writePgpass() throws {
-        func esc(_ s: String) -> String { s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ":", with: "\\:") }
+        func esc(_ s: String) -> String { s.replacing("\\", with: "\\\\").replacing(":", with: "\\:") }
         var lines: [String] = []
         for cred in [pg.superuser, pg.replication] + (pg.rewind.map { [$0] } ?? []) {
             if let pw = cred.password { lines.append("*:*:*:\(esc(cred.username)):\(esc(pw))") }
@@ -232,12 +239,12 @@ public struct PostgresFiles: Sendable {
     /// Creates the data directory's missing parents (owned by the agent's user, 0750), as Patroni
     /// does: a data_dir under a directory that does not exist yet is a common first configuration.
     public func makeParentDirectory() throws {
-        let parent = (dataDir as NSString).deletingLastPathComponent
+        let parent = parentPath(dataDir)
         guard !parent.isEmpty, !FileManager.default.fileExists(atPath: parent) else { return }
         do {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
         } catch {
-            throw PostgresError("cannot create \(parent), the parent of data_dir \(dataDir): \((error as NSError).localizedDescription)")
+            throw PostgresError("cannot create \(parent), the parent of data_dir \(dataDir): \(error)")
         }
     }
 
@@ -248,11 +255,11 @@ public struct PostgresFiles: Sendable {
 
     /// "<uuid> <when> <how>", or nil when the directory has none (made before this file existed).
     public var dataIdentity: String? {
-        (try? String(contentsOfFile: dataIdentityFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        (try? String(contentsOfFile: dataIdentityFile, encoding: .utf8))?.trimmingSpacesAndNewlines()
     }
 
     public func writeDataIdentity(madeBy how: String) throws {
-        let stamp = ISO8601DateFormatter().string(from: Date())
+        let stamp = iso8601(Date())
         try atomicWrite(dataIdentityFile, "\(UUID().uuidString.lowercased()) \(stamp) \(how)\n")
     }
     public var hasStandbySignal: Bool { FileManager.default.fileExists(atPath: dataDir + "/standby.signal") }

@@ -1,6 +1,13 @@
 // Making a replica's data directory: postgresql.create_replica_methods in order (pg_basebackup or a
 // command such as a backup tool's restore), each into a side directory swapped in on success.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension PostgresControl {
     /// A fresh copy of the leader's data directory, by the first of postgresql.create_replica_methods

@@ -1,7 +1,14 @@
 // Which parameters the installed server knows, asked of the server itself (`postgres --describe-config`,
 // once per binary), and the pure rules that fit requested parameters to it as Patroni does: renamed
 // parameters mapped by major version, unknown ones left out with a warning naming them.
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The parameters one Postgres binary knows, with their context (postmaster = needs a restart).
 public struct ServerParameters: Equatable, Sendable {
@@ -26,7 +33,7 @@ public struct ServerParameters: Equatable, Sendable {
     /// From `postgres -V` ("postgres (PostgreSQL) 15.18 (Debian …)") and `--describe-config`
     /// (tab-separated: name, context, group, type, …). Nil when either is not what a server prints.
     public static func parse(version: String, describeConfig: String) -> ServerParameters? {
-        guard let range = version.range(of: "(PostgreSQL) ") else { return nil }
+        guard let range = version.firstRange(of: "(PostgreSQL) ") else { return nil }
         let number = version[range.upperBound...].prefix { $0.isNumber || $0 == "." }
         let parts = number.split(separator: ".").compactMap { Int($0) }
         guard let first = parts.first else { return nil }
@@ -86,16 +93,16 @@ public struct ParameterRename: Sendable {
 
     public static let all: [ParameterRename] = [
         ParameterRename(old: "wal_keep_segments", new: "wal_keep_size", since: 13,
-                        forward: { Int($0.trimmingCharacters(in: .whitespaces)).map { "\($0 * segmentMB)MB" } },
+                        forward: { Int($0.trimmingSpaces()).map { "\($0 * segmentMB)MB" } },
                         backward: { megabytes($0).map { "\(($0 + segmentMB - 1) / segmentMB)" } }),
     ]
 
     /// "128MB", "1GB", "512kB", a bare number (MB, wal_keep_size's unit) → whole megabytes.
     static func megabytes(_ s: String) -> Int? {
-        let t = s.trimmingCharacters(in: CharacterSet(charactersIn: " '"))
+        let t = s.trimming(scalarsIn: " '")
         let digits = t.prefix { $0.isNumber }
         guard let n = Int(digits) else { return nil }
-        switch t.dropFirst(digits.count).trimmingCharacters(in: .whitespaces) {
+        switch t.dropFirst(digits.count).trimmingSpaces() {
         case "", "MB": return n
         case "kB": return (n + 1023) / 1024
         case "GB": return n * 1024
@@ -154,7 +161,7 @@ public struct ParameterFit: Equatable, Sendable {
     /// a unit (the list gives them in the parameter's base unit, which it does not name).
     public static func valueProblem(_ name: String, _ value: String, server: ServerParameters) -> String? {
         guard let setting = server.settings[name.lowercased()] else { return nil }
-        let v = value.trimmingCharacters(in: CharacterSet(charactersIn: " '\""))
+        let v = value.trimming(scalarsIn: " '\"")
         switch setting.type {
         case "BOOLEAN":
             let l = v.lowercased()
@@ -163,7 +170,7 @@ public struct ParameterFit: Equatable, Sendable {
         case "INTEGER", "REAL":
             if setting.type == "INTEGER", v.lowercased().hasPrefix("0x"), Int(v.dropFirst(2), radix: 16) != nil { return nil }
             let digits = v.prefix { $0.isNumber || "+-.eE".contains($0) }
-            let unit = v.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+            let unit = v.dropFirst(digits.count).trimmingSpaces()
             guard let number = Double(digits) else { return "expected a number, got \(value)" }
             if !unit.isEmpty {
                 let units = ["B", "kB", "MB", "GB", "TB", "us", "ms", "s", "min", "h", "d"]
