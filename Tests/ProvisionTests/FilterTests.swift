@@ -87,6 +87,15 @@ import Testing
         ("{{ 'secret' | password_hash('md5', 'mysalt') }}", "$1$mysalt$n/EfEiV74OYgBdqhKQzSW/"),
         ("{{ 'a much longer password than sixteen' | password_hash('md5_crypt', 'abcdefghXYZ') }}", "$1$abcdefgh$pNtzgD73cLx/23VZhZirk1"),
         ("{{ '' | password_hash('md5', './09AZaz') }}", "$1$./09AZaz$q2aGV9jPrRUXhC8maI.w10"),
+        // bcrypt, from Python's crypt (libxcrypt's crypt(3)): a key past 72 bytes is cut there,
+        // ident 2y, a salt whose last character has unused bits set comes out normalised (v → u).
+        ("{{ 'secret' | password_hash('bcrypt', 'abcdefghijklmnopqrstuu', rounds=5) }}",
+         "$2b$05$abcdefghijklmnopqrstuuOQiyCxlgf/oeuTqixKmWdcYUh4Hjl0a"),
+        ("{{ '' | password_hash('bcrypt', '......................', rounds=4) }}", "$2b$04$......................w74bL5gU7LSJClZClCa.Pkz14aTv/XO"),
+        ("{{ 'a much longer password than seventy-two bytes is cut there by bcrypt itself, so, truly' | password_hash('bcrypt', '0123456789ABCDEFGHIJKO', rounds=4) }}",
+         "$2b$04$0123456789ABCDEFGHIJKOcbACjuUaBAXYJPEhlglpUAqWiq9vgiC"),
+        ("{{ 'secret' | password_hash('bcrypt', 'abcdefghijklmnopqrstuv', rounds=4, ident='2y') }}",
+         "$2y$04$abcdefghijklmnopqrstuu2r9OfJnfCsdneAXAGHnS4UpFFP8WIrW"),
     ])
     func passwordHash(template: String, expected: String) throws {
         #expect(try t.render(template) as? String == expected)
@@ -103,6 +112,11 @@ import Testing
         #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('md5', 'mysalt', rounds=5000) }}") }
         let md5 = try #require(try t.render("{{ 'secret' | password_hash('md5') }}") as? String)
         #expect(md5.hasPrefix("$1$") && md5.split(separator: "$")[1].count == 8, "\(md5): a random 8-character salt")
+        let bcrypt = try #require(try t.render("{{ 'secret' | password_hash('bcrypt', rounds=4) }}") as? String)
+        #expect(bcrypt.hasPrefix("$2b$04$") && bcrypt.count == 60, "\(bcrypt): a random salt")
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('bcrypt', 'short', rounds=4) }}") }
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('bcrypt', rounds=3) }}") }
+        #expect(throws: ProvisionError.self) { try t.render("{{ 'secret' | password_hash('bcrypt', rounds=4, ident='2x') }}") }
     }
 
     // Expected values from Python's ipaddress module (ip_interface: .ip, .network, .netmask,

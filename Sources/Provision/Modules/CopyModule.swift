@@ -10,7 +10,8 @@ public struct CopyModule: ProvisionModule {
     public static let options = [OptionSpec("dest", required: true), OptionSpec("src"), OptionSpec("content", .any),
                                  OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool),
                                  OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool),
-                                 OptionSpec("remote_src", .bool), OptionSpec("directory_mode", .any), OptionSpec("follow", .bool)]
+                                 OptionSpec("remote_src", .bool), OptionSpec("directory_mode", .any), OptionSpec("follow", .bool),
+                                 OptionSpec("attributes", aliases: ["attr"])]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         var args = args
@@ -87,7 +88,7 @@ public struct CopyModule: ProvisionModule {
         }
         var r = try FileWriter.ensure(ctx, path: dest, data: data, mode: args.mode("mode"), owner: args.optionalString("owner"),
                                       group: args.optionalString("group"), facts: facts, checksum: checksum,
-                                      backup: args.bool("backup"), validate: args.optionalString("validate"))
+                                      backup: args.bool("backup"), validate: args.optionalString("validate"), attributes: FileAttributes(args))
         if let remoteSame, !r.failed { r.data["checksum"] = remoteSame.sha1; r.data["size"] = remoteSame.size }
         if let src = args.optionalString("src") { r.data["src"] = src }
         return r
@@ -125,7 +126,7 @@ public struct TemplateModule: ProvisionModule {
                                  OptionSpec("owner"), OptionSpec("group"), OptionSpec("force", .bool), OptionSpec("backup", .bool),
                                  OptionSpec("validate"), OptionSpec("unsafe_writes", .bool), OptionSpec("trim_blocks", .bool),
                                  OptionSpec("lstrip_blocks", .bool), OptionSpec("newline_sequence", choices: newlines),
-                                 OptionSpec("output_encoding", choices: ["utf-8", "utf8", "UTF-8"])]
+                                 OptionSpec("output_encoding", choices: ["utf-8", "utf8", "UTF-8"]), OptionSpec("attributes", aliases: ["attr"])]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
         let src = try ctx.localFile(args.string("src"), kind: "templates")
@@ -151,6 +152,6 @@ public struct TemplateModule: ProvisionModule {
         }
         return try FileWriter.ensure(ctx, path: dest, data: Data(text.utf8), mode: args.mode("mode"),
                                      owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
-                                     backup: args.bool("backup"), validate: args.optionalString("validate"))
+                                     backup: args.bool("backup"), validate: args.optionalString("validate"), attributes: FileAttributes(args))
     }
 }

@@ -15,6 +15,7 @@ public struct FileModule: ProvisionModule {
         OptionSpec("recurse", .bool), OptionSpec("follow", .bool),
         OptionSpec("modification_time"), OptionSpec("modification_time_format"),
         OptionSpec("access_time"), OptionSpec("access_time_format"), OptionSpec("unsafe_writes", .bool),
+        OptionSpec("attributes", aliases: ["attr"]),
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
@@ -122,6 +123,7 @@ public struct FileModule: ProvisionModule {
             }
             try plan.attributes(args, path, source, directory: false, noDereference: false)
             plan.times(wanted, path, source, noDereference: false)
+            try plan.flags(ctx, FileAttributes(args), path, exists: true)
             return try plan.finish(ctx, report: path, dest: true, expect: facts.path ?? source)
         default: break
         }
@@ -133,6 +135,7 @@ public struct FileModule: ProvisionModule {
                              mode: modeSpec?.resolve(current: nil, directory: true), steps: &plan.steps, after: &plan.after)
         }
         plan.times(wanted, target, current, noDereference: false)
+        try plan.flags(ctx, FileAttributes(args), target, exists: current != nil)
         return try plan.finish(ctx, report: target, dest: state == "touch", expect: current)
     }
 
@@ -183,6 +186,19 @@ public struct FileModule: ProvisionModule {
             }
             if let group = args.optionalString("group"), !group.isEmpty, cur == nil || (group != cur!.group && Int(group) != cur!.gid) {
                 steps.append("chgrp \(h)\(q(group)) -- \(t)"); before["group"] = cur?.group ?? ""; after["group"] = group; planned["group"] = group
+            }
+        }
+
+        /// `attributes`: chattr last (an immutable flag would refuse the steps before it), when
+        /// the flags differ; a path still to be made gets them after it is made.
+        mutating func flags(_ ctx: ModuleContext, _ wanted: FileAttributes?, _ target: String, exists: Bool) throws {
+            guard let wanted else { return }
+            let have: Set<Character> = exists ? try FileAttributes.current(ctx, target) : []
+            guard !exists || wanted.differs(from: have) else { return }
+            if exists || !wanted.flags.subtracting(FileAttributes.fixed).isEmpty || wanted.operation == .exactly {
+                steps.append(wanted.command(target))
+                before["attributes"] = exists ? FileAttributes.text(have) : ""
+                after["attributes"] = FileAttributes.text(wanted.applied(to: have))
             }
         }
 

@@ -61,7 +61,7 @@ struct FileFacts {
 enum FileWriter {
     static func ensure(_ ctx: ModuleContext, path: String, data: Data, mode modeSpec: FileMode?, owner: String?, group: String?,
                        facts known: FileFacts? = nil, checksum: String? = nil, createParents: Bool = false,
-                       backup: Bool = false, validate: String? = nil) throws -> ModuleResult {
+                       backup: Bool = false, validate: String? = nil, attributes: FileAttributes? = nil) throws -> ModuleResult {
         if let validate, !validate.contains("%s") { return .fail("validate must contain %s: \(validate)") }
         let facts = try known ?? FileFacts.gather(ctx, path)
         if facts.exists && facts.type == "directory" {
@@ -92,6 +92,16 @@ enum FileWriter {
         }
         let modeChanged = facts.exists && !contentChanged && mode != nil && facts.mode != mode!
         if modeChanged { attrCmds.append("chmod \(String(finalMode, radix: 8)) \(q(path))") }
+        // chattr flags last (after chown/chmod, which an immutable flag would refuse). New
+        // content is a new inode (the put renames over the old one): it carries no flags.
+        var flagsBefore: Set<Character>?, flagsAfter: Set<Character>?
+        if let attributes {
+            let have: Set<Character> = facts.exists && !contentChanged ? try FileAttributes.current(ctx, path) : []
+            if attributes.differs(from: have) {
+                attrCmds.append(attributes.command(path))
+                flagsBefore = facts.exists ? have : []; flagsAfter = attributes.applied(to: have)
+            }
+        }
         result.changed = contentChanged || !attrCmds.isEmpty
         if ctx.diff && result.changed {
             var d = ""
@@ -103,6 +113,7 @@ enum FileWriter {
             if modeChanged { before["mode"] = facts.modeString; after["mode"] = String(format: "%04o", finalMode) }
             if let owner, owner != facts.owner { before["owner"] = facts.owner; after["owner"] = owner }
             if let group, group != facts.group { before["group"] = facts.group; after["group"] = group }
+            if let flagsBefore, let flagsAfter { before["attributes"] = FileAttributes.text(flagsBefore); after["attributes"] = FileAttributes.text(flagsAfter) }
             if !before.isEmpty || (!facts.exists && !after.isEmpty) { d += UnifiedDiff.state(before, after) }
             result.diff = d
         }

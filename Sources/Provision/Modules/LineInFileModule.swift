@@ -12,7 +12,7 @@ public struct LineInFileModule: ProvisionModule {
         OptionSpec("regexp", aliases: ["regex"]), OptionSpec("search_string"), OptionSpec("backrefs", .bool),
         OptionSpec("state", choices: ["present", "absent"]), OptionSpec("insertafter"), OptionSpec("insertbefore"),
         OptionSpec("firstmatch", .bool), OptionSpec("create", .bool), OptionSpec("backup", .bool), OptionSpec("validate"),
-        OptionSpec("unsafe_writes", .bool), OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"),
+        OptionSpec("unsafe_writes", .bool), OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("attributes", aliases: ["attr"]),
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
@@ -85,7 +85,7 @@ public struct BlockInFileModule: ProvisionModule {
         OptionSpec("state", choices: ["present", "absent"]), OptionSpec("insertafter"), OptionSpec("insertbefore"),
         OptionSpec("create", .bool), OptionSpec("backup", .bool), OptionSpec("validate"), OptionSpec("unsafe_writes", .bool),
         OptionSpec("append_newline", .bool), OptionSpec("prepend_newline", .bool),
-        OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"),
+        OptionSpec("mode", .any), OptionSpec("owner"), OptionSpec("group"), OptionSpec("attributes", aliases: ["attr"]),
     ]
 
     public static func run(_ args: ModuleArgs, _ ctx: ModuleContext) throws -> ModuleResult {
@@ -133,7 +133,7 @@ enum EditedFile {
         var r = try FileWriter.ensure(ctx, path: path, data: same ? (facts.content ?? Data()) : Data(new.utf8), mode: args.mode("mode"),
                                       owner: args.optionalString("owner"), group: args.optionalString("group"), facts: facts,
                                       checksum: same ? facts.sha256 : nil, createParents: true,
-                                      backup: args.bool("backup"), validate: args.optionalString("validate"))
+                                      backup: args.bool("backup"), validate: args.optionalString("validate"), attributes: FileAttributes(args))
         guard !r.failed else { return validateFailure(r) }
         let attributes = "ownership, perms or SE linux context changed"
         r.msg = !r.changed ? msg : same ? attributes : msg

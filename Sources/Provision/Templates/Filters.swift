@@ -162,7 +162,8 @@ enum Filters {
             func number(_ key: String, _ i: Int) -> Int? { (named[key] ?? arg(i)).flatMap { Values.number($0) }.map { Int($0) } }
             let salt = (named["salt"] ?? arg(1)).flatMap { $0 is NSNull ? nil : Values.string($0) }
             return try PasswordHash.hash(Values.string(v), hashtype: Values.string(named["hashtype"] ?? arg(0) ?? "sha512"),
-                                         salt: salt, saltSize: number("salt_size", 2), rounds: number("rounds", 3))
+                                         salt: salt, saltSize: number("salt_size", 2), rounds: number("rounds", 3),
+                                         ident: (named["ident"] ?? arg(4)).flatMap { $0 is NSNull ? nil : Values.string($0) })
         case "ipaddr": return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""))
         case "ipv4", "ipv6":
             return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""), version: name == "ipv4" ? 4 : 6)

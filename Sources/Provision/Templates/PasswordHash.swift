@@ -14,13 +14,14 @@ enum PasswordHash {
     /// The filter: `hashtype` as Ansible names it (`sha512` default, `sha256`, or passlib's
     /// `sha512_crypt` / `sha256_crypt`), `salt` (random, `saltSize` or 16 characters, when nil, as Ansible does),
     /// `rounds` (nil: 5000, written nowhere).
-    static func hash(_ password: String, hashtype: String, salt: String?, saltSize: Int? = nil, rounds: Int?) throws -> String {
+    static func hash(_ password: String, hashtype: String, salt: String?, saltSize: Int? = nil, rounds: Int?, ident: String? = nil) throws -> String {
+        if hashtype == "bcrypt" { return try bcrypt(password, salt: salt, rounds: rounds, ident: ident) }
         let sha512: Bool, md5 = hashtype == "md5" || hashtype == "md5_crypt"
         switch hashtype {
         case "sha512", "sha512_crypt": sha512 = true
         case "sha256", "sha256_crypt", "md5", "md5_crypt": sha512 = false
         default:
-            throw ProvisionError("password_hash: hashtype '\(hashtype)' is not supported (sha512, sha256, md5)")
+            throw ProvisionError("password_hash: hashtype '\(hashtype)' is not supported (sha512, sha256, md5, bcrypt)")
         }
         let most = md5 ? 8 : 16
         let saltText = salt ?? String(decoding: (0..<min(most, max(1, saltSize ?? most))).map { _ in alphabet.randomElement()! }, as: UTF8.self)
@@ -35,6 +36,21 @@ enum PasswordHash {
             throw ProvisionError("password_hash: rounds \(rounds) is outside 1000–999999999")
         }
         return shaCrypt(Array(password.utf8), salt: Array(saltText.utf8.prefix(16)), rounds: rounds, sha512: sha512)
+    }
+
+    /// bcrypt as passlib takes it: `salt` 22 characters of bcrypt's alphabet (random when nil,
+    /// its last character one whose unused bits are zero), `rounds` the cost (4–31, passlib's 12
+    /// when nil), `ident` 2b (default), 2a or 2y.
+    static func bcrypt(_ password: String, salt: String?, rounds: Int?, ident: String?) throws -> String {
+        let ident = ident ?? "2b"
+        guard ["2a", "2b", "2y"].contains(ident) else { throw ProvisionError("password_hash: bcrypt ident '\(ident)' is not one of 2a, 2b, 2y") }
+        let cost = rounds ?? 12
+        guard (4...31).contains(cost) else { throw ProvisionError("password_hash: bcrypt rounds (cost) \(cost) is outside 4–31") }
+        let saltText = salt ?? String(decoding: (0..<21).map { _ in BCrypt.alphabet.randomElement()! } + [Array(".Oeu".utf8).randomElement()!], as: UTF8.self)
+        guard saltText.utf8.count == 22, saltText.utf8.allSatisfy({ BCrypt.alphabet.contains($0) }) else {
+            throw ProvisionError("password_hash: a bcrypt salt is 22 characters of [./A-Za-z0-9], not '\(saltText)'")
+        }
+        return BCrypt.hash(Array(password.utf8), salt: saltText, cost: cost, ident: ident)
     }
 
     /// MD5-crypt (`$1$`, Poul-Henning Kamp's, as glibc's crypt(3) and `openssl passwd -1`); `salt`
