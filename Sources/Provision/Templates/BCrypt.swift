@@ -19,7 +19,11 @@ enum BCrypt {
         var text = Array("OrpheanBeholderScryDoubt".utf8)
         var words = (0..<6).map { i in text[(i * 4)..<(i * 4 + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } }
         for _ in 0..<64 {
-            for i in stride(from: 0, to: 6, by: 2) { state.encrypt(&words[i], &words[i + 1]) }
+            for i in stride(from: 0, to: 6, by: 2) {
+                var (l, r) = (words[i], words[i + 1])
+                state.encrypt(&l, &r)
+                (words[i], words[i + 1]) = (l, r)
+            }
         }
         text = words.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - 8 * $0)) } }
         return "$\(ident)$" + (cost < 10 ? "0\(cost)" : "\(cost)") + "$" + encode(saltBytes) + encode(Array(text.prefix(23)))
