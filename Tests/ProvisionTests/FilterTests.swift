@@ -172,6 +172,34 @@ import Testing
         #expect(try render(template) == json)
     }
 
+    // hwaddr: the conversions ansible.utils documents for 1a:2b:3c:4d:5e:6f; the other spellings
+    // read and written as netaddr's EUI reads and writes them (checked with netaddr 1.3).
+    @Test(arguments: [
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr }}", #""1a:2b:3c:4d:5e:6f""#),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('bare') }}", #""1A2B3C4D5E6F""#),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('bool') }}", "true"),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('int') }}", "28772997619311"),
+        ("{{ '1a:2b:3c:4d:5e:6f' | ansible.utils.hwaddr('cisco') }}", #""1a2b.3c4d.5e6f""#),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('win') }}", #""1A-2B-3C-4D-5E-6F""#),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('eui48') }}", #""1A-2B-3C-4D-5E-6F""#),
+        ("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('pgsql') }}", #""1a2b3c:4d5e6f""#),
+        ("{{ '1A-2B-3C-4D-5E-6F' | hwaddr('linux') }}", #""1a:2b:3c:4d:5e:6f""#),
+        ("{{ '1a2b.3c4d.5e6f' | macaddr('unix') }}", #""1a:2b:3c:4d:5e:6f""#),
+        ("{{ '1a2b3c4d5e6f' | hwaddr('psql') }}", #""1a2b3c:4d5e6f""#),
+        ("{{ '1a2b3c:4d5e6f' | hwaddr('cisco') }}", #""1a2b.3c4d.5e6f""#),
+        ("{{ '1:2:3:4:5:6' | hwaddr('linux') }}", #""01:02:03:04:05:06""#),
+        ("{{ '1:2:3:4:5:6' | hwaddr('int') }}", "1108152157446"),
+        ("{{ 'helloworld' | hwaddr }}", "false"),
+        ("{{ '1a:2b:3c:4d:5e' | hwaddr }}", "false"),
+        ("{{ '1a:2b:3c:4d:5e:6g' | hwaddr }}", "false"),
+        ("{{ '' | hwaddr }}", "false"),
+        ("{{ ['1a:2b:3c:4d:5e:6f', 'nope', '0216.3ee4.16f3'] | hwaddr('linux') }}", #"["1a:2b:3c:4d:5e:6f", "02:16:3e:e4:16:f3"]"#),
+    ])
+    func hwaddr(template: String, json: String) throws {
+        #expect(try render(template) == json)
+        #expect(throws: ProvisionError.self) { try t.render("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('nonsense') }}") }
+    }
+
     @Test func ipaddrNetworkItselfIsNoAddress() throws {
         // Ansible's rule (ansible.utils `_ip_query`): an IPv4 network's own address is not a host
         // address; the result is None, falsy in a condition.

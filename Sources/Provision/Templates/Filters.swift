@@ -11,7 +11,7 @@ enum Filters {
         "select", "reject", "selectattr", "rejectattr", "combine", "basename", "dirname", "quote", "abs", "round",
         "capitalize", "split", "hash", "mandatory", "flatten", "difference", "union", "intersect", "zip", "keys", "values",
         "expanduser", "ternary", "dict", "regex_findall", "checksum", "sha1", "zip_longest", "extract", "format", "type_debug",
-        "password_hash", "ipaddr", "ipv4", "ipv6", "ipwrap",
+        "password_hash", "ipaddr", "ipv4", "ipv6", "ipwrap", "hwaddr", "macaddr",
     ]
 
     /// `ansible.builtin.to_json` → `to_json`: the collections whose filters are built in here.
@@ -168,6 +168,7 @@ enum Filters {
         case "ipv4", "ipv6":
             return try IPAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""), version: name == "ipv4" ? 4 : 6)
         case "ipwrap": return IPAddressFilter.wrap(v)
+        case "hwaddr", "macaddr": return try HWAddressFilter.apply(v, query: Values.string(named["query"] ?? arg(0) ?? ""))
         case "extract":
             // `key | extract(container[, morekeys])`: container[key], then each of morekeys.
             var value: Any? = arg(0)
