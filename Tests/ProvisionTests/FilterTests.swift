@@ -197,6 +197,46 @@ import Testing
     ])
     func hwaddr(template: String, json: String) throws {
         #expect(try render(template) == json)
+    }
+
+    // ipaddr's other queries, with the values ansible.utils' ipaddr guide gives for them.
+    @Test(arguments: [
+        ("{{ '192.168.32.0/24' | ipaddr('net') }}", #""192.168.32.0/24""#),
+        ("{{ '192.168.0.0/255.255.255.0' | ipaddr('net') }}", #""192.168.0.0/24""#),
+        ("{{ ['192.24.2.1', '192.168.32.0/24', 'fe80::100/10'] | ipaddr('net') }}", #"["192.168.32.0/24"]"#),
+        ("{{ ['2001:db8:deaf:be11::ef3/64', '192.0.2.48/24', '127.0.0.1', '192.168.0.0/16'] | ipaddr('host/prefix') }}",
+         #"["2001:db8:deaf:be11::ef3/64", "192.0.2.48/24"]"#),
+        ("{{ ['2001:db8:deaf:be11::ef3/64', '192.0.2.48/24'] | ipaddr('host/prefix') | ipaddr('subnet') }}", #"["2001:db8:deaf:be11::/64", "192.0.2.0/24"]"#),
+        ("{{ '192.0.2.0/24' | ipaddr('hostmask') }}", #""0.0.0.255""#),
+        ("{{ '192.168.32.0/24' | ipaddr('size') }}", "256"),
+        ("{{ '2001:db8:32c:faad::/64' | ipaddr('size') }}", #""18446744073709551616""#),
+        ("{{ ['192.24.2.1', '::1'] | ipaddr('int') }}", "[3222798849, 1]"),
+        ("{{ '192.168.32.0/24' | ipaddr('int') }}", #""3232243712/24""#),
+        ("{{ '192.168.32.0/24' | ipaddr('0') }}", #""192.168.32.0/24""#),
+        ("{{ '192.168.32.0/24' | ipaddr('1') }}", #""192.168.32.1/24""#),
+        ("{{ '192.168.32.0/24' | ipaddr('-1') }}", #""192.168.32.255/24""#),
+        ("{{ '192.168.32.0/24' | ipaddr('200') }}", #""192.168.32.200/24""#),
+        ("{{ '192.168.32.0/24' | ipaddr('-200') }}", #""192.168.32.56/24""#),
+        ("{{ ['192.168.32.0/24', '2001:db8:32c:faad::/64'] | ipaddr('400') }}", #"["2001:db8:32c:faad::190/64"]"#),
+        ("{{ '2001:db8:32c:faad::/64' | ipaddr('-1') }}", #""2001:db8:32c:faad:ffff:ffff:ffff:ffff/64""#),
+        ("{{ '2001:db8:32c:faad::/64' | ipaddr('-200') }}", #""2001:db8:32c:faad:ffff:ffff:ffff:ff38/64""#),
+        ("{{ '192.168.122.1/24' | ipaddr('next_usable') }}", #""192.168.122.2""#),
+        ("{{ '192.168.122.1/24' | ipaddr('last_usable') }}", #""192.168.122.254""#),
+        ("{{ '192.168.122.1/24' | ipaddr('range_usable') }}", #""192.168.122.1-192.168.122.254""#),
+        ("{{ '192.168.122.254/24' | ipaddr('next_usable') }}", "false"),
+        ("{{ '192.168.122.1/31' | ipaddr('peer') }}", #""192.168.122.0""#),
+        ("{{ '192.168.122.1/30' | ipaddr('peer') }}", #""192.168.122.2""#),
+        ("{{ '192.24.2.1' | ipaddr('revdns') }}", #""1.2.24.192.in-addr.arpa.""#),
+        ("{{ '192.168.32.0/24' | ipaddr('revdns') }}", #""0.32.168.192.in-addr.arpa.""#),
+        ("{{ '::1' | ipaddr('revdns') }}", #""1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.""#),
+        ("{{ 'fe80::100/10' | ipaddr('revdns') }}", #""0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.e.f.ip6.arpa.""#),
+    ])
+    func ipaddrMoreQueries(template: String, json: String) throws {
+        #expect(try render(template) == json)
+        #expect(throws: ProvisionError.self) { try t.render("{{ '192.168.122.1/24' | ipaddr('peer') }}") }
+    }
+
+    @Test func hwaddrUnknownQuery() throws {
         #expect(throws: ProvisionError.self) { try t.render("{{ '1a:2b:3c:4d:5e:6f' | hwaddr('nonsense') }}") }
     }
 

@@ -93,6 +93,17 @@ enum IPAddressFilter {
         return "[\(Interface.format(v.bytes))]" + (text.contains("/") ? "/\(v.prefix)" : "")
     }
 
+    /// An address's bytes as one number, and back.
+    static func integer(_ bytes: [UInt8]) -> UInt128 { bytes.reduce(0) { $0 << 8 | UInt128($1) } }
+    static func bytes(_ n: UInt128, count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: n >> (8 * (count - 1 - $0))) } }
+
+    /// An Int where it fits (Python's int in Ansible's result), else its decimal text (an IPv6
+    /// size or integer past 2^63).
+    static func number(_ n: UInt128?, orText text: String) -> Any {
+        guard let n, n <= UInt128(Int.max) else { return n.map { "\($0)" } ?? text }
+        return Int(n)
+    }
+
     /// `value | ipaddr(query)`. nil where Ansible's query function returns None (falsy, as there).
     static func apply(_ value: Any, query: String) throws -> Any {
         if let list = value as? [Any] { return try kept(list) { try apply($0, query: query) } }
@@ -115,10 +126,46 @@ enum IPAddressFilter {
         case "subnet", "cidr", "network/prefix": return "\(Interface.format(v.network))/\(v.prefix)"
         case "type": return single || pair || !isNetworkAddress ? "address" : "network"
         case "version": return v.isV6 ? 6 : 4
+        case "net": return !single && v.bytes == v.network ? "\(Interface.format(v.network))/\(v.prefix)" : false
+        case "host/prefix": return pair || (!single && v.bytes != v.network) ? "\(address)/\(v.prefix)" : false
+        case "hostmask": return Interface.format(v.mask.map { ~$0 })
+        case "size": return Self.number(v.prefix == 0 && v.isV6 ? nil : UInt128(1) << (v.bits - v.prefix), orText: "340282366920938463463374607431768211456")
+        case "int":
+            let n = Self.integer(v.bytes)
+            return isNetwork ? "\(n)/\(v.prefix)" : Self.number(n, orText: "\(n)")
+        case "revdns":
+            if v.isV6 {
+                return v.bytes.reversed().flatMap { [String($0 & 0x0f, radix: 16), String($0 >> 4, radix: 16)] }.joined(separator: ".") + ".ip6.arpa."
+            }
+            return v.bytes.reversed().map(String.init).joined(separator: ".") + ".in-addr.arpa."
+        case "first_usable", "next_usable", "last_usable", "range_usable", "peer":
+            guard !single else { return false }
+            let ip = Self.integer(v.bytes), net = Self.integer(v.network), last = Self.integer(v.broadcast)
+            let (lo, hi) = pair ? (net, last) : (net + 1, last - 1)
+            func text(_ n: UInt128) -> String { Interface.format(Self.bytes(n, count: v.bytes.count)) }
+            switch query {
+            case "first_usable": return text(lo)
+            case "last_usable": return text(hi)
+            case "range_usable": return "\(text(lo))-\(text(hi))"
+            case "next_usable": return ip < hi && ip + 1 >= lo ? text(ip + 1) : false
+            default:
+                // A point-to-point link: the other end of a /31 (/127), or of a /30's two hosts.
+                if pair { return text(ip == net ? last : net) }
+                guard v.prefix == v.bits - 2, ip == lo || ip == hi else { throw ProvisionError("ipaddr: peer: \(text) is not on a point-to-point network (/31, /30)") }
+                return text(ip == lo ? hi : lo)
+            }
+        case let index where Int(index) != nil:
+            // An index into the network: its address with the prefix (0 the network, -1 the last).
+            let i = Int(index)!, net = Self.integer(v.network)
+            let count: UInt128? = v.prefix == 0 && v.isV6 ? nil : UInt128(1) << (v.bits - v.prefix)
+            let magnitude = UInt128(i.magnitude)
+            if let count, i >= 0 ? magnitude >= count : magnitude > count { return false }
+            let n = i >= 0 ? net + magnitude : (count.map { net + ($0 - magnitude) } ?? (UInt128.max - magnitude + 1))
+            return "\(Interface.format(Self.bytes(n, count: v.bytes.count)))/\(v.prefix)"
         default:
             // A network as the query: the value if it lies inside it (Ansible's cidr_lookup).
             guard query.contains("/"), let network = Interface(query) else {
-                throw ProvisionError("ipaddr: unknown filter type: \(query) (supported: address, host, network, netmask, prefix, broadcast, subnet, type, version, bool, a network to test membership)")
+                throw ProvisionError("ipaddr: unknown filter type: \(query) (supported: address, host, host/prefix, net, network, netmask, hostmask, prefix, broadcast, subnet, size, int, revdns, first_usable, next_usable, last_usable, range_usable, peer, type, version, bool, an index, a network to test membership)")
             }
             let inside = network.bytes.count == v.bytes.count && v.prefix >= network.prefix
                 && Interface(address + "/\(network.prefix)")?.network == network.network
