@@ -1,8 +1,12 @@
-// One long-lived shell per session (opt-in): commands go to a small sh loop on one channel
-// instead of a new exec channel each, which saves the channel open / exec / close round trips
-// and sshd's per-session setup. The loop reads a command up to a line holding a random
-// boundary, runs it with `$SHELL -c` (as an exec channel would) with stdin from /dev/null, and
-// writes the boundary and exit status after its stdout and the boundary after its stderr.
+// One long-lived shell per session (the default for SSH hosts): commands go to a small sh loop
+// on one channel instead of a new exec channel each, which saves the channel open / exec / close
+// round trips and sshd's per-session setup. The loop reads a command up to a line holding a
+// random boundary, runs it with stdin from /dev/null, and writes the boundary and exit status
+// after its stdout and the boundary after its stderr. When the login shell ($SHELL) is a POSIX
+// shell (bash, dash, sh, ksh, mksh), the loop itself runs in that shell and each command is
+// `eval`ed in a subshell: a fork, no new shell started, the same language as `$SHELL -c`, and
+// nothing (cd, variables, traps) leaks to the next command. Under any other login shell each
+// command runs with `$SHELL -c`, as an exec channel would run it.
 // Commands that need stdin, and any command after the shell died, use exec channels.
 import CLibSSH2
 import Foundation
@@ -11,10 +15,21 @@ final class SSHShell {
     let channel: SSHChannel
     let boundary = "__provision_\(UInt64.random(in: 0...UInt64.max))_\(UInt64.random(in: 0...UInt64.max))__"
 
+    /// $1 = boundary, $2 = `e` (eval in a subshell of this shell) or `s` (`$SHELL -c`); the
+    /// loop's own variables are prefixed so that a command cannot meet them by accident.
     static let loop = #"""
-    B=$1; nl='
-    '; while :; do c= d=; while IFS= read -r l; do if [ "$l" = "$B" ]; then d=1; break; fi; c=$c$l$nl; done; \
-    [ -n "$d" ] || exit 0; "${SHELL:-/bin/sh}" -c "$c" </dev/null; r=$?; printf '\n%s %s\n' "$B" "$r"; printf '\n%s\n' "$B" >&2; done
+    __pv_b=$1 __pv_m=$2; shift 2; __pv_nl='
+    '; while :; do __pv_c= __pv_d=; while IFS= read -r __pv_l; do if [ "$__pv_l" = "$__pv_b" ]; then __pv_d=1; break; fi; \
+    __pv_c=$__pv_c$__pv_l$__pv_nl; done; [ -n "$__pv_d" ] || exit 0; \
+    if [ "$__pv_m" = e ]; then (eval "$__pv_c") </dev/null; else "${SHELL:-/bin/sh}" -c "$__pv_c" </dev/null; fi; \
+    __pv_r=$?; printf '\n%s %s\n' "$__pv_b" "$__pv_r"; printf '\n%s\n' "$__pv_b" >&2; done
+    """#
+
+    /// Run by /bin/sh whatever the login shell is: starts the loop in the login shell when that
+    /// is a POSIX shell, else in /bin/sh with `$SHELL -c` per command.
+    static let launcher = #"""
+    case ${SHELL##*/} in bash|dash|sh|ksh|mksh) exec "$SHELL" -c "$2" provision-shell "$1" e;; esac; \
+    exec /bin/sh -c "$2" provision-shell "$1" s
     """#
 
     init(session: SSHSession) throws {
@@ -24,7 +39,7 @@ final class SSHShell {
             libssh2_channel_open_ex(handle, "session", 7, 2 * 1024 * 1024, 32768, nil, 0)
         }
         channel = SSHChannel(session: session, handle: channelHandle)
-        let command = "exec /bin/sh -c \(shellQuote(Self.loop)) provision-shell \(boundary)"
+        let command = "exec /bin/sh -c \(shellQuote(Self.launcher)) provision-shell \(boundary) \(shellQuote(Self.loop))"
         try session.check("shell exec request", deadline: deadline) {
             libssh2_channel_process_startup(channelHandle, "exec", 4, command, UInt32(command.utf8.count))
         }

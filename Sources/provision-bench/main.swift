@@ -67,8 +67,8 @@ struct BenchOptions {
     var keep = false
     var commands = 0
     /// Transports to run the playbook with, in order: false = an exec channel per command,
-    /// true = one long-lived shell per host (`provision_persistent_shell: true`).
-    var shells: [Bool] = [false]
+    /// true = one long-lived shell per host (the default; `provision_persistent_shell`).
+    var shells: [Bool] = [true]
     /// sshd ports firstPort, firstPort+1, …; nil: free ports the kernel picks.
     var firstPort: Int?
     /// `ansible-playbook` to run the same playbook against the same endpoints, if given.
@@ -78,8 +78,8 @@ struct BenchOptions {
     var deadline: Double = 2400
 }
 
-/// `--persistent-shell` for `--commands` (one session).
-nonisolated(unsafe) var persistentShell = false
+/// The transport for `--commands` (one session): the long-lived shell unless `--exec-channels`.
+nonisolated(unsafe) var persistentShell = true
 
 func arguments() -> BenchOptions {
     var options = BenchOptions()
@@ -89,6 +89,7 @@ func arguments() -> BenchOptions {
         case "--hosts": options.hosts = it.next().flatMap { Int($0) } ?? options.hosts
         case "--keep": options.keep = true
         case "--persistent-shell": persistentShell = true; options.shells = [true]
+        case "--exec-channels": persistentShell = false; options.shells = [false]
         case "--both-transports": options.shells = [false, true]
         case "--first-port": options.firstPort = it.next().flatMap { Int($0) }
         case "--ansible": options.ansible = it.next()
@@ -97,7 +98,7 @@ func arguments() -> BenchOptions {
         case "--commands": options.commands = it.next().flatMap { Int($0) } ?? 200
         default:
             FileHandle.standardError.write(Data("""
-                usage: provision-bench [--hosts N] [--first-port P] [--persistent-shell | --both-transports]
+                usage: provision-bench [--hosts N] [--first-port P] [--persistent-shell | --exec-channels | --both-transports]
                                        [--ansible PATH/ansible-playbook [--ansible-timeout S]] [--deadline S]
                                        [--keep] [--commands N]
 
@@ -159,7 +160,7 @@ func commandLatency(_ count: Int) throws {
     defer { sshd.stop() }
     var vars: [String: Any] = [:]
     for (k, v) in sshd.inventoryVariables { vars[k] = v }
-    if persistentShell { vars["provision_persistent_shell"] = "true" }
+    vars["provision_persistent_shell"] = persistentShell ? "true" : "false"
     let ssh = try Connector.transport(forHost: "one", variables: vars)
     defer { ssh.close() }
     let (start, cpu) = (Date(), cpuSeconds())
@@ -229,7 +230,7 @@ func main() throws {
         for (i, sshd) in servers.enumerated() {
             var vars: [String: Any] = ["base": "\(base)/node\(i + 1)"]
             for (k, v) in sshd.inventoryVariables { vars[k] = v }
-            if shell { vars["provision_persistent_shell"] = "true" }
+            vars["provision_persistent_shell"] = shell ? "true" : "false"
             inventory.addHost("node\(i + 1)", group: "bench", vars: vars)
         }
         var runs: [(Double, Int)] = []

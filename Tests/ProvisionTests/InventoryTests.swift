@@ -144,6 +144,14 @@ import Testing
         let d = Connector.sshTarget(forHost: "h2", variables: [:])
         #expect(d.address == "h2" && d.port == 22 && d.user == Connector.currentUser() && d.hostKeyPolicy == .strict)
         #expect(d.knownHostsFile.hasSuffix("/.ssh/known_hosts"))
+        // One long-lived shell per host by default; Ansible's spellings of false turn it off.
+        #expect(d.persistentShell)
+        for off: Any in ["false", "no", "0", "off", "False", "OFF", false, 0] {
+            #expect(!Connector.sshTarget(forHost: "h", variables: ["provision_persistent_shell": off]).persistentShell, "\(off)")
+        }
+        for on: Any in ["true", "yes", true] {
+            #expect(Connector.sshTarget(forHost: "h", variables: ["provision_persistent_shell": on]).persistentShell, "\(on)")
+        }
         let local = try Connector.transport(forHost: "l", variables: ["ansible_connection": "local"])
         #expect(local is LocalTransport)
     }

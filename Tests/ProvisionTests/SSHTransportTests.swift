@@ -140,6 +140,11 @@ extension SSHTransportTests {
         let home = try ssh.run("pwd").stdout
         _ = try ssh.run("cd /tmp; export LEAK=1")
         #expect(try ssh.run("echo ${LEAK:-unset}; pwd").stdout == "unset\n" + home)
+        // The login shell's language (root's is bash here), no positional parameters, and each
+        // command in a process of its own.
+        #expect(try ssh.run("[[ a == a ]] && echo \"$# [$1]\"").stdout == "0 []\n")
+        let pids = try (0..<2).map { _ in try ssh.run("echo $(exec sh -c 'echo $PPID')").stdout }
+        #expect(pids[0] != pids[1], "\(pids)")
         let both = try ssh.run("(head -c 4000000 /dev/zero | tr '\\0' e >&2) & head -c 6000000 /dev/zero | tr '\\0' o; wait")
         #expect(both.exitStatus == 0 && both.stdout.utf8.count == 6_000_000 && both.stderr.utf8.count == 4_000_000)
         var start = Date()
@@ -147,7 +152,8 @@ extension SSHTransportTests {
         let shellEach = Date().timeIntervalSince(start) / 200
         #expect(SSHTransport.handshakes(address: sshd.address, port: sshd.port) - before == 1)
         // The shell's loop killed: this command fails, the next ones run on exec channels.
-        #expect(throws: TransportError.self) { _ = try ssh.run("kill -KILL $PPID") }
+        // (Commands are evaluated in subshells of the loop, whose PID is `$$` in each of them.)
+        #expect(throws: TransportError.self) { _ = try ssh.run("kill -KILL $$") }
         #expect(try ssh.run("echo after").stdout == "after\n")
         start = Date()
         for i in 0..<200 { #expect(try ssh.run("echo \(i)").stdout == "\(i)\n") }

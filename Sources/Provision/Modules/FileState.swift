@@ -145,7 +145,9 @@ enum FileWriter {
             validated = tmp
         }
         if contentChanged && facts.exists && backup {
-            let r = try ctx.sh("b=\(q(path)).$$.$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- \(q(path)) \"$b\" && printf %s \"$b\"")
+            // Ansible's name: path.PID.timestamp~. The PID is this command's own process: in the
+            // long-lived shell `$$` is the loop's, the same for every command of the run.
+            let r = try ctx.sh("b=\(q(path)).$(exec sh -c 'echo $PPID').$(date +%Y-%m-%d@%H:%M:%S)~; cp -p -- \(q(path)) \"$b\" && printf %s \"$b\"")
             guard r.exitStatus == 0 else {
                 if let validated { _ = try ctx.sh("rm -f -- \(q(validated))") }
                 return .fail("cannot back up \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")

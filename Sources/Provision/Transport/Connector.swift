@@ -5,7 +5,8 @@ import Foundation
 /// inventory name) on `ansible_port` (22) as `ansible_user` (default: the current user, as
 /// Ansible does), keys from `ansible_ssh_private_key_file`, known_hosts from
 /// `ssh_known_hosts_file` (default `$HOME/.ssh/known_hosts`), `host_key_checking: accept-new`
-/// to record unknown keys (default strict), `ansible_timeout` seconds to connect (default 10).
+/// to record unknown keys (default strict), `ansible_timeout` seconds to connect (default 10);
+/// one long-lived shell per host unless `provision_persistent_shell` is false / no / 0 / off.
 public enum Connector {
     public static func transport(forHost host: String, variables vars: [String: Any]) throws -> Transport {
         let connection = Values.string(vars["ansible_connection"] ?? vars["connection"] ?? "ssh")
@@ -36,7 +37,7 @@ public enum Connector {
             knownHostsFile: expand(str("ssh_known_hosts_file") ?? home + "/.ssh/known_hosts"),
             hostKeyPolicy: policy,
             connectTimeout: str("ansible_timeout").flatMap { Double($0) } ?? 10,
-            persistentShell: ["true", "yes", "1", "True"].contains(str("provision_persistent_shell") ?? ""))
+            persistentShell: !["false", "no", "0", "off"].contains((str("provision_persistent_shell") ?? "true").lowercased()))
     }
 
     /// The user this process runs as (Ansible's default remote user).

@@ -26,12 +26,12 @@ public struct SSHTarget: Sendable, Equatable {
     /// Seconds between keepalive messages on an idle session (0 = off).
     public var keepaliveInterval: Int
     /// Commands go to one long-lived shell per host instead of an exec channel each
-    /// (`provision_persistent_shell: true`; opt-in, see docs/playbooks.md "SSH transport").
+    /// (the default; `provision_persistent_shell: false` turns it off, see docs/playbooks.md "SSH transport").
     public var persistentShell: Bool
 
     public init(address: String, port: Int = 22, user: String, privateKeyFiles: [String] = [],
                 knownHostsFile: String, hostKeyPolicy: HostKeyPolicy = .strict,
-                connectTimeout: Double = 10, keepaliveInterval: Int = 15, persistentShell: Bool = false) {
+                connectTimeout: Double = 10, keepaliveInterval: Int = 15, persistentShell: Bool = true) {
         self.address = address
         self.port = port
         self.user = user
