@@ -78,7 +78,7 @@ public enum ModuleRegistry {
         StatModule.self, SlurpModule.self, ReplaceModule.self, IncludeVarsModule.self, PauseModule.self, PingModule.self,
         TempfileModule.self, FetchModule.self, FindModule.self, AddHostModule.self, GroupByModule.self,
         RawModule.self, ScriptModule.self, WaitForConnectionModule.self, URIModule.self, GetURLModule.self, UnarchiveModule.self, CronModule.self, HostnameModule.self,
-        AsyncStatusModule.self,
+        AsyncStatusModule.self, RebootModule.self,
     ]
     static let byName: [String: ProvisionModule.Type] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 

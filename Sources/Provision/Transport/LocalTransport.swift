@@ -9,6 +9,9 @@ public final class LocalTransport: Transport {
 
     public init(hostName: String) { self.hostName = hostName }
 
+    /// Nothing to dial: the controller itself (a closed transport opens again).
+    public func reconnect(timeout: Double) throws { closed = false }
+
     public func run(_ command: String, input: Data?) throws -> CommandResult {
         guard !closed else { throw TransportError.failed(host: hostName, reason: "transport closed") }
         // Through Spawn: a daemon the command leaves behind (pg_ctl start) must not hold us.

@@ -14,18 +14,28 @@ public final class SSHTransport: Transport {
     public init(hostName: String, target: SSHTarget) throws {
         self.hostName = hostName
         self.target = target
+        session = try Self.dial(target, host: hostName, timeout: target.connectTimeout)
+    }
+
+    private static func dial(_ target: SSHTarget, host: String, timeout: Double) throws -> SSHSession {
         do {
-            let session = try SSHSession(host: target.address, port: target.port,
-                                         connectTimeout: target.connectTimeout,
+            let session = try SSHSession(host: target.address, port: target.port, connectTimeout: timeout,
                                          keepaliveInterval: target.keepaliveInterval)
             try session.verifyHostKey(knownHostsFile: target.knownHostsFile,
                                       acceptNew: target.hostKeyPolicy == .acceptNew)
-            try session.authenticate(user: target.user, methods: Self.authMethods(target.privateKeyFiles),
-                                     timeout: target.connectTimeout)
-            self.session = session
+            try session.authenticate(user: target.user, methods: Self.authMethods(target.privateKeyFiles), timeout: timeout)
+            return session
         } catch let error as SSHError {
-            throw Self.transportError(error, host: hostName)
+            throw Self.transportError(error, host: host)
         }
+    }
+
+    /// Closes the session (bounded, whether or not the server still answers) and dials again
+    /// with at most `timeout` seconds to connect; the host key is checked as on the first dial.
+    public func reconnect(timeout: Double) throws {
+        session?.close()
+        session = nil
+        session = try Self.dial(target, host: hostName, timeout: max(0.1, min(target.connectTimeout, timeout)))
     }
 
     /// Named key files then the agent; with none named, the agent then ~/.ssh/id_ed25519, id_rsa.

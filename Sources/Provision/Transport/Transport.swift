@@ -30,10 +30,16 @@ public protocol Transport: AnyObject {
     func get(_ path: String) throws -> Data?
     /// Ends the session; further calls fail.
     func close()
+    /// Drops the connection and dials the host again, giving up after `timeout` seconds (throws
+    /// `TransportError`); `reboot` and `wait_for_connection` use it. By default: cannot re-dial.
+    func reconnect(timeout: Double) throws
 }
 
 extension Transport {
     public func run(_ command: String) throws -> CommandResult { try run(command, input: nil) }
+    public func reconnect(timeout: Double) throws {
+        throw TransportError.failed(host: hostName, reason: "this connection cannot be dialled again")
+    }
 }
 
 /// Why a transport could not do what was asked. `unreachable`-kind errors make the engine mark
