@@ -151,7 +151,7 @@ enum IPAddressFilter {
             default:
                 // A point-to-point link: the other end of a /31 (/127), or of a /30's two hosts.
                 if pair { return text(ip == net ? last : net) }
-                guard v.prefix == v.bits - 2, ip == lo || ip == hi else { throw ProvisionError("ipaddr: peer: \(text) is not on a point-to-point network (/31, /30)") }
+                guard v.prefix == v.bits - 2, ip == lo || ip == hi else { throw ProvisionError("ipaddr: peer: \(value) is not on a point-to-point network (/31, /30)") }
                 return text(ip == lo ? hi : lo)
             }
         case let index where Int(index) != nil:
